@@ -1,0 +1,1 @@
+"""Haven: service directory and consent-based referral network for GBV survivors."""

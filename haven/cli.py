@@ -1,0 +1,171 @@
+"""The `haven` command: run Haven on one machine, serve one service, migrate databases.
+
+This module is the composition root of the whole system: the only place that knows the
+list of services.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import urllib.request
+
+import click
+
+from haven.platform.config import ConfigError
+from haven.platform.service import ServiceSpec, resolve
+from services.directory import SPEC as DIRECTORY
+from services.notify import SPEC as NOTIFY
+from services.referral import SPEC as REFERRAL
+
+SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in (DIRECTORY, REFERRAL, NOTIFY)}
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"haven: {message}", err=True)
+    sys.exit(code)
+
+
+def load_configs(specs) -> dict:
+    try:
+        return {spec.name: spec.load_config() for spec in specs}
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Haven: service directory and referral network for survivors of gender-based violence."""
+
+
+# --- migrate -------------------------------------------------------------------------
+
+def migrate_service(spec: ServiceSpec, config) -> None:
+    spec.migrations().upgrade(spec.database_url(config))
+
+
+@main.command()
+@click.argument("service", required=False, type=click.Choice(sorted(SERVICES)))
+def migrate(service: str | None) -> None:
+    """Apply database migrations (all services, or one). Needed before start on PostgreSQL."""
+    specs = [SERVICES[service]] if service else list(SERVICES.values())
+    configs = load_configs(specs)
+    for spec in specs:
+        migrate_service(spec, configs[spec.name])
+        click.echo(f"{spec.name}: database at migration {spec.migrations().head() or 'baseline'}")
+
+
+# --- serve ---------------------------------------------------------------------------
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+def serve(service: str) -> None:
+    """Serve one service with gunicorn (what `haven run` starts, and what containers run)."""
+    spec = SERVICES[service]
+    config = load_configs([spec])[service]
+    os.environ["HAVEN_SERVICE"] = service
+    # prometheus-client picks its storage when first imported, so the multiprocess folder
+    # must exist in the environment before anything imports it.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+        config.haven_data_dir, "run", "metrics", service)
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # samples of a previous run are stale
+    os.makedirs(metrics_dir, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from haven.platform.db import is_embedded
+
+    if is_embedded(spec.database_url(config)):
+        migrate_service(spec, config)  # once, in the master, before any worker exists
+    from haven.server import HavenServer
+
+    HavenServer(spec, config).run()
+
+
+# --- run -----------------------------------------------------------------------------
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _announce_when_ready(urls: dict[str, str], manager) -> None:
+    deadline = time.monotonic() + 120
+    pending = dict(urls)
+    while pending and time.monotonic() < deadline and not manager._terminating:
+        for name, url in list(pending.items()):
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    del pending[name]
+            except OSError:
+                pass
+        time.sleep(0.2)
+    if not pending:
+        lines = ["", "Haven is running:"]
+        lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
+        lines += ["Press Ctrl-C to stop.", ""]
+        click.echo("\n".join(lines))
+
+
+@main.command()
+@click.option("--no-demo-data", is_flag=True, help="Do not load the demo data on first start.")
+def run(no_demo_data: bool) -> None:
+    """Run all of Haven on this machine: migrate, load demo data once, serve, stop on Ctrl-C."""
+    from honcho.manager import Manager
+
+    configs = load_configs(SERVICES.values())
+    from haven.platform.db import is_embedded
+
+    for spec in SERVICES.values():
+        config = configs[spec.name]
+        host, port = config.haven_bind_host, spec.port(config)
+        if not _port_free(host, port):
+            fail(f"{spec.name.upper()}_PORT={port}: "
+                 f"port {port} on {host} is already in use")
+        os.makedirs(config.haven_data_dir, exist_ok=True)
+        if is_embedded(spec.database_url(config)):
+            migrate_service(spec, config)
+        if spec.demo_data and not no_demo_data:
+            marker = os.path.join(config.haven_data_dir, f".{spec.name}-demo-loaded")
+            if not os.path.exists(marker):
+                resolve(spec.demo_data)(config, spec.database_url(config))
+                with open(marker, "w") as fh:
+                    fh.write("demo data loaded; delete this file to load it again into an empty database\n")
+
+    manager = Manager()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets its own folder
+    urls = {}
+    for spec in SERVICES.values():
+        config = configs[spec.name]
+        manager.add_process(spec.name, f"{sys.executable} -m haven serve {spec.name}", env=env)
+        shown_host = "127.0.0.1" if config.haven_bind_host in ("0.0.0.0", "::") else config.haven_bind_host
+        urls[spec.name] = f"http://{shown_host}:{spec.port(config)}"
+    threading.Thread(target=_announce_when_ready, args=(urls, manager), daemon=True).start()
+    manager.loop()
+    sys.exit(manager.returncode or 0)
+
+
+# --- config --------------------------------------------------------------------------
+
+@main.command("config")
+def show_config() -> None:
+    """Print every environment variable Haven reads, with its default (Markdown table)."""
+    seen = {}
+    for spec in SERVICES.values():
+        for setting in spec.settings:
+            seen.setdefault(setting.name, setting)
+    click.echo("| Variable | Default | Meaning |\n|---|---|---|")
+    for setting in seen.values():
+        default = f"`{setting.default}`" if setting.default is not None else "(unset)"
+        click.echo(f"| `{setting.name}` | {default} | {setting.help} |")
+
+
+if __name__ == "__main__":
+    main()

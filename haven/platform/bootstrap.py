@@ -1,0 +1,33 @@
+"""The common first half of every service's composition function."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from flask import Flask
+from sqlalchemy.engine import Engine
+
+from . import db, logging as haven_logging
+from .config import Config
+from .http import Api, create_service_app
+from .service import ServiceSpec
+
+
+@dataclass
+class ServiceParts:
+    app: Flask
+    api: Api
+    config: Config
+    engine: Engine
+
+
+def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: str,
+                description: str) -> ServiceParts:
+    config = spec.load_config(environ)
+    haven_logging.configure(spec.name, config.log_level)
+    engine = db.create_engine(spec.database_url(config))
+    app, api = create_service_app(
+        service=spec.name, title=title, version="1", description=description,
+        readiness={"database": spec.migrations().readiness_check(engine)},
+    )
+    return ServiceParts(app, api, config, engine)

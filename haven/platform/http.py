@@ -1,0 +1,141 @@
+"""The HTTP skeleton every Haven service shares.
+
+`create_service_app` returns a Flask app with: request ids, JSON access logs, the request
+duration histogram, problem+json errors, /healthz, /readyz, /metrics, /openapi.json and
+/docs. A service adds its own blueprints to the returned `Api`.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Callable, Mapping
+
+import flask_smorest
+import swagger_ui_bundle
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+
+from . import metrics
+from .errors import ProblemSchema, problem_response, register_error_handlers
+from .logging import request_id_var
+
+ReadinessCheck = Callable[[], None]
+"""Raises (any exception) when the dependency is not usable; the message names why."""
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+access_log = logging.getLogger("haven.access")
+
+
+class Api(flask_smorest.Api):
+    # Document errors as problem details instead of flask-smorest's own error shape.
+    ERROR_SCHEMA = ProblemSchema
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+
+
+def create_service_app(*, service: str, title: str, version: str, description: str,
+                       readiness: Mapping[str, ReadinessCheck]) -> tuple[Flask, Api]:
+    app = Flask(f"haven.{service}")
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": description}},
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
+    api = Api(app)
+    register_error_handlers(app)  # after Api(): replaces flask-smorest's own error handler
+    _install_request_hooks(app, service)
+    api.register_blueprint(_operations_blueprint(readiness))
+    _install_docs(app, title)
+    return app, api
+
+
+def _install_request_hooks(app: Flask, service: str) -> None:
+    @app.before_request
+    def start_request() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id
+        g.request_id_token = request_id_var.set(request_id)
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        # The route template, never the raw path: ids in paths would explode cardinality
+        # and could identify people.
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_REQUEST_DURATION.labels(service, route, request.method, str(response.status_code)).observe(elapsed)
+        if route not in ("/healthz", "/metrics"):
+            access_log.info("request", extra={"method": request.method, "route": route,
+                                              "status": response.status_code,
+                                              "duration_ms": round(elapsed * 1000, 1)})
+        return response
+
+    @app.teardown_request
+    def forget_request_id(_exc: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def _operations_blueprint(readiness: Mapping[str, ReadinessCheck]) -> flask_smorest.Blueprint:
+    blp = flask_smorest.Blueprint("operations", __name__, description="Liveness, readiness and metrics.")
+
+    @blp.route("/healthz")
+    @blp.doc(summary="Liveness: the process is up and serving requests.")
+    def healthz():
+        return jsonify(status="ok")
+
+    @blp.route("/readyz")
+    @blp.doc(summary="Readiness: every dependency (database, ...) answers. 503 names what failed.")
+    def readyz():
+        checks: dict[str, str] = {}
+        for name, check in readiness.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:  # a readiness probe reports failures, it never raises
+                checks[name] = f"failed: {exc}" if str(exc) else f"failed: {type(exc).__name__}"
+        failed = sorted(name for name, state in checks.items() if state != "ok")
+        if failed:
+            return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(failed)}.",
+                                    checks=checks)
+        return jsonify(status="ready", checks=checks)
+
+    @blp.route("/metrics")
+    @blp.doc(summary="Prometheus metrics (text exposition format).")
+    def metrics_endpoint():
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    return blp
+
+
+def _install_docs(app: Flask, title: str) -> None:
+    # Swagger UI is served from the installed package, not a CDN: Haven runs in offices
+    # whose network may not reach the internet.
+    page = _DOCS_PAGE.format(title=title)
+
+    @app.get("/docs")
+    def docs():
+        return Response(page, mimetype="text/html")
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -1,0 +1,42 @@
+"""Prometheus metrics that stay correct under several gunicorn workers.
+
+With PROMETHEUS_MULTIPROC_DIR set (the `haven serve` command always sets it) every worker
+writes its samples to files there and /metrics aggregates them; gunicorn's `child_exit`
+hook marks dead workers so their gauges disappear.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# Buckets from 5 ms to 10 s: search and writes live at the low end, slow dependencies
+# (a directory lookup over HTTP, a database failover) at the high end.
+HTTP_REQUEST_DURATION = Histogram(
+    "haven_http_request_duration_seconds",
+    "HTTP request duration, labelled by route template (never the raw path), method and status.",
+    ["service", "route", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text exposition of every metric of this process (or of all workers)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_worker_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,70 @@
+"""What every Haven service declares about itself, and the settings all of them share.
+
+A `ServiceSpec` is deliberately light (no Flask, no prometheus imports): the `haven`
+command reads specs before it has decided how metrics must be set up in the process.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import config as c
+from .config import Config, Setting
+
+COMMON_SETTINGS: list[Setting] = [
+    Setting("HAVEN_DATA_DIR", c.directory_path, "./var",
+            "Folder for the embedded databases, event log and runtime files."),
+    Setting("HAVEN_BIND_HOST", c.text, "127.0.0.1",
+            "Address the HTTP servers listen on (0.0.0.0 inside a container)."),
+    Setting("HAVEN_WORKERS", c.integer(1, 64), "2",
+            "gunicorn worker processes per service."),
+    Setting("HAVEN_THREADS", c.integer(1, 64), "4",
+            "Threads per gunicorn worker (gthread worker class)."),
+    Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
+            "Minimum level of the JSON log lines written to stderr."),
+]
+
+
+def service_settings(name: str, default_port: int) -> list[Setting]:
+    prefix = name.upper()
+    return [
+        Setting(f"{prefix}_PORT", c.port, str(default_port), f"HTTP port of the {name} service."),
+        Setting(f"{prefix}_DATABASE_URL", c.database_url, None,
+                f"SQLAlchemy URL of the {name} database (postgresql://...). Unset: embedded SQLite "
+                f"file `{name}.sqlite3` in HAVEN_DATA_DIR, migrated on start. When set, run "
+                f"`haven migrate` before starting."),
+    ]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    default_port: int
+    settings: list[Setting]
+    app_factory: str  # "package.module:function", called with no arguments in each worker
+    migrations_package: str  # dotted name of the package holding env.py and versions/
+    demo_data: str | None = None  # "package.module:function(config)", loaded on first start
+    extra: dict = field(default_factory=dict)
+
+    def load_config(self, environ=None) -> Config:
+        return c.load(self.settings, environ)
+
+    def port(self, config: Config) -> int:
+        return getattr(config, f"{self.name}_port")
+
+    def database_url(self, config: Config) -> str:
+        from .db import embedded_url
+
+        return getattr(config, f"{self.name}_database_url") or embedded_url(config.haven_data_dir, self.name)
+
+    def migrations(self):
+        from .db import Migrations
+
+        package = importlib.import_module(self.migrations_package)
+        return Migrations(self.name, package.__path__[0])
+
+
+def resolve(reference: str) -> Callable:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -1,0 +1,28 @@
+"""gunicorn, embedded: serve one Haven service with settings from Haven's configuration."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from haven.platform.config import Config
+from haven.platform.service import ServiceSpec, resolve
+
+
+class HavenServer(BaseApplication):
+    def __init__(self, spec: ServiceSpec, config: Config):
+        self.spec = spec
+        self.config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        from haven import gunicorn_conf
+
+        for key, value in vars(gunicorn_conf).items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+        self.cfg.set("bind", [f"{self.config.haven_bind_host}:{self.spec.port(self.config)}"])
+        self.cfg.set("workers", self.config.haven_workers)
+        self.cfg.set("threads", self.config.haven_threads)
+        self.cfg.set("proc_name", f"haven-{self.spec.name}")
+
+    def load(self):
+        return resolve(self.spec.app_factory)()

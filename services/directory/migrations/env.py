@@ -1,0 +1,6 @@
+from alembic import context
+
+from haven.platform.db import run_alembic_env
+from services.directory.adapters.orm import metadata
+
+run_alembic_env(context, metadata)
