@@ -69,7 +69,7 @@ def serve(service: str) -> None:
     os.environ["HAVEN_SERVICE"] = service
     # prometheus-client picks its storage when first imported, so the multiprocess folder
     # must exist in the environment before anything imports it.
-    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+    metrics_dir = config.prometheus_multiproc_dir or os.path.join(
         config.haven_data_dir, "run", "metrics", service)
     shutil.rmtree(metrics_dir, ignore_errors=True)  # samples of a previous run are stale
     os.makedirs(metrics_dir, exist_ok=True)

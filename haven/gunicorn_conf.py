@@ -18,7 +18,6 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.
 max_requests = 20_000
 max_requests_jitter = 2_000
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def _service() -> str:

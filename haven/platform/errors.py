@@ -18,6 +18,7 @@ from .logging import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("haven.errors")
+SCHEMA_KEY = "_schema"  # marshmallow's key for errors about the whole object
 
 
 class Problem(Exception):
@@ -71,7 +72,7 @@ def flatten_messages(messages: Any, location: str | None = None, prefix: str = "
             if location is None and not prefix:
                 errors.extend(flatten_messages(value, str(key), ""))
                 continue
-            name = "" if key == ma.SCHEMA else str(key)
+            name = "" if key == SCHEMA_KEY else str(key)
             field = f"{prefix}.{name}" if prefix and name else (name or prefix)
             errors.extend(flatten_messages(value, location, field))
     elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):

@@ -64,12 +64,18 @@ def create_service_app(*, service: str, title: str, version: str, description: s
 
 def _install_request_hooks(app: Flask, service: str) -> None:
     @app.before_request
-    def start_request() -> None:
+    def start_request() -> Response | None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_id = request_id
         g.request_id_token = request_id_var.set(request_id)
+        if (request.method in ("POST", "PUT", "PATCH") and request.content_length
+                and not request.is_json and request.url_rule is not None
+                and not getattr(app.view_functions.get(request.endpoint), "accepts_any_body", False)):
+            return problem_response(415, detail="Send the body as JSON with Content-Type: application/json.",
+                                    errors=[{"location": "headers", "field": "Content-Type",
+                                             "message": f"Unsupported: {request.mimetype or 'none'}."}])
 
     @app.after_request
     def finish_request(response: Response) -> Response:

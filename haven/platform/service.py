@@ -21,6 +21,10 @@ COMMON_SETTINGS: list[Setting] = [
             "gunicorn worker processes per service."),
     Setting("HAVEN_THREADS", c.integer(1, 64), "4",
             "Threads per gunicorn worker (gthread worker class)."),
+    Setting("FORWARDED_ALLOW_IPS", c.text, "127.0.0.1",
+            "Comma-separated proxy addresses whose X-Forwarded-* headers gunicorn trusts."),
+    Setting("PROMETHEUS_MULTIPROC_DIR", c.directory_path, None,
+            "Folder where gunicorn workers share metric samples. Unset: HAVEN_DATA_DIR/run/metrics/SERVICE."),
     Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
             "Minimum level of the JSON log lines written to stderr."),
 ]

@@ -1,0 +1,24 @@
+import itertools
+import os
+
+import pytest
+
+from tests.support.postgres import PostgresCluster
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database: once on embedded SQLite, once on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    cluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database(f"haven_test_{os.getpid()}_{next(_database_names)}")

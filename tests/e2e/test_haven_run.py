@@ -1,0 +1,110 @@
+"""`haven run` as a person uses it: real processes, real ports, HTTP, Ctrl-C."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.support.haven_process import SERVICES, RunningHaven, processes_using
+from tests.support.network import free_port
+
+
+@pytest.fixture
+def haven(tmp_path):
+    running = RunningHaven(tmp_path / "data").start()
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+    running.kill_everything()
+
+
+def test_every_service_answers_its_operational_endpoints(haven):
+    for service in SERVICES:
+        for path in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"):
+            response = requests.get(haven.url(service) + path, timeout=5)
+            assert response.status_code == 200, (service, path, response.text[:300])
+        assert requests.get(haven.url(service) + "/openapi.json").json()["info"]["title"] == f"Haven {service}"
+
+
+def test_metrics_count_every_request_across_gunicorn_workers(haven):
+    url = haven.url("directory")
+    for _ in range(40):  # spread over both workers by the kernel's accept queue
+        requests.get(f"{url}/v1/organizations", timeout=5)
+    metrics = requests.get(f"{url}/metrics", timeout=5).text
+    line = next(line for line in metrics.splitlines()
+                if line.startswith("haven_http_request_duration_seconds_count")
+                and 'route="/v1/organizations"' in line and 'method="GET"' in line)
+    assert float(line.rsplit(" ", 1)[1]) == 40
+
+
+def test_demo_data_is_loaded_once_and_data_survives_a_restart(tmp_path):
+    haven = RunningHaven(tmp_path / "data").start()
+    try:
+        url = haven.url("directory")
+        demo_count = requests.get(f"{url}/v1/organizations").json()["total"]
+        assert demo_count > 0
+        created = requests.post(f"{url}/v1/organizations", json={"name": "Nhà tạm lánh Bình Minh"}, timeout=5)
+        assert created.status_code == 201
+        assert haven.stop() is not None
+        haven.start()
+        listing = requests.get(f"{url}/v1/organizations?per_page=100").json()
+        assert listing["total"] == demo_count + 1  # not loaded twice
+        assert "Nhà tạm lánh Bình Minh" in [o["name"] for o in listing["items"]]
+    finally:
+        if haven.process.poll() is None:
+            haven.stop()
+        haven.kill_everything()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_every_process(tmp_path, sig):
+    haven = RunningHaven(tmp_path / "data").start()
+    children = processes_using(haven.data_dir)
+    assert len(children) >= 1 + 3 * 3  # haven run, 3 gunicorn masters, their workers
+    haven.stop(sig)
+    deadline = time.monotonic() + 15
+    while processes_using(haven.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftover = processes_using(haven.data_dir)
+    haven.kill_everything()
+    assert leftover == []
+    for service in SERVICES:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(haven.url(service) + "/healthz", timeout=2)
+
+
+def test_malformed_json_over_real_http_is_400_problem(haven):
+    response = requests.post(f"{haven.url('directory')}/v1/organizations", data='{"name": ',
+                             headers={"Content-Type": "application/json"}, timeout=5)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("variable, value", [("DIRECTORY_PORT", "abc"), ("NOTIFY_PORT", "99999"),
+                                             ("HAVEN_WORKERS", "many")])
+def test_a_bad_setting_stops_haven_with_one_line_naming_it(tmp_path, variable, value):
+    env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), variable: value}
+    result = subprocess.run([sys.executable, "-m", "haven", "run"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0], result.stderr
+
+
+def test_a_port_in_use_is_reported_before_anything_starts(tmp_path):
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "REFERRAL_PORT": str(port),
+               "DIRECTORY_PORT": str(free_port()), "NOTIFY_PORT": str(free_port())}
+        result = subprocess.run([sys.executable, "-m", "haven", "run"], env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"REFERRAL_PORT={port}" in result.stderr and "in use" in result.stderr

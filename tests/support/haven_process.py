@@ -1,0 +1,82 @@
+"""Start Haven the way a person does (`haven run`), on free ports, in a temporary folder."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from .network import free_port
+
+SERVICES = ("directory", "referral", "notify")
+
+
+def processes_using(data_dir: str) -> list[int]:
+    """PIDs of every process started with this data dir in its environment."""
+    marker = f"HAVEN_DATA_DIR={data_dir}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if marker in fh.read().split(b"\0"):
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+class RunningHaven:
+    def __init__(self, data_dir, **environ):
+        self.data_dir = str(data_dir)
+        self.ports = {name: free_port() for name in SERVICES}
+        self.env = {**os.environ, "HAVEN_DATA_DIR": self.data_dir, "PYTHONUNBUFFERED": "1",
+                    **{f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()}, **environ}
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.log_path = os.path.join(self.data_dir, "haven-run.log")
+        self.process: subprocess.Popen | None = None
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, timeout: float = 60) -> "RunningHaven":
+        os.makedirs(self.data_dir, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "haven", "run"], env=self.env,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        for service in SERVICES:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"haven run exited early:\n{self.log()}")
+                try:
+                    if requests.get(f"{self.url(service)}/readyz", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{service} not ready in {timeout}s:\n{self.log()}")
+                time.sleep(0.2)
+        return self
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log.close()
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()[-5000:]
+
+    def kill_everything(self) -> None:
+        for pid in processes_using(self.data_dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -1,0 +1,23 @@
+import pytest
+
+from services.directory.domain.model import Organization, VersionConflict
+
+
+def test_revising_bumps_the_version_and_keeps_the_identity():
+    organization = Organization(id="o1", name="Old")
+    revised = organization.revise(1, name="New")
+    assert (revised.id, revised.name, revised.version) == ("o1", "New", 2)
+    assert revised.updated_at >= organization.updated_at
+    assert organization.name == "Old"  # the original is untouched
+
+
+def test_revising_an_older_version_is_a_conflict():
+    organization = Organization(id="o1", name="A").revise(1, name="B")
+    with pytest.raises(VersionConflict) as conflict:
+        organization.revise(1, name="C")
+    assert (conflict.value.expected, conflict.value.actual) == (1, 2)
+
+
+def test_identity_and_stamps_are_not_editable():
+    with pytest.raises(ValueError, match="id"):
+        Organization(id="o1", name="A").revise(1, id="o2")
