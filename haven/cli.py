@@ -152,6 +152,27 @@ def run(no_demo_data: bool) -> None:
     sys.exit(manager.returncode or 0)
 
 
+# --- token ---------------------------------------------------------------------------
+
+@main.command()
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin"]),
+              help="Role(s) of the token's holder (repeatable).")
+@click.option("--organization", default=None, help="Organization id the holder belongs to (agency_staff).")
+@click.option("--user", default="demo-user", show_default=True, help="Subject (user name) of the token.")
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(60, 86400), help="Lifetime in seconds.")
+def token(roles, organization, user, ttl) -> None:
+    """Print a signed bearer token from the embedded issuer (for curl, scripts and tests)."""
+    from haven.platform.auth import LocalKeys, mint_token
+
+    config = load_configs([DIRECTORY])[DIRECTORY.name]
+    if config.haven_auth_jwks_url:
+        fail("HAVEN_AUTH_JWKS_URL is set: tokens come from your identity provider, not from `haven token`")
+    click.echo(mint_token(LocalKeys(config.haven_data_dir), issuer=config.haven_auth_issuer,
+                          audience=config.haven_auth_audience, subject=user, roles=roles,
+                          organization_id=organization, ttl_seconds=ttl))
+
+
 # --- config --------------------------------------------------------------------------
 
 @main.command("config")

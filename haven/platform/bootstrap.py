@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from . import db, logging as haven_logging
+from .auth import LocalKeys, TokenVerifier
 from .config import Config
 from .http import Api, create_service_app
 from .service import ServiceSpec
@@ -19,6 +20,12 @@ class ServiceParts:
     api: Api
     config: Config
     engine: Engine
+    verifier: TokenVerifier
+
+
+def token_verifier(config: Config) -> TokenVerifier:
+    return TokenVerifier(issuer=config.haven_auth_issuer, audience=config.haven_auth_audience,
+                         jwks_url=config.haven_auth_jwks_url, local_keys=LocalKeys(config.haven_data_dir))
 
 
 def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: str,
@@ -30,4 +37,4 @@ def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: 
         service=spec.name, title=title, version="1", description=description,
         readiness={"database": spec.migrations().readiness_check(engine)},
     )
-    return ServiceParts(app, api, config, engine)
+    return ServiceParts(app, api, config, engine, token_verifier(config))

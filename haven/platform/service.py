@@ -25,6 +25,12 @@ COMMON_SETTINGS: list[Setting] = [
             "Comma-separated proxy addresses whose X-Forwarded-* headers gunicorn trusts."),
     Setting("PROMETHEUS_MULTIPROC_DIR", c.directory_path, None,
             "Folder where gunicorn workers share metric samples. Unset: HAVEN_DATA_DIR/run/metrics/SERVICE."),
+    Setting("HAVEN_AUTH_ISSUER", c.text, "haven-local",
+            "Expected `iss` of bearer tokens. `haven-local`: Haven's embedded issuer (`haven token`)."),
+    Setting("HAVEN_AUTH_AUDIENCE", c.text, "haven", "Expected `aud` of bearer tokens."),
+    Setting("HAVEN_AUTH_JWKS_URL", c.http_url, None,
+            "JWKS of an external OIDC issuer. Unset: tokens are verified with the embedded issuer's key "
+            "in HAVEN_DATA_DIR/auth."),
     Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
             "Minimum level of the JSON log lines written to stderr."),
 ]

@@ -8,7 +8,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+STALE_AFTER_DAYS = 180  # a record nobody has re-verified for six months is flagged
+
+# Codes of the programme's provider kinds (DOMAIN.md). The taxonomy is extensible: the
+# database holds the list, these are the ones every installation starts with.
+BASE_KINDS = {
+    "shelter": ("Nhà tạm lánh", "Shelter", True),
+    "trusted_address": ("Địa chỉ tin cậy", "Trusted address", True),
+    "social_work": ("Trung tâm công tác xã hội", "Social work centre", False),
+    "health": ("Cơ sở y tế", "Health care", False),
+    "legal_aid": ("Trợ giúp pháp lý", "Legal aid", False),
+    "police": ("Công an", "Police", False),
+    "counselling": ("Tư vấn, tham vấn", "Counselling", False),
+    "hotline": ("Đường dây nóng", "Hotline", False),
+}
+STATUSES = ("active", "inactive", "temporarily_closed")
+GENDERS = ("any", "female", "male")  # who a service accepts
+AREA_LEVELS = ("province", "district", "commune")
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545 BYDAY, as HSDS uses
 
 
 def now() -> datetime:
@@ -39,8 +59,46 @@ class VersionConflict(DirectoryError):
         self.actual = actual
 
 
+class InvalidReference(DirectoryError):
+    """A record names something that does not exist (an area, a kind, an organization)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class Versioned:
+    EDITABLE: tuple[str, ...] = ()
+
+    def revise(self, expected_version: int, **changes):
+        if expected_version != self.version:
+            raise VersionConflict(type(self).__name__.lower(), self.id, expected_version, self.version)
+        unknown = set(changes) - set(self.EDITABLE)
+        if unknown:
+            raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+        return replace(self, **changes, version=self.version + 1, updated_at=now())
+
+
 @dataclass(frozen=True)
-class Organization:
+class Area:
+    """An administrative unit: province, (former) district or commune, with its official code."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    name_vi: str
+    name_en: str
+    confidential_by_default: bool = False
+
+
+@dataclass(frozen=True)
+class Organization(Versioned):
     """An agency that provides services: a shelter operator, a social work centre, a
     district police station, the provincial Women's Union."""
 
@@ -49,16 +107,127 @@ class Organization:
     description: str = ""
     email: str | None = None
     website: str | None = None
+    phone: str | None = None
     version: int = 1
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
 
-    EDITABLE = ("name", "description", "email", "website")
+    EDITABLE = ("name", "description", "email", "website", "phone")
 
-    def revise(self, expected_version: int, **changes) -> "Organization":
-        if expected_version != self.version:
-            raise VersionConflict("organization", self.id, expected_version, self.version)
-        unknown = set(changes) - set(self.EDITABLE)
-        if unknown:
-            raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
-        return replace(self, **changes, version=self.version + 1, updated_at=now())
+
+@dataclass(frozen=True)
+class Address:
+    address_1: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "VN"
+
+
+@dataclass(frozen=True)
+class Location(Versioned):
+    """A place where services are delivered. A confidential location (a shelter, a trusted
+    address) never shows its street address or coordinates to a caller without the
+    `directory:confidential` permission."""
+
+    id: str
+    organization_id: str
+    name: str
+    latitude: float | None = None
+    longitude: float | None = None
+    description: str = ""
+    address: Address = field(default_factory=Address)
+    province_code: str | None = None
+    district_code: str | None = None
+    commune_code: str | None = None
+    confidential: bool = False
+    timezone: str = DEFAULT_TIMEZONE
+    version: int = 1
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)
+
+    EDITABLE = ("organization_id", "name", "latitude", "longitude", "description", "address",
+                "province_code", "district_code", "commune_code", "confidential", "timezone")
+
+    @property
+    def area_codes(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.province_code, self.district_code, self.commune_code) if c)
+
+
+@dataclass(frozen=True)
+class Phone:
+    number: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Open on `byday` from `opens_at` to `closes_at` (local "HH:MM"). A closing time at or
+    before the opening time runs past midnight (22:00-06:00)."""
+
+    byday: tuple[str, ...]
+    opens_at: str
+    closes_at: str
+
+
+@dataclass(frozen=True)
+class Capacity:
+    available: int
+    maximum: int
+    updated_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True)
+class Service(Versioned):
+    """What a survivor can get from an organization: a bed, a forensic exam, legal advice."""
+
+    id: str
+    organization_id: str
+    name: str
+    kind: str
+    description: str = ""
+    status: str = "active"
+    email: str | None = None
+    url: str | None = None
+    phones: tuple[Phone, ...] = ()
+    languages: tuple[str, ...] = ("vi",)
+    gender: str = "any"
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+    free_of_charge: bool = True
+    fees_description: str = ""
+    always_open: bool = False
+    hours: tuple[OpeningHours, ...] = ()
+    closed_on: tuple[date, ...] = ()  # public holidays and other closures
+    capacity: Capacity | None = None
+    assured_date: date | None = None
+    assured_by: str | None = None
+    service_areas: tuple[str, ...] = ()  # area codes the service covers
+    location_ids: tuple[str, ...] = ()  # service_at_location
+    version: int = 1
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)
+
+    # Capacity is not editable with the rest: it has its own fast path (`with_capacity`).
+    EDITABLE = ("organization_id", "name", "kind", "description", "status", "email", "url", "phones",
+                "languages", "gender", "minimum_age", "maximum_age", "free_of_charge", "fees_description",
+                "always_open", "hours", "closed_on", "assured_date", "assured_by",
+                "service_areas", "location_ids")
+
+    def with_capacity(self, available: int, maximum: int) -> "Service":
+        """The fast path a shelter uses many times a day. A bed count is a fresh observation,
+        not an edit of someone else's text, so it needs no If-Match and does not change the
+        version: an administrator editing the description is never refused because beds
+        were counted meanwhile, and her edit cannot overwrite the count (PUT ignores it)."""
+        if maximum < 0 or available < 0:
+            raise ValueError("capacity cannot be negative")
+        if available > maximum:
+            raise ValueError("available cannot exceed maximum")
+        return replace(self, capacity=Capacity(available, maximum))
+
+    def is_stale(self, today: date) -> bool:
+        return self.assured_date is None or (today - self.assured_date).days > STALE_AFTER_DAYS
+
+    @property
+    def has_capacity(self) -> bool:
+        return self.capacity is not None and self.capacity.available > 0

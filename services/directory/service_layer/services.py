@@ -1,54 +1,291 @@
-"""Use cases of the directory. Entrypoints call these; these call the domain and the UoW."""
+"""Use cases of the directory. Entrypoints call these; these call the domain, the unit of
+work and the search index. Every write reaches the index before the use case returns, so
+the administrator who just saved a record finds it in search at once."""
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from typing import Callable, Iterable, Iterator
 
-from ..domain.model import NotFound, Organization, VersionConflict, new_id
-from .unit_of_work import UnitOfWork
+from ..adapters.search_index import ProviderIndex
+from ..domain.model import (AREA_LEVELS, Area, InvalidReference, Location, NotFound, Organization, Service,
+                            VersionConflict, new_id)
+from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Viewer
+from .unit_of_work import SqlUnitOfWork
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
-
-
-def register_organization(uow_factory: UnitOfWorkFactory, *, name: str, description: str = "",
-                          email: str | None = None, website: str | None = None) -> Organization:
-    organization = Organization(id=new_id(), name=name, description=description, email=email, website=website)
-    with uow_factory() as uow:
-        uow.organizations.add(organization)
-        uow.commit()
-    return organization
+UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 
 
-def get_organization(uow_factory: UnitOfWorkFactory, id: str) -> Organization:
-    with uow_factory() as uow:
-        organization = uow.organizations.get(id)
-    if organization is None:
-        raise NotFound("organization", id)
-    return organization
+class InUse(Exception):
+    """A record cannot be removed while others refer to it."""
 
 
-def list_organizations(uow_factory: UnitOfWorkFactory, page: int, per_page: int) -> tuple[int, list[Organization]]:
-    with uow_factory() as uow:
-        return uow.organizations.list((page - 1) * per_page, per_page)
+class Directory:
+    def __init__(self, uow: UnitOfWorkFactory, index: ProviderIndex, today: Callable[[], date] = date.today):
+        self.uow = uow
+        self.index = index
+        self.today = today
+
+    # --- organizations ---------------------------------------------------------------
+
+    def register_organization(self, **fields) -> Organization:
+        organization = Organization(id=fields.pop("id", None) or new_id(), **fields)
+        with self.uow() as uow:
+            uow.organizations.add(organization)
+            uow.commit()
+        return organization
+
+    def get_organization(self, id: str) -> Organization:
+        with self.uow() as uow:
+            return _found(uow.organizations.get(id), "organization", id)
+
+    def list_organizations(self, page: int, per_page: int) -> tuple[int, list[Organization]]:
+        with self.uow() as uow:
+            return uow.organizations.list((page - 1) * per_page, per_page)
+
+    def revise_organization(self, id: str, expected_version: int, **changes) -> Organization:
+        with self.uow() as uow:
+            revised = _revise(uow.organizations, "organization", id, expected_version, changes)
+            affected = uow.services.of_organization(id)
+            listings = self._listings(uow, affected)
+            uow.commit()
+        self.index.upsert(listings)  # its name is part of every one of its services' listings
+        return revised
+
+    def remove_organization(self, id: str, expected_version: int) -> None:
+        with self.uow() as uow:
+            current = _found(uow.organizations.get(id), "organization", id)
+            if uow.organizations.is_referenced(id):
+                raise InUse(f"organization {id} still has services or locations; remove them first")
+            _remove(uow.organizations, "organization", current, expected_version)
+            uow.commit()
+
+    # --- locations -------------------------------------------------------------------
+
+    def register_location(self, **fields) -> Location:
+        location = Location(id=fields.pop("id", None) or new_id(), **fields)
+        with self.uow() as uow:
+            self._check_location(uow, location)
+            uow.locations.add(location)
+            uow.commit()
+        return location
+
+    def get_location(self, id: str) -> Location:
+        with self.uow() as uow:
+            return _found(uow.locations.get(id), "location", id)
+
+    def list_locations(self, page: int, per_page: int) -> tuple[int, list[Location]]:
+        with self.uow() as uow:
+            return uow.locations.list((page - 1) * per_page, per_page)
+
+    def revise_location(self, id: str, expected_version: int, **changes) -> Location:
+        with self.uow() as uow:
+            revised = _revise(uow.locations, "location", id, expected_version, changes,
+                              check=lambda loc: self._check_location(uow, loc))
+            affected = uow.services.get_many(uow.locations.services_at(id)).values()
+            for service in affected:
+                self._check_service(uow, service)  # a shelter's location must stay confidential
+            listings = self._listings(uow, list(affected))
+            uow.commit()
+        self.index.upsert(listings)
+        return revised
+
+    def remove_location(self, id: str, expected_version: int) -> None:
+        with self.uow() as uow:
+            current = _found(uow.locations.get(id), "location", id)
+            if uow.locations.is_referenced(id):
+                raise InUse(f"location {id} is still where services are delivered; unlink them first")
+            _remove(uow.locations, "location", current, expected_version)
+            uow.commit()
+
+    # --- services --------------------------------------------------------------------
+
+    def register_service(self, **fields) -> Service:
+        service = Service(id=fields.pop("id", None) or new_id(), **fields)
+        with self.uow() as uow:
+            self._check_service(uow, service)
+            uow.services.add(service)
+            listings = self._listings(uow, [service])
+            uow.commit()
+        self.index.upsert(listings)
+        return service
+
+    def get_service(self, id: str) -> Service:
+        with self.uow() as uow:
+            return _found(uow.services.get(id), "service", id)
+
+    def get_listing(self, id: str) -> Listing:
+        with self.uow() as uow:
+            service = _found(uow.services.get(id), "service", id)
+            return self._listings(uow, [service])[0]
+
+    def list_services(self, page: int, per_page: int, organization_id: str | None = None,
+                      modified_after: datetime | None = None) -> tuple[int, list[Listing]]:
+        with self.uow() as uow:
+            total, items = uow.services.list((page - 1) * per_page, per_page, organization_id, modified_after)
+            return total, self._listings(uow, items)
+
+    def revise_service(self, id: str, expected_version: int, **changes) -> Service:
+        with self.uow() as uow:
+            revised = _revise(uow.services, "service", id, expected_version, changes,
+                              check=lambda s: self._check_service(uow, s))
+            listings = self._listings(uow, [revised])
+            uow.commit()
+        self.index.upsert(listings)
+        return revised
+
+    def remove_service(self, id: str, expected_version: int) -> None:
+        with self.uow() as uow:
+            current = _found(uow.services.get(id), "service", id)
+            _remove(uow.services, "service", current, expected_version)
+            uow.commit()
+        self.index.delete([id])
+
+    def update_capacity(self, id: str, available: int, maximum: int) -> Service:
+        with self.uow() as uow:
+            service = _found(uow.services.get(id), "service", id).with_capacity(available, maximum)
+            uow.services.save_capacity(service)
+            listings = self._listings(uow, [service])
+            uow.commit()
+        self.index.upsert(listings)
+        return service
+
+    # --- reference data --------------------------------------------------------------
+
+    def add_areas(self, areas: Iterable[Area]) -> None:
+        with self.uow() as uow:
+            uow.areas.add_many(areas)
+            uow.commit()
+
+    def areas(self) -> dict[str, Area]:
+        with self.uow() as uow:
+            return uow.areas.all()
+
+    def kinds(self):
+        with self.uow() as uow:
+            return uow.kinds.all()
+
+    # --- search ----------------------------------------------------------------------
+
+    def search(self, query: SearchQuery, viewer: Viewer, area_codes: dict[str, str]) -> SearchResult:
+        """`area_codes`: the province / district / commune the caller filtered on, by level."""
+        with self.uow() as uow:
+            known_kinds = uow.kinds.all()
+            areas = uow.areas.all() if area_codes else {}
+        for kind in query.kinds:
+            if kind not in known_kinds:
+                raise InvalidReference("kind", f"unknown kind {kind!r}; known: {', '.join(sorted(known_kinds))}")
+        filters = []
+        for level, code in area_codes.items():
+            area = areas.get(code)
+            if area is None or area.level != level:
+                raise InvalidReference(level, f"no {level} has the code {code!r}")
+            filters.append(AreaFilter(code, _ancestors(areas, code)))
+        return self.index.search(replace(query, areas=tuple(filters)), viewer, self.today())
+
+    def rebuild_index(self) -> int:
+        """Rebuild the search index from the database while search keeps answering, then
+        catch up with the writes that landed during the build."""
+        started = datetime.now(timezone.utc)
+        count = self.index.rebuild(self.all_listings())
+        with self.uow() as uow:
+            changed = [s for s in uow.services.all()
+                       if s.updated_at >= started or (s.capacity and s.capacity.updated_at >= started)]
+            listings = self._listings(uow, changed)
+            stored = {s.id for s in uow.services.all()}
+        self.index.upsert(listings)
+        self.index.delete(self.index.service_ids() - stored)
+        return count
+
+    def all_listings(self) -> Iterator[Listing]:
+        with self.uow() as uow:
+            organizations = {o.id: o for o in uow.organizations.all()}
+            locations = {loc.id: loc for loc in uow.locations.all()}
+            areas = uow.areas.all()
+            for service in uow.services.all():
+                yield _listing(service, organizations, locations, areas)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _listings(self, uow: SqlUnitOfWork, services: list[Service]) -> list[Listing]:
+        if not services:
+            return []
+        organizations = uow.organizations.get_many(s.organization_id for s in services)
+        locations = uow.locations.get_many(loc for s in services for loc in s.location_ids)
+        areas = uow.areas.all()
+        return [_listing(s, organizations, locations, areas) for s in services]
+
+    def _check_location(self, uow: SqlUnitOfWork, location: Location) -> None:
+        if uow.organizations.get(location.organization_id) is None:
+            raise InvalidReference("organization_id", f"organization {location.organization_id} does not exist")
+        areas = uow.areas.all()
+        parent = None
+        for level, code in zip(AREA_LEVELS, (location.province_code, location.district_code, location.commune_code)):
+            field = f"{level}_code"
+            if code is None:
+                continue
+            area = areas.get(code)
+            if area is None or area.level != level:
+                raise InvalidReference(field, f"no {level} has the code {code!r}")
+            if parent is not None and parent not in _ancestors(areas, code):
+                raise InvalidReference(field, f"{level} {code} is not inside {parent}")
+            parent = code
+
+    def _check_service(self, uow: SqlUnitOfWork, service: Service) -> None:
+        kinds = uow.kinds.all()
+        if service.kind not in kinds:
+            raise InvalidReference("kind", f"unknown kind {service.kind!r}; known: {', '.join(sorted(kinds))}")
+        if uow.organizations.get(service.organization_id) is None:
+            raise InvalidReference("organization_id", f"organization {service.organization_id} does not exist")
+        locations = uow.locations.get_many(service.location_ids)
+        for i, location_id in enumerate(service.location_ids):
+            location = locations.get(location_id)
+            if location is None:
+                raise InvalidReference(f"location_ids.{i}", f"location {location_id} does not exist")
+            if kinds[service.kind].confidential_by_default and not location.confidential:
+                raise InvalidReference(f"location_ids.{i}", f"a {service.kind} may only be at a confidential "
+                                                            f"location; location {location_id} is public")
+        areas = uow.areas.all()
+        for i, code in enumerate(service.service_areas):
+            if code not in areas:
+                raise InvalidReference(f"service_areas.{i}", f"no area has the code {code!r}")
 
 
-def revise_organization(uow_factory: UnitOfWorkFactory, id: str, expected_version: int, **changes) -> Organization:
-    with uow_factory() as uow:
-        current = uow.organizations.get(id)
-        if current is None:
-            raise NotFound("organization", id)
-        revised = current.revise(expected_version, **changes)
-        if not uow.organizations.save(revised, previous_version=current.version):
-            latest = uow.organizations.get(id)
-            raise VersionConflict("organization", id, expected_version, latest.version if latest else -1)
-        uow.commit()
+def _found(item, kind: str, id: str):
+    if item is None:
+        raise NotFound(kind, id)
+    return item
+
+
+def _revise(repository, kind: str, id: str, expected_version: int, changes: dict, check=None):
+    current = _found(repository.get(id), kind, id)
+    revised = current.revise(expected_version, **changes)
+    if check:
+        check(revised)
+    if not repository.save(revised, previous_version=current.version):
+        latest = repository.get(id)
+        raise VersionConflict(kind, id, expected_version, latest.version if latest else -1)
     return revised
 
 
-def remove_organization(uow_factory: UnitOfWorkFactory, id: str, expected_version: int) -> None:
-    with uow_factory() as uow:
-        current = uow.organizations.get(id)
-        if current is None:
-            raise NotFound("organization", id)
-        if current.version != expected_version or not uow.organizations.delete(id, expected_version):
-            raise VersionConflict("organization", id, expected_version, current.version)
-        uow.commit()
+def _remove(repository, kind: str, current, expected_version: int) -> None:
+    if current.version != expected_version or not repository.delete(current.id, expected_version):
+        raise VersionConflict(kind, current.id, expected_version, current.version)
+
+
+def _ancestors(areas: dict[str, Area], code: str) -> tuple[str, ...]:
+    found = []
+    parent = areas[code].parent_code if code in areas else None
+    while parent and parent in areas and parent not in found:
+        found.append(parent)
+        parent = areas[parent].parent_code
+    return tuple(found)
+
+
+def _listing(service: Service, organizations: dict, locations: dict, areas: dict[str, Area]) -> Listing:
+    places = tuple(locations[loc] for loc in service.location_ids if loc in locations)
+    codes = {c for loc in places for c in loc.area_codes} | set(service.service_areas)
+    served_ancestors = {a for code in service.service_areas for a in _ancestors(areas, code)}
+    return Listing(service=service, organization=organizations[service.organization_id], locations=places,
+                   area_names={c: areas[c].name for c in codes if c in areas},
+                   served_ancestors=tuple(sorted(served_ancestors)))

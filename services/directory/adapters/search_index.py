@@ -1,0 +1,34 @@
+"""The search-index port. The database is the system of record; an index is a projection
+of it that can always be rebuilt. Every adapter passes the same contract suite
+(tests/contract/test_provider_index.py)."""
+from __future__ import annotations
+
+import abc
+from datetime import date
+from typing import Iterable
+
+from ..domain.search import Listing, SearchQuery, SearchResult, Viewer
+
+
+class ProviderIndex(abc.ABC):
+    @abc.abstractmethod
+    def upsert(self, listings: Iterable[Listing]) -> None:
+        """Add or replace listings; searchable when this returns."""
+
+    @abc.abstractmethod
+    def delete(self, service_ids: Iterable[str]) -> None: ...
+
+    @abc.abstractmethod
+    def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult: ...
+
+    @abc.abstractmethod
+    def rebuild(self, listings: Iterable[Listing]) -> int:
+        """Build a fresh index aside from `listings` and switch to it atomically; search keeps
+        answering from the old one meanwhile. Returns the number of listings indexed."""
+
+    @abc.abstractmethod
+    def service_ids(self) -> set[str]: ...
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise if the index cannot answer (readiness)."""

@@ -1,0 +1,114 @@
+"""Search, in the domain's words: what a caseworker asks, what she gets back, and what a
+caller without the `directory:confidential` permission may never see."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from .model import Address, Location, Organization, Service
+
+CONFIDENTIAL_PERMISSION = "directory:confidential"
+SORTS = ("relevance", "distance", "name")
+FACETS = ("kind", "district", "language")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is searching, as far as search cares."""
+
+    can_see_confidential: bool = False
+
+
+@dataclass(frozen=True)
+class AreaFilter:
+    code: str
+    ancestors: tuple[str, ...] = ()  # filled by the service layer from the area hierarchy
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None
+    kinds: tuple[str, ...] = ()
+    areas: tuple[AreaFilter, ...] = ()  # province / district / commune: all must match
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+    sort: str = "relevance"
+    open_at: datetime | None = None  # aware
+    languages: tuple[str, ...] = ()  # any of
+    age: int | None = None
+    gender: str | None = None
+    has_capacity: bool = False
+    page: int = 1
+    per_page: int = 20
+
+    @property
+    def origin(self) -> tuple[float, float] | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One service as search shows it: with its organization, locations and area names."""
+
+    service: Service
+    organization: Organization
+    locations: tuple[Location, ...] = ()
+    area_names: dict = field(default_factory=dict)  # code -> name, for display
+    # Every ancestor of every area the service covers: serving a district means serving
+    # "in" its province for a province search.
+    served_ancestors: tuple[str, ...] = ()
+
+
+@dataclass
+class Hit:
+    listing: Listing
+    distance_km: float | None = None
+    highlights: dict[str, str] = field(default_factory=dict)
+    stale: bool = False
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle (haversine) distance."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def visible_distance(exact_km: float, location: Location, viewer: Viewer) -> float:
+    """The distance a viewer may learn: whole kilometres for a confidential location, so
+    that neither the number nor the order of results pins down where a shelter is."""
+    if location.confidential and not viewer.can_see_confidential:
+        return float(round(exact_km))
+    return round(exact_km, 2)
+
+
+def redact_location(location: Location, viewer: Viewer) -> Location:
+    if not location.confidential or viewer.can_see_confidential:
+        return location
+    # Keep what a caseworker needs to choose (name, district, province); drop everything
+    # that could lead someone to the door: coordinates, street, commune, directions.
+    return replace(location, latitude=None, longitude=None, address=Address(address_1="", city="", region="",
+                   postal_code="", country=location.address.country), commune_code=None, description="")
+
+
+def redact_listing(listing: Listing, viewer: Viewer) -> Listing:
+    if viewer.can_see_confidential or not any(loc.confidential for loc in listing.locations):
+        return listing
+    hidden = {loc.commune_code for loc in listing.locations if loc.confidential and loc.commune_code}
+    names = {code: name for code, name in listing.area_names.items() if code not in hidden}
+    return replace(listing, locations=tuple(redact_location(loc, viewer) for loc in listing.locations),
+                   area_names=names)

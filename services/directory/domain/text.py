@@ -1,0 +1,68 @@
+"""Vietnamese-aware text folding, shared by every search adapter.
+
+`nha tam lanh` must find `Nhà tạm lánh` and `Lang Son` must find `Lạng Sơn`. Unicode
+decomposition removes the tone and vowel marks, but `đ` is a letter of its own, not a `d`
+with a mark, so it is mapped by hand.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def terms(text: str) -> list[str]:
+    """Folded words of a query, in order."""
+    return _WORD.findall(fold(text))
+
+
+def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
+              start: str = "<mark>", end: str = "</mark>") -> str | None:
+    """`text` with each word matching a query term wrapped in marks; None if none matched.
+
+    Matching is on folded words, so the original spelling (with diacritics) is kept.
+    """
+    if not text or not query_terms:
+        return None
+    exact = set(query_terms)
+    prefix = query_terms[-1] if prefix_last else None
+    matched = False
+    pieces = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = fold(match.group())
+        if word in exact or (prefix and word.startswith(prefix)):
+            pieces.append(text[last:match.start()])
+            pieces.append(f"{start}{match.group()}{end}")
+            last = match.end()
+            matched = True
+    if not matched:
+        return None
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """True if b is a, or a with one letter inserted, deleted, replaced or two swapped."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diffs = [i for i in range(la) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]

@@ -1,0 +1,326 @@
+"""The search-index contract: every ProviderIndex adapter must give these answers.
+
+Run against each adapter through the `index` fixture (tests/contract/conftest.py). Where
+relevance ordering may legitimately differ between engines, the test says so and checks
+membership instead of order.
+"""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from services.directory.domain.model import (Address, Capacity, Location, OpeningHours, Organization, Service)
+from services.directory.domain.search import AreaFilter, Listing, SearchQuery, Viewer
+
+PUBLIC = Viewer(can_see_confidential=False)
+PRIVILEGED = Viewer(can_see_confidential=True)
+TODAY = date(2026, 11, 25)
+HANOI = timezone(timedelta(hours=7))
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
+
+# Areas: Lạng Sơn (20) > Cao Lộc (183) > Đồng Đăng (06169); Hà Nội (01) > Đống Đa (006) > Láng Thượng (00199)
+NAMES = {"20": "Lạng Sơn", "183": "Cao Lộc", "06169": "Đồng Đăng", "01": "Hà Nội", "006": "Đống Đa",
+         "00199": "Láng Thượng", "178": "Thành phố Lạng Sơn"}
+ORIGIN = (21.8537, 106.7615)  # Lạng Sơn city centre
+
+
+def _org(n, name):
+    return Organization(id=f"00000000-0000-4000-8000-0000000000{n:02d}", name=name)
+
+
+def _loc(n, org, name, lat, lon, province, district, commune=None, confidential=False, street="", description=""):
+    return Location(id=f"10000000-0000-4000-8000-0000000000{n:02d}", organization_id=org.id, name=name,
+                    latitude=lat, longitude=lon, province_code=province, district_code=district,
+                    commune_code=commune, confidential=confidential, description=description,
+                    address=Address(address_1=street, city=NAMES.get(district, "")))
+
+
+def _listing(n, org, locations, name, kind, **fields):
+    service = Service(id=f"20000000-0000-4000-8000-0000000000{n:02d}", organization_id=org.id, name=name, kind=kind,
+                      location_ids=tuple(loc.id for loc in locations), **fields)
+    codes = {c for loc in locations for c in loc.area_codes} | set(service.service_areas)
+    ancestors = {"183": ("20",), "06169": ("183", "20"), "006": ("01",), "00199": ("006", "01"), "178": ("20",)}
+    served_up = {a for code in service.service_areas for a in ancestors.get(code, ())}
+    return Listing(service=service, organization=org, locations=tuple(locations),
+                   area_names={c: NAMES[c] for c in codes if c in NAMES}, served_ancestors=tuple(sorted(served_up)))
+
+
+office_hours = (OpeningHours(WEEKDAYS, "07:30", "11:30"), OpeningHours(WEEKDAYS, "13:30", "17:00"))
+women_union = _org(1, "Hội Liên hiệp Phụ nữ tỉnh Lạng Sơn")
+shelter_org = _org(2, "Trung tâm Công tác xã hội tỉnh Lạng Sơn")
+legal_org = _org(3, "Trung tâm Trợ giúp pháp lý Nhà nước thành phố Hà Nội")
+police_org = _org(4, "Công an huyện Cao Lộc")
+
+# A confidential shelter 2.4 km from the origin, in commune Đồng Đăng.
+shelter_place = _loc(1, shelter_org, "Nhà tạm lánh Hoa Sen", 21.8737, 106.7735, "20", "183", "06169",
+                     confidential=True, street="Số 7 ngõ Bí Mật", description="Cổng sau, gần chợ Kỳ Lừa")
+city_office = _loc(2, women_union, "Văn phòng Hội Phụ nữ", 21.8540, 106.7620, "20", "178", street="Số 2 Lê Lợi")
+caoloc_station = _loc(3, police_org, "Trụ sở Công an huyện Cao Lộc", 21.8890, 106.8400, "20", "183",
+                      street="Quốc lộ 1A")
+hanoi_office = _loc(4, legal_org, "Trụ sở Trung tâm", 21.0190, 105.8270, "01", "006", "00199",
+                    street="Số 1 Tôn Thất Tùng")
+
+LISTINGS = [
+    _listing(1, shelter_org, [shelter_place], "Nhà tạm lánh cho phụ nữ và trẻ em", "shelter",
+             description="Chỗ ở an toàn tạm thời", always_open=True, gender="female",
+             capacity=Capacity(3, 10), languages=("vi", "tyz"), service_areas=("20",),
+             assured_date=TODAY - timedelta(days=10)),
+    _listing(2, women_union, [city_office], "Tư vấn, tham vấn cho phụ nữ", "counselling",
+             description="Tư vấn tâm lý và pháp lý", hours=office_hours, languages=("vi", "tyz", "nut"),
+             service_areas=("178",), assured_date=TODAY - timedelta(days=400)),
+    _listing(3, police_org, [caoloc_station], "Tiếp nhận tin báo bạo lực gia đình", "police",
+             always_open=True, service_areas=("183",), assured_date=TODAY - timedelta(days=5)),
+    _listing(4, legal_org, [hanoi_office], "Trợ giúp pháp lý miễn phí", "legal_aid", hours=office_hours,
+             minimum_age=18, service_areas=("01",), closed_on=(date(2026, 12, 1),),
+             assured_date=TODAY - timedelta(days=30)),
+    _listing(5, women_union, [], "Đường dây nóng hỗ trợ phụ nữ", "hotline", always_open=True,
+             service_areas=("20",), languages=("vi",), assured_date=TODAY),
+    _listing(6, shelter_org, [city_office.__class__(**{**city_office.__dict__,
+                                                      "id": "10000000-0000-4000-8000-000000000099"})],
+             "Tư vấn ban đêm", "counselling", hours=(OpeningHours(("FR",), "22:00", "06:00"),),
+             status="active", maximum_age=17, assured_date=TODAY),
+    _listing(7, women_union, [city_office], "Nhà tạm lánh đã đóng cửa tạm thời", "counselling",
+             status="temporarily_closed", always_open=True, assured_date=TODAY),
+    _listing(8, women_union, [city_office], "Dịch vụ ngừng hoạt động", "counselling", status="inactive",
+             assured_date=TODAY),
+]
+BY_NAME = {listing.service.name: listing.service.id for listing in LISTINGS}
+
+
+@pytest.fixture
+def loaded(index):
+    index.upsert(LISTINGS)
+    return index
+
+
+def ids(result):
+    return [hit.listing.service.id for hit in result.hits]
+
+
+def search(index, viewer=PUBLIC, **fields):
+    fields.setdefault("per_page", 100)
+    return index.search(SearchQuery(**fields), viewer, TODAY)
+
+
+# --- full text ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["nha tam lanh", "Nhà tạm lánh", "NHA TAM LANH", "nhà tam lanh"])
+def test_text_finds_vietnamese_with_or_without_diacritics(loaded, text):
+    found = ids(search(loaded, text=text))
+    assert BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"] in found
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] not in found
+
+
+def test_text_folds_d_with_stroke(loaded):
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] in ids(search(loaded, text="dong da"))  # Đống Đa
+
+
+def test_text_matches_organization_and_place_names(loaded):
+    found = ids(search(loaded, text="Lang Son"))
+    assert BY_NAME["Tư vấn, tham vấn cho phụ nữ"] in found  # organization name
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] not in found
+
+
+def test_text_tolerates_a_typo(loaded):
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] in ids(search(loaded, text="phap ly mienn phi"))
+
+
+def test_text_prefix_of_the_last_word(loaded):
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] in ids(search(loaded, text="tro giup pha"))
+
+
+def test_text_that_matches_nothing(loaded):
+    result = search(loaded, text="xyzzyqwerty")
+    assert result.total == 0 and result.hits == []
+
+
+def test_hits_explain_why_they_matched(loaded):
+    hit = search(loaded, text="tam lanh").hits[0]
+    assert any("<mark>" in text for text in hit.highlights.values())
+    assert "<mark>tạm</mark> <mark>lánh</mark>" in hit.highlights["service.name"]
+
+
+def test_relevance_ranks_a_name_match_first(loaded):
+    # Engines may order the rest differently; the service named by the query comes first.
+    assert ids(search(loaded, text="tiep nhan tin bao"))[0] == BY_NAME["Tiếp nhận tin báo bạo lực gia đình"]
+
+
+# --- filters -----------------------------------------------------------------------
+
+def test_kind_filter_is_repeatable(loaded):
+    found = set(ids(search(loaded, kinds=("police", "legal_aid"))))
+    assert found == {BY_NAME["Tiếp nhận tin báo bạo lực gia đình"], BY_NAME["Trợ giúp pháp lý miễn phí"]}
+
+
+def test_inactive_services_are_never_found(loaded):
+    assert BY_NAME["Dịch vụ ngừng hoạt động"] not in ids(search(loaded))
+    assert search(loaded).total == len(LISTINGS) - 1
+
+
+def test_area_filter_matches_located_in_or_serving(loaded):
+    cao_loc = set(ids(search(loaded, areas=(AreaFilter("183", ("20",)),))))
+    # located in Cao Lộc (police, the shelter's district), serving all of Lạng Sơn (hotline)
+    assert {BY_NAME["Tiếp nhận tin báo bạo lực gia đình"], BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"],
+            BY_NAME["Đường dây nóng hỗ trợ phụ nữ"]} <= cao_loc
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] not in cao_loc
+    province = set(ids(search(loaded, areas=(AreaFilter("20"),))))
+    assert BY_NAME["Tư vấn, tham vấn cho phụ nữ"] in province  # serves a district of the province
+    assert BY_NAME["Trợ giúp pháp lý miễn phí"] not in province
+
+
+def test_a_confidential_commune_is_not_matchable_without_permission(loaded):
+    commune = AreaFilter("06169", ("183", "20"))
+    shelter = BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]
+    assert shelter in ids(search(loaded, PRIVILEGED, areas=(commune,)))
+    # still found because it serves the whole province, which contains the commune —
+    # but not via its hidden commune: drop the service area and it disappears.
+    only_located = [l for l in LISTINGS if l.service.id == shelter][0]
+    from dataclasses import replace
+    loaded.upsert([replace(only_located, service=replace(only_located.service, service_areas=()),
+                           served_ancestors=())])
+    assert shelter not in ids(search(loaded, PUBLIC, areas=(commune,)))
+    assert shelter in ids(search(loaded, PRIVILEGED, areas=(commune,)))
+
+
+def test_language_age_gender_capacity(loaded):
+    assert set(ids(search(loaded, languages=("nut",)))) == {BY_NAME["Tư vấn, tham vấn cho phụ nữ"]}
+    assert set(ids(search(loaded, languages=("tyz", "nut")))) == {
+        BY_NAME["Tư vấn, tham vấn cho phụ nữ"], BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]}
+    adults_only = BY_NAME["Trợ giúp pháp lý miễn phí"]
+    minors_only = BY_NAME["Tư vấn ban đêm"]
+    assert adults_only not in ids(search(loaded, age=16)) and minors_only in ids(search(loaded, age=16))
+    assert adults_only in ids(search(loaded, age=30)) and minors_only not in ids(search(loaded, age=30))
+    assert BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"] not in ids(search(loaded, gender="male"))
+    assert BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"] in ids(search(loaded, gender="female"))
+    assert ids(search(loaded, has_capacity=True)) == [BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]]
+
+
+@pytest.mark.parametrize("moment, open_names", [
+    # Wednesday 09:00 in Hà Nội: office hours, 24/7 services
+    (datetime(2026, 11, 25, 9, 0, tzinfo=HANOI),
+     {"Tư vấn, tham vấn cho phụ nữ", "Trợ giúp pháp lý miễn phí", "Nhà tạm lánh cho phụ nữ và trẻ em",
+      "Tiếp nhận tin báo bạo lực gia đình", "Đường dây nóng hỗ trợ phụ nữ"}),
+    # Wednesday 12:00: the lunch break closes the offices
+    (datetime(2026, 11, 25, 12, 0, tzinfo=HANOI),
+     {"Nhà tạm lánh cho phụ nữ và trẻ em", "Tiếp nhận tin báo bạo lực gia đình", "Đường dây nóng hỗ trợ phụ nữ"}),
+    # Saturday 03:00, after a Friday 22:00-06:00 shift: the overnight service is open
+    (datetime(2026, 11, 28, 3, 0, tzinfo=HANOI),
+     {"Tư vấn ban đêm", "Nhà tạm lánh cho phụ nữ và trẻ em", "Tiếp nhận tin báo bạo lực gia đình",
+      "Đường dây nóng hỗ trợ phụ nữ"}),
+    # The same Wednesday 09:00 expressed in UTC (02:00Z)
+    (datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc),
+     {"Tư vấn, tham vấn cho phụ nữ", "Trợ giúp pháp lý miễn phí", "Nhà tạm lánh cho phụ nữ và trẻ em",
+      "Tiếp nhận tin báo bạo lực gia đình", "Đường dây nóng hỗ trợ phụ nữ"}),
+    # Tuesday 1 December 09:00 is a closure day for the legal aid centre
+    (datetime(2026, 12, 1, 9, 0, tzinfo=HANOI),
+     {"Tư vấn, tham vấn cho phụ nữ", "Nhà tạm lánh cho phụ nữ và trẻ em",
+      "Tiếp nhận tin báo bạo lực gia đình", "Đường dây nóng hỗ trợ phụ nữ"}),
+])
+def test_open_at_uses_the_providers_local_time(loaded, moment, open_names):
+    # temporarily closed services are never "open", even when 24/7
+    assert set(ids(search(loaded, open_at=moment))) == {BY_NAME[n] for n in open_names}
+
+
+# --- geography ---------------------------------------------------------------------
+
+def test_radius_filter_and_distance_sort(loaded):
+    result = search(loaded, latitude=ORIGIN[0], longitude=ORIGIN[1], radius_km=5, sort="distance")
+    names = [hit.listing.service.name for hit in result.hits]
+    # three services share the office 50 m away; ties may come in any order
+    assert set(names[:3]) == {"Tư vấn, tham vấn cho phụ nữ", "Tư vấn ban đêm", "Nhà tạm lánh đã đóng cửa tạm thời"}
+    assert names[3] == "Nhà tạm lánh cho phụ nữ và trẻ em"  # 2.5 km
+    assert "Tiếp nhận tin báo bạo lực gia đình" not in names  # 8.5 km
+    assert "Trợ giúp pháp lý miễn phí" not in names
+    distances = [hit.distance_km for hit in result.hits]
+    assert distances == sorted(distances)
+    assert all(d is not None and d <= 5 for d in distances)
+
+
+def test_distance_sort_without_radius_puts_places_without_coordinates_last(loaded):
+    result = search(loaded, latitude=ORIGIN[0], longitude=ORIGIN[1], sort="distance")
+    assert result.hits[-1].listing.service.name == "Đường dây nóng hỗ trợ phụ nữ"
+    assert result.hits[-1].distance_km is None
+    assert result.hits[-2].listing.service.name == "Trợ giúp pháp lý miễn phí"
+
+
+def test_confidential_distance_is_whole_kilometres_without_permission(loaded):
+    def shelter_distance(viewer):
+        result = search(loaded, viewer, latitude=ORIGIN[0], longitude=ORIGIN[1], radius_km=10)
+        return next(h.distance_km for h in result.hits if h.listing.service.kind == "shelter")
+
+    exact = shelter_distance(PRIVILEGED)
+    assert exact != round(exact)
+    assert shelter_distance(PUBLIC) == float(round(exact))
+
+
+# --- confidentiality ---------------------------------------------------------------
+
+def test_confidential_location_is_redacted_without_permission(loaded):
+    hit = next(h for h in search(loaded, kinds=("shelter",)).hits)
+    place = hit.listing.locations[0]
+    assert place.latitude is None and place.longitude is None
+    assert place.address.address_1 == "" and place.commune_code is None and place.description == ""
+    assert place.district_code == "183" and place.name == "Nhà tạm lánh Hoa Sen"
+    assert "06169" not in hit.listing.area_names
+
+
+def test_confidential_location_is_whole_with_permission(loaded):
+    place = search(loaded, PRIVILEGED, kinds=("shelter",)).hits[0].listing.locations[0]
+    assert (place.latitude, place.longitude) == (shelter_place.latitude, shelter_place.longitude)
+    assert place.address.address_1 == "Số 7 ngõ Bí Mật"
+
+
+@pytest.mark.parametrize("text", ["ngo Bi Mat", "cho Ky Lua", "Dong Dang"])
+def test_hidden_address_words_are_not_searchable_without_permission(loaded, text):
+    shelter = BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]
+    assert shelter not in ids(search(loaded, text=text))
+    assert shelter in ids(search(loaded, PRIVILEGED, text=text))
+
+
+# --- counts, facets, paging --------------------------------------------------------
+
+def test_facets_count_the_whole_result(loaded):
+    result = search(loaded, per_page=2)
+    assert result.total == 7 and len(result.hits) == 2
+    assert result.facets["kind"] == {"counselling": 3, "shelter": 1, "police": 1, "legal_aid": 1, "hotline": 1}
+    assert result.facets["district"]["183"] == 2  # shelter (district is public) and police
+    assert result.facets["district"]["178"] == 3
+    assert result.facets["language"]["tyz"] == 2
+
+
+def test_facets_follow_the_filters(loaded):
+    result = search(loaded, kinds=("counselling",))
+    assert result.facets["kind"] == {"counselling": 3}
+    assert result.facets["language"] == {"vi": 3, "tyz": 1, "nut": 1}
+
+
+def test_pages_cover_everything_once(loaded):
+    first = search(loaded, per_page=3, page=1)
+    rest = [search(loaded, per_page=3, page=p) for p in (2, 3)]
+    seen = ids(first) + [i for r in rest for i in ids(r)]
+    assert len(seen) == len(set(seen)) == 7
+    assert search(loaded, per_page=3, page=4).hits == []
+
+
+def test_stale_records_are_flagged(loaded):
+    stale = {h.listing.service.name for h in search(loaded).hits if h.stale}
+    assert stale == {"Tư vấn, tham vấn cho phụ nữ"}
+
+
+# --- writes ------------------------------------------------------------------------
+
+def test_upsert_replaces_and_delete_removes(loaded):
+    from dataclasses import replace
+    listing = LISTINGS[2]
+    renamed = replace(listing, service=replace(listing.service, name="Tiếp nhận tin báo 113"))
+    loaded.upsert([renamed])
+    assert ids(search(loaded, text="113")) == [listing.service.id]
+    assert search(loaded).total == 7
+    loaded.delete([listing.service.id])
+    assert listing.service.id not in ids(search(loaded))
+    assert listing.service.id not in loaded.service_ids()
+
+
+def test_rebuild_replaces_everything(loaded):
+    assert loaded.rebuild(LISTINGS[:3]) == 3
+    assert loaded.service_ids() == {l.service.id for l in LISTINGS[:3]}
+    assert ids(search(loaded, text="tam lanh")) == [BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]]
