@@ -152,6 +152,21 @@ def run(no_demo_data: bool) -> None:
     sys.exit(manager.returncode or 0)
 
 
+# --- reindex -------------------------------------------------------------------------
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the directory's search index from its database; search keeps answering meanwhile."""
+    from haven.platform import db
+    from services.directory.bootstrap import directory_from
+
+    config = load_configs([DIRECTORY])[DIRECTORY.name]
+    started = time.monotonic()
+    directory = directory_from(config, db.create_engine(DIRECTORY.database_url(config)))
+    count = directory.rebuild_index()
+    click.echo(f"directory: indexed {count} services in {time.monotonic() - started:.1f}s")
+
+
 # --- token ---------------------------------------------------------------------------
 
 @main.command()

@@ -16,6 +16,9 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.
+# gunicorn 27's control socket would live in $HOME, read-only in containers; Haven does
+# not use it.
+control_socket_disable = True
 max_requests = 20_000
 max_requests_jitter = 2_000
 

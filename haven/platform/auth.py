@@ -68,14 +68,20 @@ class LocalKeys:
             key = ec.generate_private_key(ec.SECP256R1())
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-            # Create-exclusive: two processes starting together must not write two keys.
+            # Write aside, then link into place: link fails if another process won the race,
+            # and nobody ever reads a half-written key.
+            temporary = f"{self.path}.{os.getpid()}.tmp"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+                fh.flush()
+                os.fsync(fh.fileno())
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.link(temporary, self.path)
             except FileExistsError:
                 pass
-            else:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(pem)
+            finally:
+                os.remove(temporary)
         with open(self.path, "rb") as fh:
             return serialization.load_pem_private_key(fh.read(), password=None)
 

@@ -14,7 +14,7 @@ from typing import Callable, Mapping
 
 import flask_smorest
 import swagger_ui_bundle
-from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 
 from . import metrics
 from .errors import ProblemSchema, problem_response, register_error_handlers
@@ -57,7 +57,9 @@ def create_service_app(*, service: str, title: str, version: str, description: s
     api = Api(app)
     register_error_handlers(app)  # after Api(): replaces flask-smorest's own error handler
     _install_request_hooks(app, service)
-    api.register_blueprint(_operations_blueprint(readiness))
+    # Services add their own checks (a search index, a broker) to this mapping.
+    app.extensions["haven.readiness"] = dict(readiness)
+    api.register_blueprint(_operations_blueprint())
     _install_docs(app, title)
     return app, api
 
@@ -100,7 +102,7 @@ def _install_request_hooks(app: Flask, service: str) -> None:
             request_id_var.reset(token)
 
 
-def _operations_blueprint(readiness: Mapping[str, ReadinessCheck]) -> flask_smorest.Blueprint:
+def _operations_blueprint() -> flask_smorest.Blueprint:
     blp = flask_smorest.Blueprint("operations", __name__, description="Liveness, readiness and metrics.")
 
     @blp.route("/healthz")
@@ -112,7 +114,7 @@ def _operations_blueprint(readiness: Mapping[str, ReadinessCheck]) -> flask_smor
     @blp.doc(summary="Readiness: every dependency (database, ...) answers. 503 names what failed.")
     def readyz():
         checks: dict[str, str] = {}
-        for name, check in readiness.items():
+        for name, check in current_app.extensions["haven.readiness"].items():
             try:
                 check()
                 checks[name] = "ok"

@@ -17,8 +17,8 @@ TODAY = date(2026, 11, 25)
 HANOI = timezone(timedelta(hours=7))
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
 
-# Areas: Lạng Sơn (20) > Cao Lộc (183) > Đồng Đăng (06169); Hà Nội (01) > Đống Đa (006) > Láng Thượng (00199)
-NAMES = {"20": "Lạng Sơn", "183": "Cao Lộc", "06169": "Đồng Đăng", "01": "Hà Nội", "006": "Đống Đa",
+# Areas: Lạng Sơn (20) > Cao Lộc (183) > Đồng Đăng (06184); Hà Nội (01) > Đống Đa (006) > Láng Thượng (00199)
+NAMES = {"20": "Lạng Sơn", "183": "Cao Lộc", "06184": "Đồng Đăng", "01": "Hà Nội", "006": "Đống Đa",
          "00199": "Láng Thượng", "178": "Thành phố Lạng Sơn"}
 ORIGIN = (21.8537, 106.7615)  # Lạng Sơn city centre
 
@@ -38,7 +38,7 @@ def _listing(n, org, locations, name, kind, **fields):
     service = Service(id=f"20000000-0000-4000-8000-0000000000{n:02d}", organization_id=org.id, name=name, kind=kind,
                       location_ids=tuple(loc.id for loc in locations), **fields)
     codes = {c for loc in locations for c in loc.area_codes} | set(service.service_areas)
-    ancestors = {"183": ("20",), "06169": ("183", "20"), "006": ("01",), "00199": ("006", "01"), "178": ("20",)}
+    ancestors = {"183": ("20",), "06184": ("183", "20"), "006": ("01",), "00199": ("006", "01"), "178": ("20",)}
     served_up = {a for code in service.service_areas for a in ancestors.get(code, ())}
     return Listing(service=service, organization=org, locations=tuple(locations),
                    area_names={c: NAMES[c] for c in codes if c in NAMES}, served_ancestors=tuple(sorted(served_up)))
@@ -51,7 +51,7 @@ legal_org = _org(3, "Trung tâm Trợ giúp pháp lý Nhà nước thành phố 
 police_org = _org(4, "Công an huyện Cao Lộc")
 
 # A confidential shelter 2.4 km from the origin, in commune Đồng Đăng.
-shelter_place = _loc(1, shelter_org, "Nhà tạm lánh Hoa Sen", 21.8737, 106.7735, "20", "183", "06169",
+shelter_place = _loc(1, shelter_org, "Nhà tạm lánh Hoa Sen", 21.8737, 106.7735, "20", "183", "06184",
                      confidential=True, street="Số 7 ngõ Bí Mật", description="Cổng sau, gần chợ Kỳ Lừa")
 city_office = _loc(2, women_union, "Văn phòng Hội Phụ nữ", 21.8540, 106.7620, "20", "178", street="Số 2 Lê Lợi")
 caoloc_station = _loc(3, police_org, "Trụ sở Công an huyện Cao Lộc", 21.8890, 106.8400, "20", "183",
@@ -168,7 +168,7 @@ def test_area_filter_matches_located_in_or_serving(loaded):
 
 
 def test_a_confidential_commune_is_not_matchable_without_permission(loaded):
-    commune = AreaFilter("06169", ("183", "20"))
+    commune = AreaFilter("06184", ("183", "20"))
     shelter = BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]
     assert shelter in ids(search(loaded, PRIVILEGED, areas=(commune,)))
     # still found because it serves the whole province, which contains the commune —
@@ -260,7 +260,7 @@ def test_confidential_location_is_redacted_without_permission(loaded):
     assert place.latitude is None and place.longitude is None
     assert place.address.address_1 == "" and place.commune_code is None and place.description == ""
     assert place.district_code == "183" and place.name == "Nhà tạm lánh Hoa Sen"
-    assert "06169" not in hit.listing.area_names
+    assert "06184" not in hit.listing.area_names
 
 
 def test_confidential_location_is_whole_with_permission(loaded):

@@ -1,82 +1,223 @@
-"""The organizations API over HTTP (Flask test client, real SQLite/PostgreSQL database)."""
+"""The directory API over HTTP (Flask test client; real SQLite/PostgreSQL and search index)."""
 import pytest
 
+from services.directory.domain.model import Area
 from tests.support.apps import service_app
+from tests.support.auth import bearer
+
+LANG_SON = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
+            Area("06184", "Đồng Đăng", "commune", "183"), Area("178", "Thành phố Lạng Sơn", "district", "20")]
+
+
+class Api:
+    def __init__(self, client, data_dir):
+        self.client = client
+        self.admin = bearer(data_dir, "directory_admin")
+        self.data_dir = data_dir
+
+    def post(self, path, body, headers=None):
+        return self.client.post(path, json=body, headers=headers if headers is not None else self.admin)
+
+    def put(self, path, body, etag, headers=None):
+        return self.client.put(path, json=body, headers={**(headers if headers is not None else self.admin),
+                                                         "If-Match": etag})
+
+    def created(self, path, body):
+        response = self.post(path, body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
 
 
 @pytest.fixture
-def client(tmp_path, database_url):
-    return service_app("directory", tmp_path, database_url).test_client()
+def api(tmp_path, database_url):
+    app = service_app("directory", tmp_path, database_url)
+    app.extensions["haven.directory"]["directory"].add_areas(LANG_SON)
+    return Api(app.test_client(), tmp_path)
 
 
-def _create(client, **fields):
-    response = client.post("/v1/organizations", json={"name": "Trung tâm CTXH Lạng Sơn", **fields})
-    assert response.status_code == 201, response.get_json()
-    return response
+@pytest.fixture
+def shelter(api):
+    organization = api.created("/v1/organizations", {"name": "Trung tâm CTXH tỉnh Lạng Sơn"})
+    location = api.created("/v1/locations", {
+        "organization_id": organization["id"], "name": "Nhà tạm lánh Hoa Sen", "latitude": 21.8737,
+        "longitude": 106.7735, "province_code": "20", "district_code": "183", "commune_code": "06184",
+        "confidential": True, "address": {"address_1": "Số 7 ngõ Bí Mật"}})
+    service = api.created("/v1/services", {
+        "organization_id": organization["id"], "name": "Nhà tạm lánh cho phụ nữ", "kind": "shelter",
+        "location_ids": [location["id"]], "always_open": True, "languages": ["vi", "tyz"],
+        "service_areas": ["20"]})
+    return organization, location, service
 
 
-def test_create_then_read_with_etag_and_location(client):
-    created = _create(client, email="ctxh@example.org", website="https://example.org")
+# --- organizations -------------------------------------------------------------------
+
+def test_create_then_read_with_etag_and_location(api):
+    created = api.post("/v1/organizations", {"name": "Trung tâm CTXH Lạng Sơn", "email": "ctxh@example.org"})
     body = created.get_json()
+    assert created.status_code == 201
     assert created.headers["Location"] == f"/v1/organizations/{body['id']}"
-    read = client.get(created.headers["Location"])
-    assert read.status_code == 200
+    read = api.client.get(created.headers["Location"])
     assert read.get_json() == body
     assert read.headers["ETag"] == created.headers["ETag"] == '"1"'
 
 
-def test_two_admins_never_silently_overwrite_each_other(client):
-    location = _create(client).headers["Location"]
-    etag = client.get(location).headers["ETag"]
-    first = client.put(location, json={"name": "Admin A's name"}, headers={"If-Match": etag})
+def test_two_admins_never_silently_overwrite_each_other(api):
+    location = api.post("/v1/organizations", {"name": "A"}).headers["Location"]
+    etag = api.client.get(location).headers["ETag"]
+    first = api.put(location, {"name": "Admin A's name"}, etag)
     assert first.status_code == 200 and first.headers["ETag"] == '"2"'
-    second = client.put(location, json={"name": "Admin B's name"}, headers={"If-Match": etag})
+    second = api.put(location, {"name": "Admin B's name"}, etag)
     assert second.status_code == 412
     assert second.mimetype == "application/problem+json"
     assert second.get_json()["errors"][0]["field"] == "If-Match"
-    assert client.get(location).get_json()["name"] == "Admin A's name"
+    assert api.client.get(location).get_json()["name"] == "Admin A's name"
 
 
-def test_a_change_without_if_match_is_refused(client):
-    location = _create(client).headers["Location"]
-    response = client.put(location, json={"name": "Blind write"})
+def test_a_change_without_if_match_is_refused(api):
+    location = api.post("/v1/organizations", {"name": "A"}).headers["Location"]
+    response = api.client.put(location, json={"name": "Blind write"}, headers=api.admin)
     assert response.status_code == 428
     assert response.get_json()["errors"][0]["field"] == "If-Match"
-    assert client.delete(location).status_code == 428
 
 
-def test_delete_with_the_current_etag(client):
-    location = _create(client).headers["Location"]
-    assert client.delete(location, headers={"If-Match": '"7"'}).status_code == 412
-    assert client.delete(location, headers={"If-Match": '"1"'}).status_code == 204
-    assert client.get(location).status_code == 404
+def test_delete_with_the_current_etag(api):
+    location = api.post("/v1/organizations", {"name": "A"}).headers["Location"]
+    assert api.client.delete(location, headers={**api.admin, "If-Match": '"7"'}).status_code == 412
+    assert api.client.delete(location, headers={**api.admin, "If-Match": '"1"'}).status_code == 204
+    assert api.client.get(location).status_code == 404
 
 
-def test_validation_names_every_bad_field(client):
-    response = client.post("/v1/organizations", json={"name": "", "email": "not-an-email",
-                                                      "website": "javascript:alert(1)", "colour": "red"})
+def test_validation_names_every_bad_field(api):
+    response = api.post("/v1/organizations", {"name": "", "email": "not-an-email", "website": "javascript:x",
+                                              "colour": "red"})
     assert response.status_code == 422
-    assert response.mimetype == "application/problem+json"
-    fields = {e["field"] for e in response.get_json()["errors"]}
-    assert fields == {"name", "email", "website", "colour"}
+    assert {e["field"] for e in response.get_json()["errors"]} == {"name", "email", "website", "colour"}
 
 
 @pytest.mark.parametrize("query, field", [("per_page=1000", "per_page"), ("page=0", "page"), ("page=x", "page")])
-def test_bad_paging_is_422_naming_the_parameter(client, query, field):
-    response = client.get(f"/v1/organizations?{query}")
+def test_bad_paging_is_422_naming_the_parameter(api, query, field):
+    response = api.client.get(f"/v1/organizations?{query}")
     assert response.status_code == 422
-    assert response.get_json()["errors"][0] == {"location": "query", "field": field,
-                                                "message": response.get_json()["errors"][0]["message"]}
+    assert [(e["location"], e["field"]) for e in response.get_json()["errors"]] == [("query", field)]
 
 
-def test_unknown_and_malformed_ids_are_404_problems(client):
-    assert client.get("/v1/organizations/6f1c0f8e-2a71-4d55-9a5e-111111111111").status_code == 404
-    response = client.get("/v1/organizations/not-a-uuid")
-    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+# --- permissions ---------------------------------------------------------------------
+
+def test_writes_need_a_directory_admin(api):
+    body = {"name": "Intruder"}
+    assert api.post("/v1/organizations", body, headers={}).status_code == 401
+    assert api.post("/v1/organizations", body, headers=bearer(api.data_dir, "caseworker")).status_code == 403
+    forged = {"Authorization": "Bearer " + bearer(api.data_dir, "admin")["Authorization"].split()[1][:-4] + "AAAA"}
+    response = api.post("/v1/organizations", body, headers=forged)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    expired = bearer(api.data_dir, "directory_admin", ttl_seconds=-3600)
+    assert api.post("/v1/organizations", body, headers=expired).status_code == 401
+    other_issuer = bearer(api.data_dir, "directory_admin", issuer="someone-else")
+    assert api.post("/v1/organizations", body, headers=other_issuer).status_code == 401
+    assert api.client.get("/v1/organizations").get_json()["total"] == 0
 
 
-def test_list_pages(client):
-    for name in ("C", "A", "B"):
-        _create(client, name=name)
-    page = client.get("/v1/organizations?per_page=2&page=2").get_json()
-    assert page["total"] == 3 and [o["name"] for o in page["items"]] == ["C"]
+def test_shelter_staff_update_their_own_capacity_only(api, shelter):
+    organization, _location, service = shelter
+    path = f"/v1/services/{service['id']}/capacity"
+    own = bearer(api.data_dir, "agency_staff", organization_id=organization["id"])
+    other = bearer(api.data_dir, "agency_staff", organization_id="00000000-0000-4000-8000-000000000bad")
+    assert api.client.put(path, json={"available": 2, "maximum": 10}, headers=other).status_code == 403
+    response = api.client.put(path, json={"available": 2, "maximum": 10}, headers=own)
+    assert response.status_code == 200 and response.get_json()["available"] == 2
+    bad = api.client.put(path, json={"available": 11, "maximum": 10}, headers=own)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "available"
+    negative = api.client.put(path, json={"available": -1, "maximum": 10}, headers=own)
+    assert negative.status_code == 422
+    found = api.client.get("/v1/search?has_capacity=true").get_json()
+    assert [item["service"]["id"] for item in found["items"]] == [service["id"]]
+    assert found["items"][0]["service"]["capacity"]["available"] == 2
+
+
+# --- services and locations ----------------------------------------------------------
+
+def test_service_written_through_the_api_is_searchable_at_once(api, shelter):
+    _organization, _location, service = shelter
+    items = api.client.get("/v1/search?q=nha%20tam%20lanh").get_json()["items"]
+    assert [item["service"]["id"] for item in items] == [service["id"]]
+    etag = api.client.get(f"/v1/services/{service['id']}").headers["ETag"]
+    body = {k: v for k, v in service.items() if k not in ("id", "version", "created_at", "updated_at",
+                                                          "capacity", "stale")}
+    assert api.put(f"/v1/services/{service['id']}", {**body, "name": "Chỗ ở an toàn"}, etag).status_code == 200
+    assert api.client.get("/v1/search?q=cho%20phu%20nu").get_json()["total"] == 0
+    assert api.client.get("/v1/search?q=cho%20o%20an%20toan").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"kind": "spaceship"}, "kind"),
+    ({"status": "open"}, "status"),
+    ({"minimum_age": 30, "maximum_age": 18}, "minimum_age"),
+    ({"hours": [{"byday": ["XX"], "opens_at": "25:00", "closes_at": "17:00"}]}, "hours.0.opens_at"),
+    ({"languages": ["Vietnamese"]}, "languages.0"),
+    ({"service_areas": ["99999"]}, "service_areas.0"),
+    ({"location_ids": ["not-a-uuid"]}, "location_ids.0"),
+])
+def test_bad_service_fields_are_named(api, shelter, change, field):
+    organization, location, _service = shelter
+    body = {"organization_id": organization["id"], "name": "X", "kind": "counselling", **change}
+    response = api.post("/v1/services", body)
+    assert response.status_code == 422, response.get_json()
+    assert field in {e["field"] for e in response.get_json()["errors"]}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"latitude": 21.0}, "longitude"),
+    ({"latitude": 123, "longitude": 106}, "latitude"),
+    ({"province_code": "20", "district_code": "999"}, "district_code"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+])
+def test_bad_location_fields_are_named(api, shelter, change, field):
+    organization, _location, _service = shelter
+    response = api.post("/v1/locations", {"organization_id": organization["id"], "name": "X", **change})
+    assert response.status_code == 422, response.get_json()
+    assert field in {e["field"] for e in response.get_json()["errors"]}
+
+
+def test_an_organization_with_services_cannot_be_deleted(api, shelter):
+    organization, _location, _service = shelter
+    response = api.client.delete(f"/v1/organizations/{organization['id']}", headers={**api.admin, "If-Match": '"1"'})
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
+
+
+# --- search --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, field", [
+    ("kind=spaceship", "kind"), ("lat=21.8", "lon"), ("lon=106.7", "lat"), ("lat=21&lon=106&radius_km=-5", "radius_km"),
+    ("per_page=1000", "per_page"), ("radius_km=5", "radius_km"), ("sort=distance", "sort"),
+    ("open_at=yesterday", "open_at"), ("age=-1", "age"), ("gender=robot", "gender"), ("district=99999", "district"),
+    ("province=183", "province"),
+])
+def test_bad_search_parameters_are_422_naming_the_field(api, query, field):
+    response = api.client.get(f"/v1/search?{query}")
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert field in {e["field"] for e in response.get_json()["errors"]}
+
+
+def test_search_answer_shape(api, shelter):
+    result = api.client.get("/v1/search?q=tam%20lanh&lat=21.8537&lon=106.7615&sort=distance&district=183"
+                            "&language=tyz&kind=shelter&kind=police").get_json()
+    assert result["total"] == 1 and result["page"] == 1 and result["per_page"] == 20
+    item = result["items"][0]
+    assert set(item) >= {"service", "organization", "locations", "distance_km", "highlights", "stale"}
+    assert item["distance_km"] == 3.0  # confidential: whole kilometres
+    assert "<mark>" in item["highlights"]["service.name"]
+    assert result["facets"] == {"kind": {"shelter": 1}, "district": {"183": 1}, "language": {"tyz": 1, "vi": 1}}
+
+
+def test_open_at_without_offset_is_vietnam_time(api, shelter):
+    assert api.client.get("/v1/search?open_at=2026-11-25T09:00:00").get_json()["total"] == 1
+    assert api.client.get("/v1/search?open_now=true").get_json()["total"] == 1
+
+
+def test_reference_lists(api):
+    kinds = {k["code"] for k in api.client.get("/v1/kinds").get_json()}
+    assert {"shelter", "trusted_address", "social_work", "health", "legal_aid", "police", "counselling",
+            "hotline"} <= kinds
+    areas = api.client.get("/v1/areas").get_json()
+    assert areas[0] == {"code": "20", "name": "Lạng Sơn", "level": "province", "parent_code": None}

@@ -1,4 +1,4 @@
-"""The organization repository behaves the same on SQLite and PostgreSQL."""
+"""Directory use cases on a real database — SQLite and PostgreSQL — and the embedded index."""
 from datetime import timedelta
 from functools import partial
 
@@ -6,69 +6,152 @@ import pytest
 
 from haven.cli import SERVICES
 from haven.platform import db
-from services.directory.domain.model import Organization, VersionConflict
-from services.directory.service_layer import services
+from services.directory.adapters.sqlite_index import SqliteProviderIndex
+from services.directory.domain.model import (Area, InvalidReference, Organization, OpeningHours, Phone,
+                                             VersionConflict)
+from services.directory.domain.search import SearchQuery, Viewer
+from services.directory.service_layer.services import Directory, InUse
 from services.directory.service_layer.unit_of_work import SqlUnitOfWork
+
+AREAS = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
+         Area("06184", "Đồng Đăng", "commune", "183"), Area("01", "Hà Nội", "province"),
+         Area("006", "Đống Đa", "district", "01")]
 
 
 @pytest.fixture
-def uow(database_url):
+def directory(database_url, tmp_path):
     SERVICES["directory"].migrations().upgrade(database_url)
     engine = db.create_engine(database_url)
-    yield partial(SqlUnitOfWork, engine)
+    directory = Directory(partial(SqlUnitOfWork, engine), SqliteProviderIndex(str(tmp_path / "index")))
+    directory.add_areas(AREAS)
+    yield directory
     engine.dispose()
 
 
-def test_round_trips_vietnamese_text_and_utc_times(uow):
-    created = services.register_organization(uow, name="Nhà tạm lánh Hoa Sen", description="Lạng Sơn, Cao Lộc",
-                                             email="lienhe@example.org")
-    loaded = services.get_organization(uow, created.id)
-    assert loaded == created
+def _shelter(directory):
+    organization = directory.register_organization(name="Trung tâm CTXH tỉnh Lạng Sơn")
+    location = directory.register_location(organization_id=organization.id, name="Nhà tạm lánh Hoa Sen",
+                                           latitude=21.87, longitude=106.77, province_code="20",
+                                           district_code="183", commune_code="06184", confidential=True)
+    service = directory.register_service(
+        organization_id=organization.id, name="Nhà tạm lánh", kind="shelter", location_ids=(location.id,),
+        phones=(Phone("0205 3870 111"),), languages=("vi", "tyz"), service_areas=("20",),
+        hours=(OpeningHours(("MO", "TU"), "07:30", "17:00"),))
+    return organization, location, service
+
+
+def test_round_trips_vietnamese_text_nested_values_and_utc_times(directory):
+    organization, location, service = _shelter(directory)
+    assert directory.get_organization(organization.id) == organization
+    assert directory.get_location(location.id) == location
+    loaded = directory.get_service(service.id)
+    assert loaded == service
     assert loaded.created_at.utcoffset() == timedelta(0)
 
 
-def test_a_stale_version_is_refused_and_the_stored_data_kept(uow):
-    created = services.register_organization(uow, name="Trung tâm CTXH")
-    services.revise_organization(uow, created.id, 1, name="Trung tâm Công tác xã hội")
+def test_a_stale_version_is_refused_and_the_stored_data_kept(directory):
+    created = directory.register_organization(name="Trung tâm CTXH")
+    directory.revise_organization(created.id, 1, name="Trung tâm Công tác xã hội")
     with pytest.raises(VersionConflict) as conflict:
-        services.revise_organization(uow, created.id, 1, name="Lost update")
+        directory.revise_organization(created.id, 1, name="Lost update")
     assert conflict.value.actual == 2
-    assert services.get_organization(uow, created.id).name == "Trung tâm Công tác xã hội"
+    assert directory.get_organization(created.id).name == "Trung tâm Công tác xã hội"
 
 
-def test_compare_and_set_rejects_a_writer_that_read_before_another_wrote(uow):
-    created = services.register_organization(uow, name="A")
-    first = created.revise(1, name="first")
-    second = created.revise(1, name="second")
-    with uow() as work:
-        assert work.organizations.save(first, previous_version=1)
-        work.commit()
-    with uow() as work:
-        assert not work.organizations.save(second, previous_version=1)
-    assert services.get_organization(uow, created.id).name == "first"
+def test_compare_and_set_rejects_a_writer_that_read_before_another_wrote(directory):
+    created = directory.register_organization(name="A")
+    first, second = created.revise(1, name="first"), created.revise(1, name="second")
+    with directory.uow() as uow:
+        assert uow.organizations.save(first, previous_version=1)
+        uow.commit()
+    with directory.uow() as uow:
+        assert not uow.organizations.save(second, previous_version=1)
+    assert directory.get_organization(created.id).name == "first"
 
 
-def test_a_failed_use_case_writes_nothing(uow):
+def test_a_failed_use_case_writes_nothing(directory):
     with pytest.raises(RuntimeError):
-        with uow() as work:
-            work.organizations.add(Organization(id="00000000-0000-4000-8000-000000000001", name="half"))
+        with directory.uow() as uow:
+            uow.organizations.add(Organization(id="00000000-0000-4000-8000-000000000001", name="half"))
             raise RuntimeError("crash before commit")
-    assert services.list_organizations(uow, 1, 10) == (0, [])
+    assert directory.list_organizations(1, 10) == (0, [])
 
 
-def test_lists_by_name_in_pages(uow):
+def test_a_written_service_is_searchable_before_the_call_returns(directory):
+    _organization, _location, service = _shelter(directory)
+    result = directory.search(SearchQuery(text="nha tam lanh"), Viewer(), {})
+    assert [hit.listing.service.id for hit in result.hits] == [service.id]
+
+
+def test_renaming_an_organization_updates_its_services_in_search(directory):
+    organization, _location, service = _shelter(directory)
+    directory.revise_organization(organization.id, 1, name="Hội Liên hiệp Phụ nữ Cao Lộc")
+    hits = directory.search(SearchQuery(text="hoi lien hiep"), Viewer(), {}).hits
+    assert [hit.listing.service.id for hit in hits] == [service.id]
+
+
+def test_capacity_updates_do_not_conflict_with_edits(directory):
+    _organization, _location, service = _shelter(directory)
+    directory.update_capacity(service.id, 2, 12)
+    revised = directory.revise_service(service.id, 1, name="Nhà tạm lánh Hoa Sen")  # read before the count
+    assert revised.capacity.available == 2 and revised.version == 2
+    assert directory.search(SearchQuery(has_capacity=True), Viewer(), {}).total == 1
+
+
+@pytest.mark.parametrize("field, change", [
+    ("kind", {"kind": "spaceship"}),
+    ("organization_id", {"organization_id": "00000000-0000-4000-8000-00000000dead"}),
+    ("location_ids.0", {"location_ids": ("00000000-0000-4000-8000-00000000beef",)}),
+    ("service_areas.0", {"service_areas": ("99999",)}),
+])
+def test_references_must_exist(directory, field, change):
+    organization, _location, service = _shelter(directory)
+    with pytest.raises(InvalidReference) as failure:
+        directory.revise_service(service.id, 1, **change)
+    assert failure.value.field == field
+    assert directory.get_service(service.id) == service
+
+
+def test_a_shelter_cannot_be_placed_at_a_public_location(directory):
+    organization, location, service = _shelter(directory)
+    with pytest.raises(InvalidReference) as failure:
+        directory.revise_location(location.id, 1, confidential=False)
+    assert failure.value.field == "location_ids.0"
+    assert directory.get_location(location.id).confidential is True
+
+
+def test_area_codes_must_nest(directory):
+    organization = directory.register_organization(name="X")
+    with pytest.raises(InvalidReference) as failure:
+        directory.register_location(organization_id=organization.id, name="Y", province_code="01",
+                                    district_code="183")
+    assert failure.value.field == "district_code"
+
+
+def test_records_in_use_cannot_be_removed(directory):
+    organization, location, service = _shelter(directory)
+    with pytest.raises(InUse):
+        directory.remove_organization(organization.id, 1)
+    with pytest.raises(InUse):
+        directory.remove_location(location.id, 1)
+    directory.remove_service(service.id, 1)
+    directory.remove_location(location.id, 1)
+    directory.remove_organization(organization.id, 1)
+    assert directory.search(SearchQuery(), Viewer(), {}).total == 0
+
+
+def test_rebuild_restores_an_index_that_lost_everything(directory):
+    _organization, _location, service = _shelter(directory)
+    directory.index.delete([service.id])
+    assert directory.search(SearchQuery(), Viewer(), {}).total == 0
+    assert directory.rebuild_index() == 1
+    assert directory.search(SearchQuery(text="tam lanh"), Viewer(), {}).total == 1
+
+
+def test_lists_by_name_in_pages(directory):
     for name in ["Cơ sở C", "Cơ sở A", "Cơ sở B"]:
-        services.register_organization(uow, name=name)
-    total, first_page = services.list_organizations(uow, 1, 2)
-    total_again, second_page = services.list_organizations(uow, 2, 2)
-    assert total == total_again == 3
+        directory.register_organization(name=name)
+    total, first_page = directory.list_organizations(1, 2)
+    _, second_page = directory.list_organizations(2, 2)
+    assert total == 3
     assert [o.name for o in first_page + second_page] == ["Cơ sở A", "Cơ sở B", "Cơ sở C"]
-
-
-def test_delete_needs_the_current_version(uow):
-    created = services.register_organization(uow, name="To remove")
-    services.revise_organization(uow, created.id, 1, name="Renamed")
-    with pytest.raises(VersionConflict):
-        services.remove_organization(uow, created.id, 1)
-    services.remove_organization(uow, created.id, 2)
-    assert services.list_organizations(uow, 1, 10)[0] == 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import math
 from datetime import date, timezone
 from typing import Iterable, Iterator
 
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..domain.model import (Address, Area, Capacity, Kind, Location, OpeningHours, Organization, Phone,
                             Service)
+from ..domain.search import distance_km
 from .orm import areas, kinds, locations, organizations, service_locations, services
 
 
@@ -34,6 +36,11 @@ class VersionedTable(abc.ABC):
 
     def add(self, item) -> None:
         self.connection.execute(self.table.insert().values(id=item.id, **self._to_row(item)))
+
+    def add_many(self, items: Iterable) -> None:
+        rows = [{"id": item.id, **self._to_row(item)} for item in items]
+        if rows:
+            self.connection.execute(self.table.insert(), rows)
 
     def get(self, id: str):
         row = self.connection.execute(self.table.select().where(self.table.c.id == id)).first()
@@ -185,6 +192,14 @@ class ServiceRepository(VersionedTable):
         super().add(service)
         self._link_locations(service)
 
+    def add_many(self, items: Iterable[Service]) -> None:
+        items = list(items)
+        super().add_many(items)
+        links = [{"service_id": s.id, "location_id": loc, "position": i}
+                 for s in items for i, loc in enumerate(s.location_ids)]
+        if links:
+            self.connection.execute(service_locations.insert(), links)
+
     def save(self, service: Service, previous_version: int) -> bool:
         if not super().save(service, previous_version):
             return False
@@ -221,8 +236,11 @@ class ServiceRepository(VersionedTable):
         return [self._from_row(row) for row in rows]
 
     def list(self, offset: int, limit: int, organization_id: str | None = None,
-             modified_after=None, ids: Iterable[str] | None = None) -> tuple[int, list[Service]]:
+             modified_after=None, ids: Iterable[str] | None = None,
+             kinds: Iterable[str] | None = None) -> tuple[int, list[Service]]:
         condition = sa.true()
+        if kinds:
+            condition = sa.and_(condition, services.c.kind.in_(list(kinds)))
         if organization_id:
             condition = sa.and_(condition, services.c.organization_id == organization_id)
         if modified_after is not None:
@@ -233,6 +251,49 @@ class ServiceRepository(VersionedTable):
         rows = self.connection.execute(services.select().where(condition)
                                        .order_by(services.c.name, services.c.id).offset(offset).limit(limit)).all()
         return total, [self._from_row(row) for row in rows]
+
+    def at_locations(self, offset: int, limit: int, *, organization_id=None, modified_after=None, kinds=None,
+                     ids=None, postcode: str | None = None, public_only: bool = True,
+                     near: tuple[float, float, float] | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """(service id, location id) pairs, the HSDS service_at_location. With
+        `public_only`, a confidential location never matches a postcode or a distance."""
+        condition = sa.true()
+        if organization_id:
+            condition = sa.and_(condition, services.c.organization_id == organization_id)
+        if modified_after is not None:
+            condition = sa.and_(condition, services.c.updated_at > modified_after)
+        if kinds:
+            condition = sa.and_(condition, services.c.kind.in_(list(kinds)))
+        if ids is not None:
+            condition = sa.and_(condition, services.c.id.in_(list(ids)))
+        if (postcode or near) and public_only:
+            condition = sa.and_(condition, locations.c.confidential == sa.false())
+        if postcode:
+            condition = sa.and_(condition, locations.c.postal_code == postcode)
+        if near:
+            lat, lon, radius_km = near  # bounding box here, exact distance below
+            reach = radius_km / 111.0
+            lon_reach = reach / max(math.cos(math.radians(lat)), 0.01)
+            condition = sa.and_(condition, locations.c.latitude.between(lat - reach, lat + reach),
+                                locations.c.longitude.between(lon - lon_reach, lon + lon_reach))
+        joined = service_locations.join(services, services.c.id == service_locations.c.service_id) \
+            .join(locations, locations.c.id == service_locations.c.location_id)
+        query = sa.select(service_locations.c.service_id, service_locations.c.location_id, locations.c.latitude,
+                          locations.c.longitude).select_from(joined).where(condition) \
+            .order_by(services.c.name, service_locations.c.service_id, service_locations.c.position)
+        rows = self.connection.execute(query).all()
+        if near:
+            rows = [r for r in rows if distance_km((near[0], near[1]), (r.latitude, r.longitude)) <= near[2]]
+        return len(rows), [(r.service_id, r.location_id) for r in rows[offset:offset + limit]]
+
+    def postcode_centroid(self, postcode: str) -> tuple[float, float] | None:
+        """The centre of the public locations with this postcode (confidential ones would
+        otherwise pull the centre towards a shelter)."""
+        row = self.connection.execute(
+            sa.select(sa.func.avg(locations.c.latitude), sa.func.avg(locations.c.longitude))
+            .where(locations.c.postal_code == postcode, locations.c.confidential == sa.false(),
+                   locations.c.latitude.is_not(None))).first()
+        return (row[0], row[1]) if row and row[0] is not None else None
 
 
 class AreaRepository:

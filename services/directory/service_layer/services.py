@@ -150,6 +150,67 @@ class Directory:
         self.index.upsert(listings)
         return service
 
+    def load_trusted(self, providers: Iterable[tuple[Organization, list[Location], list[Service]]],
+                     batch_size: int = 2000) -> int:
+        """Bulk-load records known to be valid (demo data, benchmark data), then rebuild the
+        index once. Not for data from outside: that goes through `import_batch`."""
+        count = 0
+        batch: list = []
+
+        def flush():
+            with self.uow() as uow:
+                uow.organizations.add_many(o for o, _, _ in batch)
+                uow.locations.add_many(loc for _, locs, _ in batch for loc in locs)
+                uow.services.add_many(s for _, _, services in batch for s in services)
+                uow.commit()
+            batch.clear()
+
+        for provider in providers:
+            batch.append(provider)
+            count += len(provider[2])
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+        self.rebuild_index()
+        return count
+
+    def import_records(self, organizations: list[Organization], locations: list[Location],
+                       services: list[Service]) -> tuple[dict[str, int], list[dict]]:
+        """Create or update records from outside (HSDS, CSV). Each record is checked and
+        stored on its own: a bad one is reported and skipped, the good ones are kept.
+        An import replaces what it names (the source is the authority for its records)."""
+        counts = {"organizations": 0, "locations": 0, "services": 0}
+        errors: list[dict] = []
+        stored: list[Service] = []
+        for collection, items, check in (("organizations", organizations, None),
+                                         ("locations", locations, self._check_location),
+                                         ("services", services, self._check_service)):
+            for item in items:
+                try:
+                    with self.uow() as uow:
+                        repository = getattr(uow, collection)
+                        if check:
+                            check(uow, item)
+                        existing = repository.get(item.id)
+                        if existing is None:
+                            repository.add(replace(item, version=1))
+                        else:
+                            item = replace(item, version=existing.version + 1, created_at=existing.created_at)
+                            if collection == "services" and item.capacity is None:
+                                item = replace(item, capacity=existing.capacity)  # counts come from shelters
+                            repository.save(item, previous_version=existing.version)
+                        if collection == "services":
+                            stored.append(item)
+                        uow.commit()
+                    counts[collection] += 1
+                except InvalidReference as exc:
+                    errors.append({"record": collection[:-1], "id": item.id, "field": exc.field, "message": str(exc)})
+        for start in range(0, len(stored), 500):
+            with self.uow() as uow:
+                listings = self._listings(uow, stored[start:start + 500])
+            self.index.upsert(listings)
+        return counts, errors
+
     # --- reference data --------------------------------------------------------------
 
     def add_areas(self, areas: Iterable[Area]) -> None:
@@ -204,6 +265,50 @@ class Directory:
             areas = uow.areas.all()
             for service in uow.services.all():
                 yield _listing(service, organizations, locations, areas)
+
+    # --- the HSDS API's read-only queries ----------------------------------------------
+
+    MAX_TEXT_MATCHES = 10_000
+
+    def _text_matches(self, text: str, kinds: tuple[str, ...], viewer: Viewer) -> list[str]:
+        ids: list[str] = []
+        page = 1
+        while len(ids) < self.MAX_TEXT_MATCHES:
+            result = self.index.search(SearchQuery(text=text, kinds=kinds, page=page, per_page=100), viewer,
+                                       self.today())
+            ids += [hit.listing.service.id for hit in result.hits]
+            if len(ids) >= result.total or not result.hits:
+                return ids
+            page += 1
+        return ids
+
+    def hsds_services(self, page: int, per_page: int, viewer: Viewer, *, text: str | None = None,
+                      kinds: tuple[str, ...] = (), organization_id: str | None = None,
+                      modified_after: datetime | None = None) -> tuple[int, list[Listing]]:
+        ids = self._text_matches(text, kinds, viewer) if text else None
+        with self.uow() as uow:
+            total, items = uow.services.list((page - 1) * per_page, per_page, organization_id, modified_after,
+                                             ids=ids, kinds=kinds)
+            return total, self._listings(uow, items)
+
+    def hsds_service_at_locations(self, page: int, per_page: int, viewer: Viewer, *, text: str | None = None,
+                                  kinds: tuple[str, ...] = (), organization_id: str | None = None,
+                                  modified_after: datetime | None = None, postcode: str | None = None,
+                                  proximity_m: float | None = None) -> tuple[int, list[tuple[Listing, str]]]:
+        ids = self._text_matches(text, kinds, viewer) if text else None
+        with self.uow() as uow:
+            near = None
+            if postcode and proximity_m is not None:
+                centre = uow.services.postcode_centroid(postcode)
+                if centre is None:
+                    return 0, []
+                near, postcode = (centre[0], centre[1], proximity_m / 1000), None
+            total, pairs = uow.services.at_locations(
+                (page - 1) * per_page, per_page, organization_id=organization_id, modified_after=modified_after,
+                kinds=kinds, ids=ids, postcode=postcode, near=near, public_only=not viewer.can_see_confidential)
+            services = uow.services.get_many(service_id for service_id, _ in pairs)
+            listings = {listing.service.id: listing for listing in self._listings(uow, list(services.values()))}
+        return total, [(listings[service_id], location_id) for service_id, location_id in pairs]
 
     # --- helpers ---------------------------------------------------------------------
 

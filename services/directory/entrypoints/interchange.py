@@ -1,0 +1,183 @@
+"""HSDS 3.0 import and export, the provincial CSV import, and the read-only HSDS API that
+lets existing Open Referral tools read Haven."""
+from __future__ import annotations
+
+import json
+import math
+
+import marshmallow as ma
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from haven.platform.errors import Problem, problem_type
+from haven.platform.schemas import MAX_PER_PAGE
+
+from ..adapters import hsds
+from .context import directory, require_permission, viewer
+
+blp = Blueprint("interchange", __name__, description="Open Referral HSDS 3.0 and CSV interchange.")
+
+KIND_TAXONOMY = "haven-kind"
+
+
+class ImportReportSchema(ma.Schema):
+    imported = f.Dict(keys=f.String(), values=f.Integer())
+    errors = f.List(f.Dict(), metadata={"description": "One per rejected record: record, id, field, message."})
+    warnings = f.List(f.Dict())
+
+
+def _report(batch: hsds.ImportBatch):
+    counts, refused = directory().import_records(batch.organizations, batch.locations, batch.services)
+    errors = [{"record": e.index, "id": e.id, "field": e.field, "message": e.message} for e in batch.errors]
+    errors += refused
+    body = {"imported": counts, "errors": errors,
+            "warnings": [{"record": w.index, "id": w.id, "field": w.field, "message": w.message}
+                         for w in batch.warnings]}
+    if errors and not any(counts.values()):
+        raise Problem(422, "No record could be imported.", title="Request validation failed",
+                      type=problem_type("validation-error"),
+                      errors=[{"location": "json", "field": f"{e['record']}.{e['field']}" if e.get("field") else
+                               str(e["record"]), "message": e["message"]} for e in errors])
+    return body
+
+
+@blp.route("/v1/import/hsds")
+class ImportHsds(MethodView):
+    @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+        "description": "HSDS 3.0: an array of services (full form), or of organizations with nested "
+                       "services and locations, or one such object."}}}})
+    @blp.response(200, ImportReportSchema)
+    def post(self):
+        """Import HSDS 3.0 JSON. Good records are stored and indexed; bad ones are reported, one
+        error per record naming the field."""
+        require_permission("directory:write")
+        document = request.get_json()  # malformed JSON: 400 problem from the platform
+        kinds = list(directory().kinds().values())
+        return _report(hsds.parse_hsds(document, kinds=kinds))
+
+
+def _csv_import() -> dict:
+    require_permission("directory:write")
+    if request.mimetype not in ("text/csv", "text/plain"):
+        raise Problem(415, "Send the spreadsheet as CSV (Content-Type: text/csv; charset=utf-8).",
+                      errors=[{"location": "headers", "field": "Content-Type", "message": "Expected text/csv."}])
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "The file is not UTF-8 text: save the spreadsheet as 'CSV UTF-8'.",
+                      errors=[{"location": "body", "field": "", "message": "Not UTF-8."}]) from None
+    kinds = list(directory().kinds().values())
+    return _report(hsds.parse_csv(text, kinds=kinds))
+
+
+@blp.route("/v1/import/csv", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+         summary="Import the provincial spreadsheet format (one row per service; columns in README).")
+@blp.response(200, ImportReportSchema)
+def import_csv():
+    return _csv_import()
+
+
+import_csv.accepts_any_body = True  # read by the platform's JSON content-type check
+
+
+@blp.route("/v1/export/hsds")
+@blp.doc(summary="The whole directory as HSDS 3.0 services (full form). Confidential locations are "
+                 "redacted without directory:confidential.",
+         responses={"200": {"description": "A JSON array of HSDS services.",
+                            "content": {"application/json": {"schema": {"type": "array", "items": {}}}}}})
+def export_hsds():
+    who = viewer()
+    listings = directory().all_listings()
+
+    def chunks():  # streamed: a national directory does not fit in one response buffer
+        yield "["
+        for i, listing in enumerate(listings):
+            yield ("," if i else "") + json.dumps(hsds.service_to_hsds(listing, who), ensure_ascii=False)
+        yield "]"
+
+    return Response(stream_with_context(chunks()), mimetype="application/json")
+
+
+# --- HSDS API (read-only) --------------------------------------------------------------
+
+class HsdsQuerySchema(ma.Schema):
+    search = f.String(validate=v.Length(min=1, max=200))
+    taxonomy_term_id = f.String(metadata={"description": "A haven-kind term id, or a kind code."})
+    organization_id = f.UUID()
+    modified_after = f.DateTime()
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=10_000))
+    per_page = f.Integer(load_default=20, validate=v.Range(min=1, max=MAX_PER_PAGE))
+
+
+class HsdsLocationQuerySchema(HsdsQuerySchema):
+    postcode = f.String(validate=v.Length(min=1, max=20))
+    proximity = f.Float(validate=v.Range(min=0, min_inclusive=False, max=500_000),
+                        metadata={"description": "Metres from the centre of `postcode`'s public locations."})
+
+    @ma.validates_schema
+    def _proximity_needs_postcode(self, data, **kwargs):
+        if "proximity" in data and "postcode" not in data:
+            raise ma.ValidationError("proximity needs a postcode.", "proximity")
+
+
+def _kinds(term: str | None) -> tuple[str, ...]:
+    if not term:
+        return ()
+    known = directory().kinds()
+    if term in known:
+        return (term,)
+    for code in known:
+        if hsds._term_id(KIND_TAXONOMY, code) == term:
+            return (code,)
+    raise Problem(422, f"Unknown taxonomy term {term!r}.", title="Request validation failed",
+                  type=problem_type("validation-error"),
+                  errors=[{"location": "query", "field": "taxonomy_term_id", "message": "Unknown term."}])
+
+
+def _page(total: int, page: int, per_page: int, contents: list) -> dict:
+    pages = max(1, math.ceil(total / per_page))
+    return {"total_items": total, "total_pages": pages, "page_number": page, "size": len(contents),
+            "first_page": page == 1, "last_page": page >= pages, "empty": not contents, "contents": contents}
+
+
+def _filters(args) -> dict:
+    return {"text": args.get("search"), "kinds": _kinds(args.get("taxonomy_term_id")),
+            "organization_id": str(args["organization_id"]) if args.get("organization_id") else None,
+            "modified_after": args.get("modified_after")}
+
+
+@blp.route("/hsds/services")
+@blp.arguments(HsdsQuerySchema, location="query")
+@blp.doc(summary="HSDS API: services (full form), paginated as HSDS defines.")
+def hsds_services(args):
+    who = viewer()
+    total, listings = directory().hsds_services(args["page"], args["per_page"], who, **_filters(args))
+    return _page(total, args["page"], args["per_page"], [hsds.service_to_hsds(x, who) for x in listings])
+
+
+@blp.route("/hsds/services/<uuid:service_id>")
+@blp.doc(summary="HSDS API: one service (full form).")
+def hsds_service(service_id):
+    return hsds.service_to_hsds(directory().get_listing(str(service_id)), viewer())
+
+
+@blp.route("/hsds/service_at_locations")
+@blp.arguments(HsdsLocationQuerySchema, location="query")
+@blp.doc(summary="HSDS API: services at locations; `postcode` + `proximity` (metres) search around the "
+                 "centre of a postcode. Confidential locations never match a postcode or a distance "
+                 "without directory:confidential.")
+def hsds_service_at_locations(args):
+    who = viewer()
+    total, pairs = directory().hsds_service_at_locations(
+        args["page"], args["per_page"], who, postcode=args.get("postcode"), proximity_m=args.get("proximity"),
+        **_filters(args))
+    contents = []
+    for listing, location_id in pairs:
+        service = hsds.service_to_hsds(listing, who)
+        at = next(sal for sal in service.pop("service_at_locations") if sal["location"]["id"] == location_id)
+        contents.append({**at, "service_id": listing.service.id, "location_id": location_id, "service": service})
+    return _page(total, args["page"], args["per_page"], contents)

@@ -1,0 +1,168 @@
+"""CRUD of organizations, locations and services, and the capacity fast path."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from haven.platform.concurrency import etag, expected_version
+from haven.platform.schemas import PageQuerySchema
+
+from ..domain.search import redact_location
+from . import schemas as s
+from .context import (directory, location_fields, require_capacity_right, require_permission, service_fields,
+                      service_view, viewer)
+
+blp = Blueprint("registry", __name__, url_prefix="/v1",
+                description="Organizations, locations and services (HSDS-shaped). Changes need the "
+                            "directory:write permission and an If-Match header with the last ETag read.")
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The ETag of the version being changed."}
+WRITE = "directory:write"
+
+
+def _created(item, path: str):
+    return item, 201, {"ETag": etag(item.version), "Location": f"/v1/{path}/{item.id}"}
+
+
+@blp.route("/organizations")
+class Organizations(MethodView):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, s.OrganizationPageSchema)
+    def get(self, query):
+        """List organizations, by name."""
+        total, items = directory().list_organizations(query["page"], query["per_page"])
+        return {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
+
+    @blp.arguments(s.OrganizationSchema)
+    @blp.response(201, s.OrganizationSchema)
+    def post(self, data):
+        """Register an organization."""
+        require_permission(WRITE)
+        return _created(directory().register_organization(**data), "organizations")
+
+
+@blp.route("/organizations/<uuid:organization_id>")
+class OrganizationById(MethodView):
+    @blp.response(200, s.OrganizationSchema)
+    def get(self, organization_id):
+        """Read one organization; its ETag is what a later change must send as If-Match."""
+        organization = directory().get_organization(str(organization_id))
+        return organization, 200, {"ETag": etag(organization.version)}
+
+    @blp.arguments(s.OrganizationSchema)
+    @blp.response(200, s.OrganizationSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    def put(self, data, organization_id):
+        """Replace an organization's details."""
+        require_permission(WRITE)
+        organization = directory().revise_organization(str(organization_id), expected_version(), **data)
+        return organization, 200, {"ETag": etag(organization.version)}
+
+    @blp.response(204)
+    @blp.doc(parameters=[IF_MATCH])
+    def delete(self, organization_id):
+        """Remove an organization that no longer has services or locations."""
+        require_permission(WRITE)
+        directory().remove_organization(str(organization_id), expected_version())
+
+
+@blp.route("/locations")
+class Locations(MethodView):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, s.LocationPageSchema)
+    def get(self, query):
+        """List locations. Confidential ones are redacted without directory:confidential."""
+        total, items = directory().list_locations(query["page"], query["per_page"])
+        who = viewer()
+        return {"total": total, "page": query["page"], "per_page": query["per_page"],
+                "items": [redact_location(item, who) for item in items]}
+
+    @blp.arguments(s.LocationSchema)
+    @blp.response(201, s.LocationSchema)
+    def post(self, data):
+        """Register a location."""
+        require_permission(WRITE)
+        return _created(directory().register_location(**location_fields(data)), "locations")
+
+
+@blp.route("/locations/<uuid:location_id>")
+class LocationById(MethodView):
+    @blp.response(200, s.LocationSchema)
+    def get(self, location_id):
+        """Read one location (redacted if confidential and the caller may not see it)."""
+        location = directory().get_location(str(location_id))
+        return redact_location(location, viewer()), 200, {"ETag": etag(location.version)}
+
+    @blp.arguments(s.LocationSchema)
+    @blp.response(200, s.LocationSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    def put(self, data, location_id):
+        """Replace a location's details."""
+        require_permission(WRITE)
+        location = directory().revise_location(str(location_id), expected_version(), **location_fields(data))
+        return location, 200, {"ETag": etag(location.version)}
+
+    @blp.response(204)
+    @blp.doc(parameters=[IF_MATCH])
+    def delete(self, location_id):
+        """Remove a location no service is delivered at."""
+        require_permission(WRITE)
+        directory().remove_location(str(location_id), expected_version())
+
+
+@blp.route("/services")
+class Services(MethodView):
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, s.ServicePageSchema)
+    def get(self, query):
+        """List services, by name."""
+        total, listings = directory().list_services(query["page"], query["per_page"])
+        return {"total": total, "page": query["page"], "per_page": query["per_page"],
+                "items": [service_view(listing.service) for listing in listings]}
+
+    @blp.arguments(s.ServiceSchema)
+    @blp.response(201, s.ServiceSchema)
+    def post(self, data):
+        """Register a service. It is searchable when this answers."""
+        require_permission(WRITE)
+        service = directory().register_service(**service_fields(data))
+        return service_view(service), 201, {"ETag": etag(service.version), "Location": f"/v1/services/{service.id}"}
+
+
+@blp.route("/services/<uuid:service_id>")
+class ServiceById(MethodView):
+    @blp.response(200, s.ServiceSchema)
+    def get(self, service_id):
+        """Read one service."""
+        service = directory().get_service(str(service_id))
+        return service_view(service), 200, {"ETag": etag(service.version)}
+
+    @blp.arguments(s.ServiceSchema)
+    @blp.response(200, s.ServiceSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    def put(self, data, service_id):
+        """Replace a service's details (capacity has its own endpoint and is kept)."""
+        require_permission(WRITE)
+        service = directory().revise_service(str(service_id), expected_version(), **service_fields(data))
+        return service_view(service), 200, {"ETag": etag(service.version)}
+
+    @blp.response(204)
+    @blp.doc(parameters=[IF_MATCH])
+    def delete(self, service_id):
+        """Remove a service; it leaves search at once."""
+        require_permission(WRITE)
+        directory().remove_service(str(service_id), expected_version())
+
+
+@blp.route("/services/<uuid:service_id>/capacity")
+class ServiceCapacity(MethodView):
+    @blp.arguments(s.CapacitySchema)
+    @blp.response(200, s.CapacitySchema)
+    def put(self, data, service_id):
+        """Report free places now. For shelter staff (their own organization) and directory admins;
+        no If-Match: the latest count wins."""
+        found = directory().get_service(str(service_id))
+        require_capacity_right(found.organization_id)
+        service = directory().update_capacity(str(service_id), data["available"], data["maximum"])
+        return service.capacity

@@ -1,0 +1,206 @@
+"""Request and response schemas of the directory API (marshmallow; they also make the
+OpenAPI document)."""
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from haven.platform.schemas import MAX_PER_PAGE, PageSchema
+
+from ..domain.hours import parse_clock
+from ..domain.model import AREA_LEVELS, GENDERS, STATUSES, WEEKDAYS
+from ..domain.search import SORTS
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_TIMEZONES = frozenset(available_timezones())
+
+
+def _clock(value: str) -> None:
+    try:
+        parse_clock(value)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+
+
+def _language(value: str) -> None:
+    if not _LANGUAGE.match(value):
+        raise ma.ValidationError("Not a language code (ISO 639, e.g. vi, tyz, en).")
+
+
+class Stamped(ma.Schema):
+    id = f.String(dump_only=True)
+    version = f.Integer(dump_only=True)
+    created_at = f.AwareDateTime(dump_only=True)
+    updated_at = f.AwareDateTime(dump_only=True)
+
+
+class OrganizationSchema(Stamped):
+    name = f.String(required=True, validate=v.Length(min=1, max=300))
+    description = f.String(load_default="", validate=v.Length(max=10_000))
+    email = f.Email(load_default=None, allow_none=True)
+    website = f.URL(load_default=None, allow_none=True, schemes={"http", "https"})
+    phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=40))
+
+
+class AddressSchema(ma.Schema):
+    address_1 = f.String(load_default="", validate=v.Length(max=300))
+    city = f.String(load_default="", validate=v.Length(max=200))
+    region = f.String(load_default="", validate=v.Length(max=200))
+    postal_code = f.String(load_default="", validate=v.Length(max=20))
+    country = f.String(load_default="VN", validate=v.Length(equal=2))
+
+
+class LocationSchema(Stamped):
+    organization_id = f.UUID(required=True)
+    name = f.String(required=True, validate=v.Length(min=1, max=300))
+    description = f.String(load_default="", validate=v.Length(max=10_000))
+    latitude = f.Float(load_default=None, allow_none=True, validate=v.Range(-90, 90))
+    longitude = f.Float(load_default=None, allow_none=True, validate=v.Range(-180, 180))
+    address = f.Nested(AddressSchema, load_default=lambda: {})
+    province_code = f.String(load_default=None, allow_none=True)
+    district_code = f.String(load_default=None, allow_none=True)
+    commune_code = f.String(load_default=None, allow_none=True)
+    confidential = f.Boolean(load_default=False, metadata={
+        "description": "Street address and coordinates are shown only to callers with directory:confidential."})
+    timezone = f.String(load_default="Asia/Ho_Chi_Minh", validate=v.OneOf(_TIMEZONES))
+
+    @ma.validates_schema
+    def _both_coordinates(self, data, **kwargs):
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            missing = "longitude" if data.get("longitude") is None else "latitude"
+            raise ma.ValidationError("Give latitude and longitude together.", missing)
+
+
+class PhoneSchema(ma.Schema):
+    number = f.String(required=True, validate=v.Length(min=3, max=40))
+    description = f.String(load_default="", validate=v.Length(max=200))
+
+
+class OpeningHoursSchema(ma.Schema):
+    byday = f.List(f.String(validate=v.OneOf(WEEKDAYS)), required=True, validate=v.Length(min=1, max=7))
+    opens_at = f.String(required=True, validate=_clock, metadata={"example": "07:30"})
+    closes_at = f.String(required=True, validate=_clock, metadata={"example": "17:00"})
+
+
+class CapacitySchema(ma.Schema):
+    available = f.Integer(required=True, validate=v.Range(min=0))
+    maximum = f.Integer(required=True, validate=v.Range(min=0))
+    updated_at = f.AwareDateTime(dump_only=True)
+
+    @ma.validates_schema
+    def _within_maximum(self, data, **kwargs):
+        if data.get("available") is not None and data.get("maximum") is not None \
+                and data["available"] > data["maximum"]:
+            raise ma.ValidationError("Cannot exceed maximum.", "available")
+
+
+class ServiceSchema(Stamped):
+    organization_id = f.UUID(required=True)
+    name = f.String(required=True, validate=v.Length(min=1, max=300))
+    kind = f.String(required=True, metadata={"description": "Code from GET /v1/kinds, e.g. shelter, legal_aid."})
+    description = f.String(load_default="", validate=v.Length(max=10_000))
+    status = f.String(load_default="active", validate=v.OneOf(STATUSES))
+    email = f.Email(load_default=None, allow_none=True)
+    url = f.URL(load_default=None, allow_none=True, schemes={"http", "https"})
+    phones = f.List(f.Nested(PhoneSchema), load_default=list)
+    languages = f.List(f.String(validate=_language), load_default=lambda: ["vi"])
+    gender = f.String(load_default="any", validate=v.OneOf(GENDERS))
+    minimum_age = f.Integer(load_default=None, allow_none=True, validate=v.Range(0, 150))
+    maximum_age = f.Integer(load_default=None, allow_none=True, validate=v.Range(0, 150))
+    free_of_charge = f.Boolean(load_default=True)
+    fees_description = f.String(load_default="", validate=v.Length(max=2000))
+    always_open = f.Boolean(load_default=False, metadata={"description": "Open 24/7 (holidays in closed_on aside)."})
+    hours = f.List(f.Nested(OpeningHoursSchema), load_default=list)
+    closed_on = f.List(f.Date(), load_default=list)
+    capacity = f.Nested(CapacitySchema, dump_only=True, allow_none=True,
+                        metadata={"description": "Set with PUT /v1/services/{id}/capacity."})
+    assured_date = f.Date(load_default=None, allow_none=True)
+    assured_by = f.String(load_default=None, allow_none=True, validate=v.Length(max=300))
+    service_areas = f.List(f.String(), load_default=list)
+    location_ids = f.List(f.UUID(), load_default=list)
+    stale = f.Boolean(dump_only=True, metadata={"description": "Not verified for more than 180 days."})
+
+    @ma.validates_schema
+    def _age_range(self, data, **kwargs):
+        low, high = data.get("minimum_age"), data.get("maximum_age")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("Cannot be above maximum_age.", "minimum_age")
+
+
+class SearchQuerySchema(ma.Schema):
+    q = f.String(validate=v.Length(min=1, max=200))
+    kind = f.List(f.String(), metadata={"description": "Repeatable."})
+    province = f.String()
+    district = f.String()
+    commune = f.String()
+    lat = f.Float(validate=v.Range(-90, 90))
+    lon = f.Float(validate=v.Range(-180, 180))
+    radius_km = f.Float(validate=v.Range(min=0, min_inclusive=False, max=2000))
+    sort = f.String(load_default="relevance", validate=v.OneOf(SORTS))
+    open_at = f.DateTime(metadata={"description": "ISO 8601; without an offset it is read as Vietnam time."})
+    open_now = f.Boolean(load_default=False)
+    language = f.List(f.String(validate=_language), metadata={"description": "Repeatable: any of these."})
+    age = f.Integer(validate=v.Range(0, 150))
+    gender = f.String(validate=v.OneOf(("female", "male")))
+    has_capacity = f.Boolean(load_default=False)
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=10_000))
+    per_page = f.Integer(load_default=20, validate=v.Range(min=1, max=MAX_PER_PAGE))
+
+    @ma.validates_schema
+    def _coherent(self, data, **kwargs):
+        errors = {}
+        if ("lat" in data) != ("lon" in data):
+            errors["lon" if "lat" in data else "lat"] = ["Give lat and lon together."]
+        if "radius_km" in data and "lat" not in data and "lon" not in data:
+            errors["radius_km"] = ["A radius needs lat and lon."]
+        if data.get("sort") == "distance" and "lat" not in data:
+            errors["sort"] = ["Sorting by distance needs lat and lon."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class HitSchema(ma.Schema):
+    service = f.Nested(ServiceSchema)
+    organization = f.Nested(OrganizationSchema)
+    locations = f.List(f.Nested(LocationSchema))
+    area_names = f.Dict(keys=f.String(), values=f.String())
+    distance_km = f.Float(allow_none=True, metadata={
+        "description": "From lat/lon; whole kilometres for a confidential location."})
+    highlights = f.Dict(keys=f.String(), values=f.String(), metadata={
+        "description": "Why it matched: field -> text with <mark> around matching words."})
+    stale = f.Boolean()
+
+
+class SearchResultSchema(PageSchema):
+    items = f.List(f.Nested(HitSchema))
+    facets = f.Dict(keys=f.String(), values=f.Dict(keys=f.String(), values=f.Integer()))
+
+
+class OrganizationPageSchema(PageSchema):
+    items = f.List(f.Nested(OrganizationSchema))
+
+
+class LocationPageSchema(PageSchema):
+    items = f.List(f.Nested(LocationSchema))
+
+
+class ServicePageSchema(PageSchema):
+    items = f.List(f.Nested(ServiceSchema))
+
+
+class AreaSchema(ma.Schema):
+    code = f.String(required=True, validate=v.Regexp(r"^[0-9A-Za-z]{1,20}$"))
+    name = f.String(required=True, validate=v.Length(min=1, max=200))
+    level = f.String(required=True, validate=v.OneOf(AREA_LEVELS))
+    parent_code = f.String(load_default=None, allow_none=True)
+
+
+class KindSchema(ma.Schema):
+    code = f.String()
+    name_vi = f.String()
+    name_en = f.String()
+    confidential_by_default = f.Boolean()

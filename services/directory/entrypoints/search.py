@@ -1,0 +1,80 @@
+"""GET /v1/search, and the reference lists a search form needs (kinds, areas)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..domain.model import DEFAULT_TIMEZONE
+from ..domain.search import SearchQuery
+from . import schemas as s
+from haven.platform.errors import Problem, problem_type
+
+from ..domain.model import Area
+from .context import directory, listing_view, require_permission, viewer
+
+blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over every service in the directory.")
+
+
+@blp.route("/search")
+class Search(MethodView):
+    @blp.arguments(s.SearchQuerySchema, location="query")
+    @blp.response(200, s.SearchResultSchema)
+    def get(self, args):
+        """Find services: text (with or without diacritics), kind, area, distance, open now,
+        language, age, gender, free places. Confidential locations show neither address nor
+        coordinates without directory:confidential; their distance is in whole kilometres."""
+        moment = args.get("open_at")
+        if args["open_now"]:
+            moment = datetime.now(timezone.utc)
+        elif moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+        query = SearchQuery(
+            text=args.get("q"), kinds=tuple(dict.fromkeys(args.get("kind", ()))), latitude=args.get("lat"),
+            longitude=args.get("lon"), radius_km=args.get("radius_km"), sort=args["sort"], open_at=moment,
+            languages=tuple(args.get("language", ())), age=args.get("age"), gender=args.get("gender"),
+            has_capacity=args["has_capacity"], page=args["page"], per_page=args["per_page"])
+        areas = {level: args[level] for level in ("province", "district", "commune") if level in args}
+        result = directory().search(query, viewer(), areas)
+        items = []
+        for hit in result.hits:
+            item = listing_view(hit.listing)
+            item.update(distance_km=hit.distance_km, highlights=hit.highlights, stale=hit.stale)
+            items.append(item)
+        return {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
+                "facets": result.facets}
+
+
+@blp.route("/kinds")
+class Kinds(MethodView):
+    @blp.response(200, s.KindSchema(many=True))
+    def get(self):
+        """The provider kinds (taxonomy) services are classified by."""
+        return list(directory().kinds().values())
+
+
+@blp.route("/areas")
+class Areas(MethodView):
+    @blp.response(200, s.AreaSchema(many=True))
+    def get(self):
+        """Administrative areas (province, district, commune) with their official codes."""
+        order = {"province": 0, "district": 1, "commune": 2}
+        return sorted(directory().areas().values(), key=lambda a: (order.get(a.level, 3), a.code))
+
+    @blp.arguments(s.AreaSchema(many=True))
+    @blp.response(200, s.AreaSchema(many=True))
+    def post(self, areas):
+        """Add administrative areas from the official list (existing codes are kept as they are)."""
+        require_permission("directory:write")
+        known = directory().areas()
+        fresh = [Area(**a) for a in areas]
+        codes = {a.code for a in fresh} | set(known)
+        for i, area in enumerate(fresh):
+            if area.parent_code and area.parent_code not in codes:
+                raise Problem(422, f"parent {area.parent_code} of {area.code} is unknown",
+                              title="Request validation failed", type=problem_type("validation-error"),
+                              errors=[{"location": "json", "field": f"{i}.parent_code", "message": "Unknown area."}])
+        directory().add_areas(fresh)
+        return fresh
