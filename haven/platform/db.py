@@ -27,11 +27,15 @@ def is_embedded(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _ensure_folder(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if is_embedded(url) and path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(url: str) -> Engine:
     if is_embedded(url):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _ensure_folder(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -65,6 +69,7 @@ class Migrations:
         return config
 
     def upgrade(self, url: str, revision: str = "head") -> None:
+        _ensure_folder(url)
         command.upgrade(self._config(url), revision)
 
     def downgrade(self, url: str, revision: str) -> None:

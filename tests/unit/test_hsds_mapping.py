@@ -9,15 +9,14 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from jsonschema import Draft202012Validator
 
 from services.directory.adapters.hsds import (STATUS_TO_HSDS, ImportBatch, organization_to_hsds, parse_csv,
                                               parse_hsds, service_to_hsds)
 from services.directory.domain.model import (STATUSES, Address, Capacity, Location, OpeningHours, Organization,
                                              Phone, Service)
 from services.directory.domain.search import Listing, Viewer
+from tests.support.hsds_schema import validator
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hsds"
 CASEWORKER = Viewer(can_see_confidential=True)
@@ -25,23 +24,8 @@ PUBLIC = Viewer(can_see_confidential=False)
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
-def _schemas() -> Registry:
-    """The official schemas, each under its file name, as their "$ref"s name them."""
-    resources = [(path.name, Resource.from_contents(json.loads(path.read_text(encoding="utf-8")),
-                                                    default_specification=DRAFT202012))
-                 for path in sorted((FIXTURES / "schema").glob("*.json"))]
-    return Registry().with_resources(resources)
-
-
-SCHEMAS = _schemas()
-
-
-def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(SCHEMAS.contents(f"{name}.json"), registry=SCHEMAS, format_checker=FormatChecker())
-
-
-SERVICE_SCHEMA = _validator("service")
-ORGANIZATION_SCHEMA = _validator("organization")
+SERVICE_SCHEMA = validator("service")
+ORGANIZATION_SCHEMA = validator("organization")
 
 
 def schema_problems(document: dict, validator=SERVICE_SCHEMA, prefix: str = "") -> list[str]:
