@@ -78,6 +78,8 @@ def serve(service: str) -> None:
 
     if is_embedded(spec.database_url(config)):
         migrate_service(spec, config)  # once, in the master, before any worker exists
+    if spec.prepare:
+        resolve(spec.prepare)(config)
     from haven.server import HavenServer
 
     HavenServer(spec, config).run()

@@ -54,7 +54,8 @@ class ServiceSpec:
     settings: list[Setting]
     app_factory: str  # "package.module:function", called with no arguments in each worker
     migrations_package: str  # dotted name of the package holding env.py and versions/
-    demo_data: str | None = None  # "package.module:function(config)", loaded on first start
+    demo_data: str | None = None  # "package.module:function(config, database_url)", on first start
+    prepare: str | None = None  # "package.module:function(config)", run once before the workers start
     extra: dict = field(default_factory=dict)
 
     def load_config(self, environ=None) -> Config:

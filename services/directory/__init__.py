@@ -8,4 +8,5 @@ SPEC = ServiceSpec(
     app_factory="services.directory.bootstrap:create_app",
     migrations_package="services.directory.migrations",
     demo_data="services.directory.demo:load",
+    prepare="services.directory.bootstrap:prepare",
 )

@@ -27,6 +27,16 @@ def directory_from(config, engine) -> Directory:
     return Directory(partial(SqlUnitOfWork, engine), provider_index(config))
 
 
+def prepare(config) -> None:
+    """Before the workers start: build the search index if this data dir has none (a new
+    machine, a new pod) or has one from an older version."""
+    from haven.platform import db
+
+    index = provider_index(config)
+    if index.needs_rebuild():
+        directory_from(config, db.create_engine(SPEC.database_url(config))).rebuild_index()
+
+
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts = service_app(SPEC, environ, title="Haven directory",
                         description="Providers of help for survivors of gender-based violence, and search over them.")

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterator
 
 from .domain.model import (
-    BASE_KINDS, DEFAULT_TIMEZONE, Address, Area, Capacity, Location, OpeningHours, Organization, Phone,
+    DEFAULT_TIMEZONE, Address, Area, Capacity, Location, OpeningHours, Organization, Phone,
     Service,
 )
 

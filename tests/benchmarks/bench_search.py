@@ -134,7 +134,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, "-m", "haven", "serve", "directory"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        for _ in range(300):
+        for _ in range(1500):  # the first start may build the index
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 connection.request("GET", "/readyz")

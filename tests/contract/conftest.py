@@ -3,9 +3,16 @@ import pytest
 from services.directory.adapters.sqlite_index import SqliteProviderIndex
 
 
-@pytest.fixture(params=["embedded"])
+ADAPTERS = {"embedded": lambda tmp_path: SqliteProviderIndex(str(tmp_path / "index"))}
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
 def index(request, tmp_path):
     """One instance of each ProviderIndex adapter, empty."""
-    if request.param == "embedded":
-        return SqliteProviderIndex(str(tmp_path / "index"))
-    raise ValueError(request.param)
+    return ADAPTERS[request.param](tmp_path)
+
+
+@pytest.fixture
+def second_index(request, tmp_path):
+    """Another instance on the same index, as a second worker process would have."""
+    return ADAPTERS[request.node.callspec.params["index"]](tmp_path)

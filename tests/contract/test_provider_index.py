@@ -324,3 +324,24 @@ def test_rebuild_replaces_everything(loaded):
     assert loaded.rebuild(LISTINGS[:3]) == 3
     assert loaded.service_ids() == {l.service.id for l in LISTINGS[:3]}
     assert ids(search(loaded, text="tam lanh")) == [BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]]
+
+
+def test_replacing_the_newest_listing_forgets_its_old_text(loaded):
+    from dataclasses import replace
+    newest = LISTINGS[-2]  # the last one that search shows
+    renamed = replace(LISTINGS[-1], service=replace(LISTINGS[-1].service, name="Dịch vụ mới", status="active"))
+    loaded.upsert([renamed])
+    assert ids(search(loaded, text="dich vu moi")) == [renamed.service.id]
+    assert ids(search(loaded, text="ngung hoat dong")) == []
+    assert newest.service.id in ids(search(loaded))
+
+
+def test_a_write_by_one_process_is_seen_by_another(loaded, second_index):
+    from dataclasses import replace
+    assert search(second_index).total == 7
+    listing = LISTINGS[0]
+    loaded.upsert([replace(listing, service=replace(listing.service, name="Nhà an toàn Bình Minh"))])
+    assert ids(search(second_index, text="binh minh")) == [listing.service.id]
+    loaded.delete([listing.service.id])
+    assert search(second_index).total == 6
+    assert ids(search(second_index, text="binh minh")) == []

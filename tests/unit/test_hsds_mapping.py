@@ -9,7 +9,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from services.directory.adapters.hsds import (STATUS_TO_HSDS, ImportBatch, organization_to_hsds, parse_csv,
                                               parse_hsds, service_to_hsds)

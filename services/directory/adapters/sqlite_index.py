@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import sqlite3
 import threading
 import time
-from collections import Counter
 from contextlib import contextmanager
 from datetime import date
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
-from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Viewer, distance_km, redact_listing,
-                             visible_distance)
-from ..domain.text import fold, highlight, terms, within_one_edit
+from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Viewer, redact_listing)
+from ..domain.text import fold, highlight
 from .codec import listing_from_dict, listing_to_dict
+from .search_columns import Columns, evaluate, payloads
 from .search_index import ProviderIndex
 
 SCHEMA = """
+-- AUTOINCREMENT: a rowid is never reused, so a doc replaced by an upsert gets a new one and
+-- every worker's in-memory copy can tell the old doc (gone) from the new one.
 CREATE TABLE docs (
-    rowid INTEGER PRIMARY KEY,
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     service_id TEXT NOT NULL UNIQUE,
     name_sort TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -67,7 +67,12 @@ CREATE TABLE doc_languages (doc INTEGER NOT NULL, lang TEXT NOT NULL);
 CREATE INDEX doc_languages_lang ON doc_languages(lang, doc);
 CREATE INDEX doc_languages_doc ON doc_languages(doc);
 CREATE TABLE timezones (tz TEXT PRIMARY KEY);
+-- Every doc added or removed, in order: each worker's in-memory columns follow this log.
+CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc INTEGER NOT NULL);
+PRAGMA user_version = 3;
 """
+SCHEMA_VERSION = 3
+CHANGES_KEPT = 100_000
 
 BM25_WEIGHTS = "10.0, 5.0, 1.0, 2.0, 2.0"  # name, organization, description, location, secret location
 PUBLIC_COLUMNS = "{name org_name description location_text}"
@@ -80,7 +85,8 @@ class SqliteProviderIndex(ProviderIndex):
         self.name = name
         self.pointer = os.path.join(directory, f"{name}.current")
         self._local = threading.local()
-        self._vocabulary: tuple[str, float, list[str]] | None = None
+        self._columns_lock = threading.Lock()
+        self._columns_by_path: dict[str, Columns] = {}
         os.makedirs(directory, exist_ok=True)
 
     # --- files and connections ------------------------------------------------------
@@ -110,6 +116,21 @@ class SqliteProviderIndex(ProviderIndex):
                 if not os.path.exists(self.pointer):
                     self._point_to(self._new_file())
             return self._current_path()
+
+    def needs_rebuild(self) -> bool:
+        """No index yet, or one written by an older version of this adapter."""
+        try:
+            with open(self.pointer) as fh:
+                path = os.path.join(self.directory, fh.read().strip())
+        except FileNotFoundError:
+            return True
+        if not os.path.exists(path):
+            return True
+        connection = sqlite3.connect(path)
+        try:
+            return connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION
+        finally:
+            connection.close()
 
     def _point_to(self, path: str) -> None:
         temporary = f"{self.pointer}.{os.getpid()}.tmp"
@@ -145,7 +166,11 @@ class SqliteProviderIndex(ProviderIndex):
         with _transaction(connection):
             for listing in listings:
                 self._remove(connection, listing.service.id)
-                _insert(connection, listing)
+                doc = _insert(connection, listing)
+                connection.execute("INSERT INTO changes (doc) VALUES (?)", (doc,))
+            # Workers that fall further behind than this reload everything instead.
+            connection.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?",
+                                (CHANGES_KEPT,))
 
     def delete(self, service_ids: Iterable[str]) -> None:
         connection = self._connection()
@@ -164,6 +189,7 @@ class SqliteProviderIndex(ProviderIndex):
             connection.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
         connection.execute("DELETE FROM docs_fts WHERE rowid = ?", (doc,))
         connection.execute("DELETE FROM docs WHERE rowid = ?", (doc,))
+        connection.execute("INSERT INTO changes (doc) VALUES (?)", (doc,))
 
     def rebuild(self, listings: Iterable[Listing]) -> int:
         path = self._new_file()
@@ -201,165 +227,60 @@ class SqliteProviderIndex(ProviderIndex):
                     pass
         return count
 
+    # --- searching ------------------------------------------------------------------
+
+    def _columns(self, connection: sqlite3.Connection) -> Columns:
+        """This process's columnar copy of the index file in use, with every change that
+        any process logged since the last search applied."""
+        path = self._local.path
+        columns = self._columns_by_path.get(path)
+        latest = connection.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        if columns is not None and columns.last_change == latest:
+            return columns
+        if columns is not None:
+            oldest = connection.execute("SELECT coalesce(min(seq), 0) FROM changes").fetchone()[0]
+            if oldest > columns.last_change + 1:
+                columns = None  # the log was pruned past what we have: load everything again
+        if columns is None:
+            columns = Columns()
+            columns.last_change = latest  # changes logged while loading are applied next time
+            columns.load(connection)
+            columns.rank_names()
+            self._columns_by_path = {path: columns}
+            return columns
+        changed = sorted({doc for (doc,) in connection.execute(
+            "SELECT doc FROM changes WHERE seq > ? AND seq <= ?", (columns.last_change, latest))})
+        stored = {rowid for (rowid,) in connection.execute(
+            f"SELECT rowid FROM docs WHERE rowid IN ({_marks(changed)})", changed)} if changed else set()
+        columns.unload([doc for doc in changed if doc not in stored])
+        columns.load(connection, [doc for doc in changed if doc in stored and not columns.is_live(doc)])
+        columns.rank_names()
+        columns.last_change = latest
+        return columns
+
+    def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult:
+        connection = self._connection()
+        with self._columns_lock:
+            columns = self._columns(connection)
+            found = evaluate(columns, query, viewer)
+        payload = payloads(connection, [int(rowid) for rowid in found.page])
+        hits = []
+        for rowid in found.page:
+            listing = redact_listing(listing_from_dict(payload[int(rowid)]), viewer)
+            distance = found.distances.get(int(rowid))
+            hits.append(Hit(listing=listing, distance_km=distance,
+                            highlights=_highlights(listing, found.words), stale=listing.service.is_stale(today)))
+        return SearchResult(total=found.total, hits=hits, facets=found.facets)
+
     def service_ids(self) -> set[str]:
         return {row[0] for row in self._connection().execute("SELECT service_id FROM docs")}
 
     def check(self) -> None:
         self._connection().execute("SELECT count(*) FROM docs").fetchone()
 
-    # --- searching ------------------------------------------------------------------
-
-    def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult:
-        connection = self._connection()
-        where = ["d.status != 'inactive'"]
-        params: list = []
-        source = "docs d"
-        rank = "0.0"
-        query_terms: list[str] = []
-        if query.text:
-            match, query_terms = self._match(connection, query.text, viewer)
-            if match is None:
-                return SearchResult(0, [], _empty_facets())
-            source = "docs_fts f JOIN docs d ON d.rowid = f.rowid"
-            where.append("docs_fts MATCH ?")
-            params.append(match)
-            rank = f"bm25(docs_fts, {BM25_WEIGHTS})"
-        if query.kinds:
-            where.append(f"d.kind IN ({_marks(query.kinds)})")
-            params.extend(query.kinds)
-        for area in query.areas:
-            located = "(how = 'L' AND secret = 0)" if not viewer.can_see_confidential else "how = 'L'"
-            clause = f"(code = ? AND ({located} OR how IN ('S', 'U')))"
-            params.append(area.code)
-            if area.ancestors:
-                clause += f" OR (how = 'S' AND code IN ({_marks(area.ancestors)}))"
-                params.extend(area.ancestors)
-            where.append(f"d.rowid IN (SELECT doc FROM doc_areas WHERE {clause})")
-        origin = query.origin
-        if origin and query.radius_km is not None:
-            # Bounding box first (R*Tree), exact distance after. Half a kilometre of slack:
-            # confidential distances are compared after rounding to whole kilometres.
-            reach = (query.radius_km + 0.5) / KM_PER_DEGREE
-            lon_reach = reach / max(math.cos(math.radians(origin[0])), 0.01)
-            where.append("d.rowid IN (SELECT l.doc FROM doc_geo g JOIN doc_locations l ON l.id = g.id "
-                         "WHERE g.max_lat >= ? AND g.min_lat <= ? AND g.max_lon >= ? AND g.min_lon <= ?)")
-            params.extend([origin[0] - reach, origin[0] + reach, origin[1] - lon_reach, origin[1] + lon_reach])
-        if query.open_at is not None:
-            clauses = []
-            for (tz,) in connection.execute("SELECT tz FROM timezones"):
-                here = opening.local(query.open_at, tz)
-                minute = opening.minute_of_week(here)
-                clauses.append("(d.tz = ? AND d.status = 'active' AND instr(d.closed_on, ?) = 0 AND "
-                               "(d.always_open = 1 OR EXISTS (SELECT 1 FROM doc_hours h WHERE h.doc = d.rowid "
-                               "AND h.start <= ? AND h.\"end\" > ?)))")
-                params.extend([tz, here.date().isoformat(), minute, minute])
-            where.append(f"({' OR '.join(clauses) or '0'})")
-        if query.languages:
-            where.append(f"d.rowid IN (SELECT doc FROM doc_languages WHERE lang IN ({_marks(query.languages)}))")
-            params.extend(query.languages)
-        if query.age is not None:
-            where.append("(d.min_age IS NULL OR d.min_age <= ?) AND (d.max_age IS NULL OR d.max_age >= ?)")
-            params.extend([query.age, query.age])
-        if query.gender:
-            where.append("d.gender IN ('any', ?)")
-            params.append(query.gender)
-        if query.has_capacity:
-            where.append("d.available > 0")
-
-        rows = connection.execute(
-            f"SELECT d.rowid, d.kind, d.districts, d.languages, d.name_sort, {rank} FROM {source} "
-            f"WHERE {' AND '.join(where)}", params).fetchall()
-
-        distances: dict[int, float | None] = {}
-        if origin and rows:
-            distances = self._distances(connection, [r[0] for r in rows], origin, viewer)
-            if query.radius_km is not None:
-                rows = [r for r in rows if distances.get(r[0]) is not None and distances[r[0]] <= query.radius_km]
-
-        facets = _empty_facets()
-        for _doc, kind, districts, languages, _name, _rank in rows:
-            facets["kind"][kind] += 1
-            for district in districts.split():
-                facets["district"][district] += 1
-            for language in languages.split():
-                facets["language"][language] += 1
-
-        if query.sort == "distance" and origin:
-            rows.sort(key=lambda r: (distances.get(r[0]) is None, distances.get(r[0]) or 0.0, r[5], r[4], r[0]))
-        elif query.sort == "name" or not query.text:
-            rows.sort(key=lambda r: (r[4], r[0]))
-        else:
-            rows.sort(key=lambda r: (r[5], r[4], r[0]))
-
-        start = (query.page - 1) * query.per_page
-        page = rows[start:start + query.per_page]
-        payloads = dict(connection.execute(
-            f"SELECT rowid, payload FROM docs WHERE rowid IN ({_marks(page)})", [r[0] for r in page]).fetchall()) \
-            if page else {}
-        hits = []
-        for row in page:
-            listing = redact_listing(listing_from_dict(json.loads(payloads[row[0]])), viewer)
-            hits.append(Hit(listing=listing, distance_km=distances.get(row[0]),
-                            highlights=_highlights(listing, query_terms), stale=listing.service.is_stale(today)))
-        return SearchResult(total=len(rows), hits=hits,
-                            facets={name: dict(counter.most_common()) for name, counter in facets.items()})
-
-    def _distances(self, connection, docs: list[int], origin, viewer: Viewer) -> dict[int, float | None]:
-        nearest: dict[int, float | None] = {}
-        for start in range(0, len(docs), 900):
-            chunk = docs[start:start + 900]
-            for doc, lat, lon, confidential in connection.execute(
-                    f"SELECT doc, lat, lon, confidential FROM doc_locations WHERE doc IN ({_marks(chunk)})", chunk):
-                exact = distance_km(origin, (lat, lon))
-                shown = float(round(exact)) if confidential and not viewer.can_see_confidential else round(exact, 2)
-                if nearest.get(doc) is None or shown < nearest[doc]:
-                    nearest[doc] = shown
-        return nearest
-
-    def _match(self, connection, text: str, viewer: Viewer) -> tuple[str | None, list[str]]:
-        words = terms(text)[:12]
-        if not words:
-            return None, []
-        vocabulary = None
-        parts = []
-        for i, word in enumerate(words):
-            last = i == len(words) - 1
-            alternatives = [f'"{word}"' + ("*" if last else "")]
-            if len(word) >= 4 and not self._known(connection, word, prefix=last):
-                # A typo: also accept words of the index one edit away.
-                vocabulary = vocabulary or self._vocabulary_terms(connection)
-                alternatives += [f'"{t}"' for t in vocabulary if abs(len(t) - len(word)) <= 1
-                                 and within_one_edit(word, t)][:8]
-            parts.append(alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})")
-        expression = " AND ".join(parts)
-        if not viewer.can_see_confidential:
-            expression = f"{PUBLIC_COLUMNS} : ({expression})"
-        return expression, words
-
-    @staticmethod
-    def _known(connection, word: str, prefix: bool) -> bool:
-        if prefix:
-            row = connection.execute("SELECT 1 FROM docs_vocab WHERE term >= ? AND term < ? LIMIT 1",
-                                     (word, word + "\uffff")).fetchone()
-        else:
-            row = connection.execute("SELECT 1 FROM docs_vocab WHERE term = ?", (word,)).fetchone()
-        return row is not None
-
-    def _vocabulary_terms(self, connection) -> list[str]:
-        cached = self._vocabulary
-        path = self._local.path
-        if cached is None or cached[0] != path or time.monotonic() - cached[1] > 60:
-            words = [row[0] for row in connection.execute("SELECT term FROM docs_vocab")]
-            cached = self._vocabulary = (path, time.monotonic(), words)
-        return cached[2]
-
 
 def _marks(values) -> str:
     return ", ".join("?" * len(values))
-
-
-def _empty_facets() -> dict[str, Counter]:
-    return {"kind": Counter(), "district": Counter(), "language": Counter()}
 
 
 @contextmanager
@@ -373,7 +294,7 @@ def _transaction(connection: sqlite3.Connection):
     connection.execute("COMMIT")
 
 
-def _insert(connection: sqlite3.Connection, listing: Listing) -> None:
+def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
     service, organization = listing.service, listing.organization
     public_places = " ".join(f"{loc.name} {loc.address.address_1} {loc.address.city}"
                              for loc in listing.locations if not loc.confidential)
@@ -425,6 +346,7 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> None:
                            [(doc, code, how, secret) for code, how, secret in areas])
     connection.executemany("INSERT INTO doc_languages (doc, lang) VALUES (?, ?)",
                            [(doc, lang) for lang in set(service.languages)])
+    return doc
 
 
 def _highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:

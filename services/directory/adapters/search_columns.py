@@ -1,0 +1,368 @@
+"""An in-memory, columnar view of the embedded search index, one per worker process.
+
+SQLite (FTS5, R*Tree, plain tables) is where the index lives and what every process
+writes to; answering a search from SQL costs tens of milliseconds at 100 000 services
+(common words match tens of thousands of rows). So each worker keeps the searchable
+attributes as numpy columns and an inverted index of folded words, loaded from the index
+file, and filters with vectorised operations. A change log in the index file keeps every
+worker's copy current: each search first applies the changes other processes made.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..domain import hours as opening
+from ..domain.search import EARTH_RADIUS_KM
+
+STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
+GENDER = {"any": 0, "female": 1, "male": 2}
+HOW = {"L": 0, "S": 1, "U": 2}
+NONE_AGE_LOW, NONE_AGE_HIGH = -1, 10_000
+# Field weights of the relevance score: a word in the service's name counts most.
+WEIGHTS = (("name", 10.0), ("org_name", 5.0), ("location_text", 2.0), ("description", 1.0),
+           ("secret_location_text", 2.0))
+_WORD = re.compile(r"\w+")
+
+
+class Codes:
+    """Small integer ids for repeated strings (kinds, area codes, languages, schedules)."""
+
+    def __init__(self):
+        self.ids: dict = {}
+        self.values: list = []
+
+    def id(self, value) -> int:
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+
+@dataclass
+class Pairs:
+    """A many-to-many column: doc -> values, as two parallel arrays."""
+
+    doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    extra: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+
+    def extend(self, docs: list[int], values: list[int], extras: list[int] | None = None) -> None:
+        self.doc = np.concatenate([self.doc, np.asarray(docs, np.int32)])
+        self.value = np.concatenate([self.value, np.asarray(values, np.int32)])
+        self.extra = np.concatenate([self.extra, np.asarray(extras if extras is not None else [0] * len(docs),
+                                                            np.int8)])
+
+
+class Columns:
+    """Everything a search filters, sorts or counts on, for every live doc (rowid)."""
+
+    def __init__(self):
+        self.size = 0
+        self.live = np.zeros(0, bool)
+        self.kind = np.zeros(0, np.int16)
+        self.status = np.zeros(0, np.int8)
+        self.gender = np.zeros(0, np.int8)
+        self.min_age = np.zeros(0, np.int16)
+        self.max_age = np.zeros(0, np.int16)
+        self.available = np.zeros(0, np.int32)
+        self.schedule = np.zeros(0, np.int32)
+        self.names: dict[int, str] = {}
+        self.kinds, self.areas, self.languages, self.schedules = Codes(), Codes(), Codes(), Codes()
+        self.locations = Pairs()  # value unused; coordinates below
+        self.lat = np.zeros(0, np.float64)
+        self.lon = np.zeros(0, np.float64)
+        self.district_pairs, self.language_pairs, self.area_pairs = Pairs(), Pairs(), Pairs()
+        # word -> sorted rowids, per column group; `recent` holds words of docs loaded
+        # after the bulk load, so no array is rebuilt on a single change.
+        self.postings: dict[str, dict[str, np.ndarray]] = {column: {} for column, _ in WEIGHTS}
+        self.recent: dict[str, dict[str, list[int]]] = {column: {} for column, _ in WEIGHTS}
+        self._recent_words: set[str] = set()
+        self.vocabulary: list[str] = []
+        self.last_change = 0
+        self.name_rank = np.zeros(0, np.int32)
+
+    # --- loading ---------------------------------------------------------------------
+
+    def _grow(self, rowid: int) -> None:
+        if rowid < self.size:
+            return
+        size = max(rowid + 1, self.size * 2, 1024)
+        for name, default in (("live", False), ("kind", 0), ("status", 2), ("gender", 0), ("min_age", NONE_AGE_LOW),
+                              ("max_age", NONE_AGE_HIGH), ("available", -1), ("schedule", 0)):
+            old = getattr(self, name)
+            new = np.full(size, default, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+        self.size = size
+
+    def load(self, connection: sqlite3.Connection, rowids: list[int] | None = None) -> None:
+        """Load all docs (rowids None) or the given ones, which must not be loaded yet."""
+        where, params = "", []
+        if rowids is not None:
+            if not rowids:
+                return
+            where = f" WHERE rowid IN ({', '.join('?' * len(rowids))})"
+            params = rowids
+        docs = connection.execute(
+            "SELECT rowid, kind, status, gender, min_age, max_age, available, always_open, tz, closed_on, "
+            f"name_sort, districts, languages FROM docs{where}", params).fetchall()
+        if not docs:
+            return
+        loaded = [d[0] for d in docs]
+        self._grow(max(loaded))
+        hours: dict[int, list[tuple[int, int]]] = {}
+        doc_filter = where.replace("rowid", "doc")
+        for doc, start, end in connection.execute(f'SELECT doc, start, "end" FROM doc_hours{doc_filter}', params):
+            hours.setdefault(doc, []).append((start, end))
+        rows = np.asarray(loaded, np.int64)
+        self.kind[rows] = [self.kinds.id(d[1]) for d in docs]
+        self.status[rows] = [STATUS.get(d[2], 2) for d in docs]
+        self.gender[rows] = [GENDER.get(d[3], 0) for d in docs]
+        self.min_age[rows] = [NONE_AGE_LOW if d[4] is None else d[4] for d in docs]
+        self.max_age[rows] = [NONE_AGE_HIGH if d[5] is None else d[5] for d in docs]
+        self.available[rows] = [-1 if d[6] is None else d[6] for d in docs]
+        self.schedule[rows] = [self.schedules.id((bool(d[7]), d[8], d[9], tuple(sorted(hours.get(d[0], ())))))
+                               for d in docs]
+        self.live[rows] = True
+        district_docs, district_values, language_docs, language_values = [], [], [], []
+        for d in docs:
+            self.names[d[0]] = d[10]
+            for code in d[11].split():
+                district_docs.append(d[0])
+                district_values.append(self.areas.id(code))
+            for code in d[12].split():
+                language_docs.append(d[0])
+                language_values.append(self.languages.id(code))
+        self.district_pairs.extend(district_docs, district_values)
+        self.language_pairs.extend(language_docs, language_values)
+
+        location_rows = connection.execute(f"SELECT doc, lat, lon, confidential FROM doc_locations{doc_filter}",
+                                           params).fetchall()
+        self.locations.extend([r[0] for r in location_rows], [0] * len(location_rows),
+                              [r[3] for r in location_rows])
+        self.lat = np.concatenate([self.lat, np.asarray([r[1] for r in location_rows], np.float64)])
+        self.lon = np.concatenate([self.lon, np.asarray([r[2] for r in location_rows], np.float64)])
+
+        area_rows = connection.execute(f"SELECT doc, code, how, secret FROM doc_areas{doc_filter}", params).fetchall()
+        self.area_pairs.extend([r[0] for r in area_rows], [self.areas.id(r[1]) for r in area_rows],
+                               [HOW[r[2]] * 2 + r[3] for r in area_rows])
+
+        text_rows = connection.execute(
+            f"SELECT rowid, name, org_name, location_text, description, secret_location_text FROM docs_fts{where}",
+            params).fetchall()
+        bulk = rowids is None
+        for column_index, (column, _weight) in enumerate(WEIGHTS, start=1):
+            words: dict[str, list[int]] = {}
+            for row in text_rows:
+                for word in set(_WORD.findall(row[column_index] or "")):
+                    words.setdefault(word, []).append(row[0])
+            if bulk:
+                self.postings[column] = {w: np.asarray(sorted(ids), np.int32) for w, ids in words.items()}
+            else:
+                recent = self.recent[column]
+                for w, ids in words.items():
+                    recent.setdefault(w, []).extend(ids)
+                    self._recent_words.add(w)
+        self.vocabulary = sorted({w for c in self.postings.values() for w in c} |
+                                 {w for c in self.recent.values() for w in c})
+
+    def is_live(self, rowid: int) -> bool:
+        return rowid < self.size and bool(self.live[rowid])
+
+    def rank_names(self) -> None:
+        """Alphabetical rank of every doc's (folded) name, for sorting by name."""
+        rank = np.zeros(self.size, np.int32)
+        ordered = sorted(self.names, key=lambda rowid: (self.names[rowid], rowid))
+        rank[np.asarray(ordered, np.int64)] = np.arange(len(ordered), dtype=np.int32)
+        self.name_rank = rank
+
+    def unload(self, rowids: list[int]) -> None:
+        for rowid in rowids:
+            if rowid < self.size:
+                self.live[rowid] = False
+            self.names.pop(rowid, None)
+
+    # --- text ------------------------------------------------------------------------
+
+    def word_docs(self, word: str, columns: tuple[str, ...]) -> np.ndarray:
+        parts = [self.postings[c][word] for c in columns if word in self.postings[c]]
+        parts += [np.asarray(self.recent[c][word], np.int32) for c in columns if word in self.recent[c]]
+        if not parts:
+            return np.zeros(0, np.int32)
+        # sorted and unique: relevance scoring binary-searches these
+        return parts[0] if len(parts) == 1 and word not in self._recent_words else np.unique(np.concatenate(parts))
+
+    def prefix_words(self, prefix: str, limit: int = 200) -> list[str]:
+        start = bisect.bisect_left(self.vocabulary, prefix)
+        end = bisect.bisect_left(self.vocabulary, prefix + "\uffff")
+        return self.vocabulary[start:min(end, start + limit)]
+
+    # --- schedules ---------------------------------------------------------------------
+
+    def open_schedules(self, moment) -> np.ndarray:
+        """For each distinct (24/7, time zone, closures, hours) signature: open at `moment`?"""
+        result = np.zeros(max(len(self.schedules.values), 1), bool)
+        for index, (always_open, tz, closed_on, intervals) in enumerate(self.schedules.values):
+            here = opening.local(moment, tz)
+            if here.date().isoformat() in closed_on.split():
+                continue
+            minute = opening.minute_of_week(here)
+            result[index] = always_open or any(start <= minute < end for start, end in intervals)
+        return result
+
+
+PUBLIC_COLUMNS = tuple(column for column, _ in WEIGHTS if column != "secret_location_text")
+ALL_COLUMNS = tuple(column for column, _ in WEIGHTS)
+
+
+@dataclass
+class Found:
+    total: int
+    page: list[int]
+    distances: dict[int, float]
+    facets: dict[str, dict[str, int]]
+    words: list[str]
+
+
+def evaluate(columns: Columns, query, viewer) -> Found:
+    """Filter, count, facet, sort and page — everything but fetching the page's payloads."""
+    from ..domain.text import terms, within_one_edit
+
+    c = columns
+    size = c.size
+    mask = c.live & (c.status != STATUS["inactive"])
+    private = viewer.can_see_confidential
+    searched = PUBLIC_COLUMNS if not private else ALL_COLUMNS
+    words = terms(query.text)[:12] if query.text else []
+    alternatives: list[list[str]] = []
+    for i, word in enumerate(words):
+        choices = [word]
+        if i == len(words) - 1:
+            choices += [w for w in c.prefix_words(word) if w != word]
+        if len(choices) == 1 and len(word) >= 4 and not c.word_docs(word, searched).size:
+            # a typo: accept the words of the index one edit away
+            choices += [w for w in c.vocabulary if abs(len(w) - len(word)) <= 1 and within_one_edit(word, w)][:8]
+        alternatives.append(choices)
+        matched = np.zeros(size, bool)
+        for choice in choices:
+            matched[c.word_docs(choice, searched)] = True
+        mask &= matched
+    if query.kinds:
+        allowed = np.zeros(len(c.kinds.values) + 1, bool)
+        for kind in query.kinds:
+            if kind in c.kinds.ids:
+                allowed[c.kinds.ids[kind]] = True
+        mask &= allowed[c.kind]
+    areas = c.area_pairs
+    for area in query.areas:
+        code = c.areas.ids.get(area.code, -1)
+        how, secret = areas.extra // 2, areas.extra % 2
+        selected = (areas.value == code) & ((how != HOW["L"]) | (secret == 0) | private)
+        ancestor_ids = [c.areas.ids[a] for a in area.ancestors if a in c.areas.ids]
+        if ancestor_ids:
+            selected |= (how == HOW["S"]) & np.isin(areas.value, ancestor_ids)
+        within = np.zeros(size, bool)
+        within[areas.doc[selected]] = True
+        mask &= within
+    if query.open_at is not None:
+        mask &= c.open_schedules(query.open_at)[c.schedule] & (c.status == STATUS["active"])
+    if query.languages:
+        wanted = [c.languages.ids[x] for x in query.languages if x in c.languages.ids]
+        speaks = np.zeros(size, bool)
+        speaks[c.language_pairs.doc[np.isin(c.language_pairs.value, wanted)]] = True
+        mask &= speaks
+    if query.age is not None:
+        mask &= (c.min_age <= query.age) & (c.max_age >= query.age)
+    if query.gender:
+        mask &= (c.gender == GENDER["any"]) | (c.gender == GENDER.get(query.gender, -1))
+    if query.has_capacity:
+        mask &= c.available > 0
+
+    nearest = None
+    origin = query.origin
+    if origin:
+        places = c.locations
+        considered = mask[places.doc]
+        if query.radius_km is not None:
+            # bounding box first; half a kilometre of slack for distances rounded to whole km
+            reach = (query.radius_km + 0.5) / 111.195
+            lon_reach = reach / max(np.cos(np.radians(origin[0])), 0.01)
+            considered &= (np.abs(c.lat - origin[0]) <= reach) & (np.abs(c.lon - origin[1]) <= lon_reach)
+        index = np.nonzero(considered)[0]
+        exact = haversine_km(origin[0], origin[1], c.lat[index], c.lon[index])
+        hidden = (places.extra[index] == 1) & (not private)
+        shown = np.where(hidden, np.round(exact), np.round(exact, 2))
+        nearest = np.full(size, np.inf)
+        np.minimum.at(nearest, places.doc[index], shown)
+        if query.radius_km is not None:
+            mask &= nearest <= query.radius_km
+
+    candidates = np.nonzero(mask)[0]
+    facets = {
+        "kind": _counts(c.kind[candidates], c.kinds.values),
+        "district": _counts(c.district_pairs.value[mask[c.district_pairs.doc]], c.areas.values),
+        "language": _counts(c.language_pairs.value[mask[c.language_pairs.doc]], c.languages.values),
+    }
+    names = c.name_rank[candidates]
+    if query.sort == "distance" and nearest is not None:
+        order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched),
+                            nearest[candidates]))
+    elif query.sort == "name" or not words:
+        order = np.lexsort((candidates, names))
+    else:
+        order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched)))
+    start = (query.page - 1) * query.per_page
+    page = [int(r) for r in candidates[order[start:start + query.per_page]]]
+    distances = {}
+    if nearest is not None:
+        distances = {r: float(nearest[r]) for r in page if np.isfinite(nearest[r])}
+    return Found(total=int(candidates.size), page=page, distances=distances, facets=facets, words=words)
+
+
+def _counts(values: np.ndarray, labels: list) -> dict[str, int]:
+    counted = np.bincount(values, minlength=len(labels)) if values.size else np.zeros(0, np.int64)
+    pairs = [(labels[i], int(n)) for i, n in enumerate(counted) if n]
+    return dict(sorted(pairs, key=lambda p: (-p[1], p[0])))
+
+
+def _relevance(c: Columns, candidates: np.ndarray, alternatives: list[list[str]], searched) -> np.ndarray:
+    """Field-weighted score: each query word found in a doc's name counts 10, in its
+    organization 5, in its places 2, in its description 1."""
+    score = np.zeros(candidates.size)
+    if not candidates.size:
+        return score
+    weights = dict(WEIGHTS)
+    for choices in alternatives:
+        best = np.zeros(candidates.size)
+        for column in searched:
+            present = np.zeros(candidates.size, bool)
+            for word in choices:
+                docs = c.word_docs(word, (column,))
+                if docs.size:
+                    at = np.minimum(np.searchsorted(docs, candidates), docs.size - 1)
+                    present |= docs[at] == candidates
+            best = np.maximum(best, present * weights[column])
+        score += best
+    return score
+
+
+def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    lat1, lon1 = np.radians(lat), np.radians(lon)
+    lat2, lon2 = np.radians(lats), np.radians(lons)
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+def payloads(connection: sqlite3.Connection, rowids: list[int]) -> dict[int, dict]:
+    if not rowids:
+        return {}
+    rows = connection.execute(f"SELECT rowid, payload FROM docs WHERE rowid IN ({', '.join('?' * len(rowids))})",
+                              rowids)
+    return {rowid: json.loads(payload) for rowid, payload in rows}
