@@ -43,6 +43,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     directory = directory_from(parts.config, parts.engine)
     parts.app.extensions["haven.directory"] = {"directory": directory, "verifier": parts.verifier}
     parts.app.extensions["haven.readiness"]["search index"] = directory.index.check
+    directory.index.warm()  # each worker loads its search columns before taking requests
     for blueprint in (registry.blp, search.blp, interchange.blp):
         parts.api.register_blueprint(blueprint)
     _translate_domain_errors(parts.app)

@@ -53,11 +53,32 @@ class Pairs:
     value: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     extra: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
 
+    _by_doc: tuple[np.ndarray, np.ndarray] | None = None
+
     def extend(self, docs: list[int], values: list[int], extras: list[int] | None = None) -> None:
         self.doc = np.concatenate([self.doc, np.asarray(docs, np.int32)])
         self.value = np.concatenate([self.value, np.asarray(values, np.int32)])
         self.extra = np.concatenate([self.extra, np.asarray(extras if extras is not None else [0] * len(docs),
                                                             np.int8)])
+        self._by_doc = None
+
+    def of(self, candidates: np.ndarray) -> np.ndarray:
+        """Positions of the pairs that belong to `candidates` (doc ids): read from a
+        doc-sorted order with per-doc offsets, so the cost follows the candidates, not
+        the size of the table."""
+        if self._by_doc is None:
+            order = np.argsort(self.doc, kind="stable")
+            counts = np.bincount(self.doc, minlength=int(self.doc.max(initial=0)) + 1)
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            self._by_doc = (order, starts, counts)
+        order, starts_by_doc, counts_by_doc = self._by_doc
+        candidates = candidates[candidates < counts_by_doc.size]
+        starts, lengths = starts_by_doc[candidates], counts_by_doc[candidates]
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, np.int64)
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return order[np.arange(total) + offsets]
 
 
 class Columns:
@@ -83,7 +104,6 @@ class Columns:
         # after the bulk load, so no array is rebuilt on a single change.
         self.postings: dict[str, dict[str, np.ndarray]] = {column: {} for column, _ in WEIGHTS}
         self.recent: dict[str, dict[str, list[int]]] = {column: {} for column, _ in WEIGHTS}
-        self._recent_words: set[str] = set()
         self.vocabulary: list[str] = []
         self.last_change = 0
         self.name_rank = np.zeros(0, np.int32)
@@ -169,9 +189,15 @@ class Columns:
                 recent = self.recent[column]
                 for w, ids in words.items():
                     recent.setdefault(w, []).extend(ids)
-                    self._recent_words.add(w)
         self.vocabulary = sorted({w for c in self.postings.values() for w in c} |
                                  {w for c in self.recent.values() for w in c})
+
+    def prepare(self) -> None:
+        """Build what searches need after a load, so no search pays for it."""
+        self.rank_names()
+        empty = np.zeros(0, np.int64)
+        for pairs in (self.locations, self.district_pairs, self.language_pairs, self.area_pairs):
+            pairs.of(empty)
 
     def is_live(self, rowid: int) -> bool:
         return rowid < self.size and bool(self.live[rowid])
@@ -191,13 +217,19 @@ class Columns:
 
     # --- text ------------------------------------------------------------------------
 
-    def word_docs(self, word: str, columns: tuple[str, ...]) -> np.ndarray:
-        parts = [self.postings[c][word] for c in columns if word in self.postings[c]]
-        parts += [np.asarray(self.recent[c][word], np.int32) for c in columns if word in self.recent[c]]
-        if not parts:
-            return np.zeros(0, np.int32)
-        # sorted and unique: relevance scoring binary-searches these
-        return parts[0] if len(parts) == 1 and word not in self._recent_words else np.unique(np.concatenate(parts))
+    def column_docs(self, column: str, word: str) -> list[np.ndarray]:
+        """The docs with `word` in `column`: zero to two sorted arrays (bulk-loaded, recent)."""
+        found = []
+        bulk = self.postings[column].get(word)
+        if bulk is not None:
+            found.append(bulk)
+        recent = self.recent[column].get(word)
+        if recent:
+            found.append(np.unique(np.asarray(recent, np.int32)))
+        return found
+
+    def has_word(self, word: str, columns: tuple[str, ...]) -> bool:
+        return any(word in self.postings[c] or word in self.recent[c] for c in columns)
 
     def prefix_words(self, prefix: str, limit: int = 200) -> list[str]:
         start = bisect.bisect_left(self.vocabulary, prefix)
@@ -232,83 +264,85 @@ class Found:
 
 
 def evaluate(columns: Columns, query, viewer) -> Found:
-    """Filter, count, facet, sort and page — everything but fetching the page's payloads."""
+    """Filter, count, facet, sort and page — everything but fetching the page's payloads.
+
+    The most selective filters (text, kind) run first over whole columns; the rest only
+    over the surviving candidates, which keeps a search at 100 000 services in the
+    low milliseconds."""
     from ..domain.text import terms, within_one_edit
 
     c = columns
     size = c.size
-    mask = c.live & (c.status != STATUS["inactive"])
     private = viewer.can_see_confidential
     searched = PUBLIC_COLUMNS if not private else ALL_COLUMNS
     words = terms(query.text)[:12] if query.text else []
+    mask = c.live & (c.status != STATUS["inactive"])
     alternatives: list[list[str]] = []
     for i, word in enumerate(words):
         choices = [word]
         if i == len(words) - 1:
             choices += [w for w in c.prefix_words(word) if w != word]
-        if len(choices) == 1 and len(word) >= 4 and not c.word_docs(word, searched).size:
+        if len(choices) == 1 and len(word) >= 4 and not c.has_word(word, searched):
             # a typo: accept the words of the index one edit away
             choices += [w for w in c.vocabulary if abs(len(w) - len(word)) <= 1 and within_one_edit(word, w)][:8]
         alternatives.append(choices)
         matched = np.zeros(size, bool)
         for choice in choices:
-            matched[c.word_docs(choice, searched)] = True
+            for column in searched:
+                for docs in c.column_docs(column, choice):
+                    matched[docs] = True  # a scatter: no sorting, no merging
         mask &= matched
+    candidates = np.nonzero(mask)[0]
+
+    def keep(condition: np.ndarray) -> None:
+        nonlocal candidates
+        candidates = candidates[condition]
+
     if query.kinds:
         allowed = np.zeros(len(c.kinds.values) + 1, bool)
         for kind in query.kinds:
             if kind in c.kinds.ids:
                 allowed[c.kinds.ids[kind]] = True
-        mask &= allowed[c.kind]
-    areas = c.area_pairs
-    for area in query.areas:
-        code = c.areas.ids.get(area.code, -1)
-        how, secret = areas.extra // 2, areas.extra % 2
-        selected = (areas.value == code) & ((how != HOW["L"]) | (secret == 0) | private)
-        ancestor_ids = [c.areas.ids[a] for a in area.ancestors if a in c.areas.ids]
-        if ancestor_ids:
-            selected |= (how == HOW["S"]) & np.isin(areas.value, ancestor_ids)
-        within = np.zeros(size, bool)
-        within[areas.doc[selected]] = True
-        mask &= within
+        keep(allowed[c.kind[candidates]])
+
     if query.open_at is not None:
-        mask &= c.open_schedules(query.open_at)[c.schedule] & (c.status == STATUS["active"])
+        keep(c.open_schedules(query.open_at)[c.schedule[candidates]] & (c.status[candidates] == STATUS["active"]))
+    if query.age is not None:
+        keep((c.min_age[candidates] <= query.age) & (c.max_age[candidates] >= query.age))
+    if query.gender:
+        gender = c.gender[candidates]
+        keep((gender == GENDER["any"]) | (gender == GENDER.get(query.gender, -1)))
+    if query.has_capacity:
+        keep(c.available[candidates] > 0)
+    for area in query.areas:
+        keep(_in_area(c, candidates, area, private))
     if query.languages:
         wanted = [c.languages.ids[x] for x in query.languages if x in c.languages.ids]
-        speaks = np.zeros(size, bool)
-        speaks[c.language_pairs.doc[np.isin(c.language_pairs.value, wanted)]] = True
-        mask &= speaks
-    if query.age is not None:
-        mask &= (c.min_age <= query.age) & (c.max_age >= query.age)
-    if query.gender:
-        mask &= (c.gender == GENDER["any"]) | (c.gender == GENDER.get(query.gender, -1))
-    if query.has_capacity:
-        mask &= c.available > 0
+        keep(_any_of(c.language_pairs, candidates, lambda i: np.isin(c.language_pairs.value[i], wanted), size))
 
     nearest = None
     origin = query.origin
     if origin:
         places = c.locations
-        considered = mask[places.doc]
+        index = places.of(candidates)
         if query.radius_km is not None:
             # bounding box first; half a kilometre of slack for distances rounded to whole km
             reach = (query.radius_km + 0.5) / 111.195
             lon_reach = reach / max(np.cos(np.radians(origin[0])), 0.01)
-            considered &= (np.abs(c.lat - origin[0]) <= reach) & (np.abs(c.lon - origin[1]) <= lon_reach)
-        index = np.nonzero(considered)[0]
+            index = index[(np.abs(c.lat[index] - origin[0]) <= reach) & (np.abs(c.lon[index] - origin[1]) <= lon_reach)]
         exact = haversine_km(origin[0], origin[1], c.lat[index], c.lon[index])
         hidden = (places.extra[index] == 1) & (not private)
         shown = np.where(hidden, np.round(exact), np.round(exact, 2))
         nearest = np.full(size, np.inf)
         np.minimum.at(nearest, places.doc[index], shown)
         if query.radius_km is not None:
-            mask &= nearest <= query.radius_km
+            keep(nearest[candidates] <= query.radius_km)
 
-    candidates = np.nonzero(mask)[0]
+    district_pairs, language_pairs = c.district_pairs, c.language_pairs
     facets = {
         "kind": _counts(c.kind[candidates], c.kinds.values),
-        "district": _counts(c.district_pairs.value[mask[c.district_pairs.doc]], c.areas.values),
-        "language": _counts(c.language_pairs.value[mask[c.language_pairs.doc]], c.languages.values),
+        "district": _counts(district_pairs.value[district_pairs.of(candidates)], c.areas.values),
+        "language": _counts(language_pairs.value[language_pairs.of(candidates)], c.languages.values),
     }
     names = c.name_rank[candidates]
     if query.sort == "distance" and nearest is not None:
@@ -324,6 +358,32 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     if nearest is not None:
         distances = {r: float(nearest[r]) for r in page if np.isfinite(nearest[r])}
     return Found(total=int(candidates.size), page=page, distances=distances, facets=facets, words=words)
+
+
+def _any_of(pairs: Pairs, candidates: np.ndarray, selected, size: int) -> np.ndarray:
+    """For each candidate: does any of its pairs satisfy `selected` (a function of the
+    pairs' positions)?"""
+    index = pairs.of(candidates)
+    hit = np.zeros(size, bool)
+    hit[pairs.doc[index[selected(index)]]] = True
+    return hit[candidates]
+
+
+def _in_area(c: Columns, candidates: np.ndarray, area, private: bool) -> np.ndarray:
+    """Located in the area (a confidential commune only for those who may know it), or
+    covering it, or covering an area that contains it."""
+    pairs = c.area_pairs
+    code = c.areas.ids.get(area.code, -1)
+    ancestor_ids = [c.areas.ids[a] for a in area.ancestors if a in c.areas.ids]
+
+    def selected(index: np.ndarray) -> np.ndarray:
+        value, how, secret = pairs.value[index], pairs.extra[index] // 2, pairs.extra[index] % 2
+        chosen = (value == code) & ((how != HOW["L"]) | (secret == 0) | private)
+        if ancestor_ids:
+            chosen |= (how == HOW["S"]) & np.isin(value, ancestor_ids)
+        return chosen
+
+    return _any_of(pairs, candidates, selected, c.size)
 
 
 def _counts(values: np.ndarray, labels: list) -> dict[str, int]:
@@ -344,8 +404,7 @@ def _relevance(c: Columns, candidates: np.ndarray, alternatives: list[list[str]]
         for column in searched:
             present = np.zeros(candidates.size, bool)
             for word in choices:
-                docs = c.word_docs(word, (column,))
-                if docs.size:
+                for docs in c.column_docs(column, word):
                     at = np.minimum(np.searchsorted(docs, candidates), docs.size - 1)
                     present |= docs[at] == candidates
             best = np.maximum(best, present * weights[column])

@@ -29,6 +29,9 @@ class ProviderIndex(abc.ABC):
     @abc.abstractmethod
     def service_ids(self) -> set[str]: ...
 
+    def warm(self) -> None:
+        """Prepare to answer quickly (load caches); optional for an adapter."""
+
     @abc.abstractmethod
     def check(self) -> None:
         """Raise if the index cannot answer (readiness)."""

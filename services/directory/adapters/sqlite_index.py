@@ -86,6 +86,8 @@ class SqliteProviderIndex(ProviderIndex):
         self.pointer = os.path.join(directory, f"{name}.current")
         self._local = threading.local()
         self._columns_lock = threading.Lock()
+        self._listing_cache: dict[tuple[int, bool], Listing] = {}
+        self._listing_lock = threading.Lock()
         self._columns_by_path: dict[str, Columns] = {}
         os.makedirs(directory, exist_ok=True)
 
@@ -146,7 +148,9 @@ class SqliteProviderIndex(ProviderIndex):
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=30000")
-        connection.execute("PRAGMA cache_size=-32000")  # 32 MB page cache per connection
+        # Searches read only the page's payloads from SQL (the rest is in memory), so a
+        # small page cache per connection (one per thread) is enough.
+        connection.execute("PRAGMA cache_size=-4000")
         return connection
 
     def _connection(self) -> sqlite3.Connection:
@@ -245,7 +249,7 @@ class SqliteProviderIndex(ProviderIndex):
             columns = Columns()
             columns.last_change = latest  # changes logged while loading are applied next time
             columns.load(connection)
-            columns.rank_names()
+            columns.prepare()
             self._columns_by_path = {path: columns}
             return columns
         changed = sorted({doc for (doc,) in connection.execute(
@@ -254,23 +258,47 @@ class SqliteProviderIndex(ProviderIndex):
             f"SELECT rowid FROM docs WHERE rowid IN ({_marks(changed)})", changed)} if changed else set()
         columns.unload([doc for doc in changed if doc not in stored])
         columns.load(connection, [doc for doc in changed if doc in stored and not columns.is_live(doc)])
-        columns.rank_names()
+        columns.prepare()
         columns.last_change = latest
         return columns
+
+    def warm(self) -> None:
+        """Load this process's in-memory columns now rather than on the first search."""
+        connection = self._connection()
+        with self._columns_lock:
+            self._columns(connection)
 
     def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult:
         connection = self._connection()
         with self._columns_lock:
             columns = self._columns(connection)
             found = evaluate(columns, query, viewer)
-        payload = payloads(connection, [int(rowid) for rowid in found.page])
         hits = []
-        for rowid in found.page:
-            listing = redact_listing(listing_from_dict(payload[int(rowid)]), viewer)
+        for rowid, listing in zip(found.page, self._listings(connection, found.page, viewer)):
             distance = found.distances.get(int(rowid))
             hits.append(Hit(listing=listing, distance_km=distance,
                             highlights=_highlights(listing, found.words), stale=listing.service.is_stale(today)))
         return SearchResult(total=found.total, hits=hits, facets=found.facets)
+
+    LISTINGS_CACHED = 5000
+
+    def _listings(self, connection, rowids: list[int], viewer: Viewer) -> list[Listing]:
+        """The page's listings, redacted for the viewer. A rowid's content never changes (a
+        change gets a new rowid), so decoded listings are cached without invalidation."""
+        private = viewer.can_see_confidential
+        with self._listing_lock:
+            found = {r: self._listing_cache.get((r, private)) for r in rowids}
+        missing = [r for r, listing in found.items() if listing is None]
+        for rowid, payload in payloads(connection, missing).items():
+            listing = listing_from_dict(payload)
+            public = redact_listing(listing, Viewer(can_see_confidential=False))
+            found[rowid] = listing if private else public
+            with self._listing_lock:
+                self._listing_cache[(rowid, True)] = listing
+                self._listing_cache[(rowid, False)] = public
+                while len(self._listing_cache) > self.LISTINGS_CACHED:
+                    del self._listing_cache[next(iter(self._listing_cache))]  # oldest first
+        return [found[r] for r in rowids]
 
     def service_ids(self) -> set[str]:
         return {row[0] for row in self._connection().execute("SELECT service_id FROM docs")}

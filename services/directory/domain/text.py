@@ -12,9 +12,23 @@ import unicodedata
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fold(text: str) -> str:
+def _fold_slowly(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+# Every precomposed Latin letter (Vietnamese uses those up to U+1EF9) to its folded form,
+# so the common case is one str.translate in C; other scripts take the slow path.
+_TABLE = {code: _fold_slowly(chr(code)) for code in range(0xC0, 0x2000)
+          if _fold_slowly(chr(code)) != chr(code)}
+_TABLE.update({code: chr(code).lower() for code in range(ord("A"), ord("Z") + 1)})
+
+
+def fold(text: str) -> str:
+    folded = text.translate(_TABLE)
+    if folded.isascii():
+        return folded
+    return _fold_slowly(folded)
 
 
 def terms(text: str) -> list[str]:
@@ -32,17 +46,17 @@ def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
         return None
     exact = set(query_terms)
     prefix = query_terms[-1] if prefix_last else None
-    matched = False
+    folded = fold(text)
+    aligned = len(folded) == len(text)  # true for Vietnamese: one letter folds to one letter
     pieces = []
     last = 0
-    for match in _WORD.finditer(text):
-        word = fold(match.group())
+    for match in _WORD.finditer(folded if aligned else text):
+        word = match.group() if aligned else fold(match.group())
         if word in exact or (prefix and word.startswith(prefix)):
             pieces.append(text[last:match.start()])
-            pieces.append(f"{start}{match.group()}{end}")
+            pieces.append(f"{start}{text[match.start():match.end()]}{end}")
             last = match.end()
-            matched = True
-    if not matched:
+    if not pieces:
         return None
     pieces.append(text[last:])
     return "".join(pieces)

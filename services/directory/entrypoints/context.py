@@ -10,6 +10,7 @@ from flask import current_app
 from haven.platform.auth import Principal, current_principal, require
 from haven.platform.errors import Problem, problem_type
 
+from ..adapters.codec import listing_to_dict
 from ..domain.model import Address, OpeningHours, Phone
 from ..domain.search import CONFIDENTIAL_PERMISSION, Viewer
 from ..service_layer.services import Directory
@@ -64,6 +65,10 @@ def service_view(service, today: date | None = None) -> dict:
     return {**asdict(service), "stale": service.is_stale(today or directory().today())}
 
 
-def listing_view(listing) -> dict:
-    return {"service": service_view(listing.service), "organization": listing.organization,
-            "locations": list(listing.locations), "area_names": listing.area_names}
+def listing_json(listing, today: date) -> dict:
+    """A listing as JSON-ready values (what HitSchema documents), without a schema pass:
+    search answers many of these per request."""
+    view = listing_to_dict(listing)
+    del view["served_ancestors"]
+    view["service"]["stale"] = listing.service.is_stale(today)
+    return view

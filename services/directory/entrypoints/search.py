@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import json
+
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,14 +16,14 @@ from . import schemas as s
 from haven.platform.errors import Problem, problem_type
 
 from ..domain.model import Area
-from .context import directory, listing_view, require_permission, viewer
+from .context import directory, listing_json, require_permission, viewer
 
 blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over every service in the directory.")
 
 
 @blp.route("/search")
 class Search(MethodView):
-    @blp.arguments(s.SearchQuerySchema, location="query")
+    @blp.arguments(s.SearchQuerySchema(), location="query")  # an instance: not rebuilt per request
     @blp.response(200, s.SearchResultSchema)
     def get(self, args):
         """Find services: text (with or without diacritics), kind, area, distance, open now,
@@ -37,14 +40,19 @@ class Search(MethodView):
             languages=tuple(args.get("language", ())), age=args.get("age"), gender=args.get("gender"),
             has_capacity=args["has_capacity"], page=args["page"], per_page=args["per_page"])
         areas = {level: args[level] for level in ("province", "district", "commune") if level in args}
-        result = directory().search(query, viewer(), areas)
+        directory_ = directory()
+        result = directory_.search(query, viewer(), areas)
+        today = directory_.today()
         items = []
         for hit in result.hits:
-            item = listing_view(hit.listing)
+            item = listing_json(hit.listing, today)
             item.update(distance_km=hit.distance_km, highlights=hit.highlights, stale=hit.stale)
             items.append(item)
-        return {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
+        body = {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
                 "facets": result.facets}
+        # Serialised directly (SearchResultSchema documents this shape): the hot path of
+        # the directory, where a schema pass over every hit would cost more than the search.
+        return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
 @blp.route("/kinds")

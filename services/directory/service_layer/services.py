@@ -3,6 +3,8 @@ work and the search index. Every write reaches the index before the use case ret
 the administrator who just saved a record finds it in search at once."""
 from __future__ import annotations
 
+import time
+
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Callable, Iterable, Iterator
@@ -217,6 +219,7 @@ class Directory:
         with self.uow() as uow:
             uow.areas.add_many(areas)
             uow.commit()
+        self._reference_cache = None
 
     def areas(self) -> dict[str, Area]:
         with self.uow() as uow:
@@ -228,11 +231,20 @@ class Directory:
 
     # --- search ----------------------------------------------------------------------
 
+    REFERENCE_TTL = 60.0  # seconds a worker trusts its copy of the kinds and areas
+
+    def _reference(self) -> tuple[dict, dict[str, Area]]:
+        """Kinds and areas change rarely (a migration, an administrator loading the official
+        list); searches should not read them from the database every time."""
+        cached = getattr(self, "_reference_cache", None)
+        if cached is None or time.monotonic() - cached[0] > self.REFERENCE_TTL:
+            with self.uow() as uow:
+                cached = self._reference_cache = (time.monotonic(), uow.kinds.all(), uow.areas.all())
+        return cached[1], cached[2]
+
     def search(self, query: SearchQuery, viewer: Viewer, area_codes: dict[str, str]) -> SearchResult:
         """`area_codes`: the province / district / commune the caller filtered on, by level."""
-        with self.uow() as uow:
-            known_kinds = uow.kinds.all()
-            areas = uow.areas.all() if area_codes else {}
+        known_kinds, areas = self._reference()
         for kind in query.kinds:
             if kind not in known_kinds:
                 raise InvalidReference("kind", f"unknown kind {kind!r}; known: {', '.join(sorted(known_kinds))}")
