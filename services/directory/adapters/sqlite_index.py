@@ -86,7 +86,7 @@ class SqliteProviderIndex(ProviderIndex):
         self.pointer = os.path.join(directory, f"{name}.current")
         self._local = threading.local()
         self._columns_lock = threading.Lock()
-        self._listing_cache: dict[tuple[int, bool], Listing] = {}
+        self._listing_cache: dict[tuple[int, bool], tuple[Listing, dict]] = {}
         self._listing_lock = threading.Lock()
         self._columns_by_path: dict[str, Columns] = {}
         os.makedirs(directory, exist_ok=True)
@@ -274,15 +274,15 @@ class SqliteProviderIndex(ProviderIndex):
             columns = self._columns(connection)
             found = evaluate(columns, query, viewer)
         hits = []
-        for rowid, listing in zip(found.page, self._listings(connection, found.page, viewer)):
+        for rowid, (listing, document) in zip(found.page, self._listings(connection, found.page, viewer)):
             distance = found.distances.get(int(rowid))
-            hits.append(Hit(listing=listing, distance_km=distance,
+            hits.append(Hit(listing=listing, distance_km=distance, document=document,
                             highlights=_highlights(listing, found.words), stale=listing.service.is_stale(today)))
         return SearchResult(total=found.total, hits=hits, facets=found.facets)
 
     LISTINGS_CACHED = 5000
 
-    def _listings(self, connection, rowids: list[int], viewer: Viewer) -> list[Listing]:
+    def _listings(self, connection, rowids: list[int], viewer: Viewer) -> list[tuple[Listing, dict]]:
         """The page's listings, redacted for the viewer. A rowid's content never changes (a
         change gets a new rowid), so decoded listings are cached without invalidation."""
         private = viewer.can_see_confidential
@@ -292,10 +292,11 @@ class SqliteProviderIndex(ProviderIndex):
         for rowid, payload in payloads(connection, missing).items():
             listing = listing_from_dict(payload)
             public = redact_listing(listing, Viewer(can_see_confidential=False))
-            found[rowid] = listing if private else public
+            whole, redacted = (listing, payload), (public, listing_to_dict(public))
+            found[rowid] = whole if private else redacted
             with self._listing_lock:
-                self._listing_cache[(rowid, True)] = listing
-                self._listing_cache[(rowid, False)] = public
+                self._listing_cache[(rowid, True)] = whole
+                self._listing_cache[(rowid, False)] = redacted
                 while len(self._listing_cache) > self.LISTINGS_CACHED:
                     del self._listing_cache[next(iter(self._listing_cache))]  # oldest first
         return [found[r] for r in rowids]

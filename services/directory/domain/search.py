@@ -69,6 +69,9 @@ class Hit:
     distance_km: float | None = None
     highlights: dict[str, str] = field(default_factory=dict)
     stale: bool = False
+    # The listing already rendered as JSON-ready values, when the index keeps it that way
+    # (saves re-rendering on the hot path); None otherwise. Never to be modified.
+    document: dict | None = None
 
 
 @dataclass

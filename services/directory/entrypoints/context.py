@@ -65,10 +65,11 @@ def service_view(service, today: date | None = None) -> dict:
     return {**asdict(service), "stale": service.is_stale(today or directory().today())}
 
 
-def listing_json(listing, today: date) -> dict:
-    """A listing as JSON-ready values (what HitSchema documents), without a schema pass:
+def hit_json(hit) -> dict:
+    """A search hit as JSON-ready values (what HitSchema documents), without a schema pass:
     search answers many of these per request."""
-    view = listing_to_dict(listing)
-    del view["served_ancestors"]
-    view["service"]["stale"] = listing.service.is_stale(today)
+    document = hit.document if hit.document is not None else listing_to_dict(hit.listing)
+    view = {key: value for key, value in document.items() if key != "served_ancestors"}
+    view["service"] = {**document["service"], "stale": hit.stale}  # the document is shared: copy
+    view.update(distance_km=hit.distance_km, highlights=hit.highlights, stale=hit.stale)
     return view

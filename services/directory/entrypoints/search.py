@@ -16,7 +16,7 @@ from . import schemas as s
 from haven.platform.errors import Problem, problem_type
 
 from ..domain.model import Area
-from .context import directory, listing_json, require_permission, viewer
+from .context import directory, hit_json, require_permission, viewer
 
 blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over every service in the directory.")
 
@@ -40,14 +40,8 @@ class Search(MethodView):
             languages=tuple(args.get("language", ())), age=args.get("age"), gender=args.get("gender"),
             has_capacity=args["has_capacity"], page=args["page"], per_page=args["per_page"])
         areas = {level: args[level] for level in ("province", "district", "commune") if level in args}
-        directory_ = directory()
-        result = directory_.search(query, viewer(), areas)
-        today = directory_.today()
-        items = []
-        for hit in result.hits:
-            item = listing_json(hit.listing, today)
-            item.update(distance_km=hit.distance_km, highlights=hit.highlights, stale=hit.stale)
-            items.append(item)
+        result = directory().search(query, viewer(), areas)
+        items = [hit_json(hit) for hit in result.hits]
         body = {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
                 "facets": result.facets}
         # Serialised directly (SearchResultSchema documents this shape): the hot path of
