@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install system-deps-run system-deps-test migrate clean
+.PHONY: run test bench install system-deps-run system-deps-test migrate clean
 
 run: system-deps-run $(VENV)/.installed
 	$(BIN)/haven run
@@ -13,6 +13,9 @@ test: system-deps-test $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m tests.benchmarks.bench_search --services 100000
 
 migrate: $(VENV)/.installed
 	$(BIN)/haven migrate

@@ -623,25 +623,22 @@ class _Importer:
         self.batch.errors.extend(RecordError(index, id, f, m) for f, m in p.errors)
         self.batch.warnings.extend(RecordError(index, id, f, m) for f, m in p.warnings)
 
-    def keep_organization(self, org: Organization, index: int) -> None:
-        known = self.organizations.get(org.id)
+    def _keep_once(self, kind: str, seen: dict, kept: list, item, index: int) -> None:
+        """Organizations and locations repeat across services: keep the first copy, and
+        warn when a later one disagrees with it."""
+        known = seen.get(item.id)
         if known is None:
-            self.organizations[org.id] = org
-            self.batch.organizations.append(org)
-        elif not _same(known, org):
-            self.batch.warnings.append(RecordError(index, org.id, "organization",
-                                                   "the organization appears again with other details; "
-                                                   "the first copy is kept"))
+            seen[item.id] = item
+            kept.append(item)
+        elif not _same(known, item):
+            self.batch.warnings.append(RecordError(index, item.id, kind, f"the {kind} appears again with other "
+                                                                         "details; the first copy is kept"))
+
+    def keep_organization(self, org: Organization, index: int) -> None:
+        self._keep_once("organization", self.organizations, self.batch.organizations, org, index)
 
     def keep_location(self, loc: Location, index: int) -> None:
-        known = self.locations.get(loc.id)
-        if known is None:
-            self.locations[loc.id] = loc
-            self.batch.locations.append(loc)
-        elif not _same(known, loc):
-            self.batch.warnings.append(RecordError(index, loc.id, "location",
-                                                   "the location appears again with other details; "
-                                                   "the first copy is kept"))
+        self._keep_once("location", self.locations, self.batch.locations, loc, index)
 
     def keep_service(self, service: Service, index: int, path: str) -> bool:
         if service.id in self.services:
