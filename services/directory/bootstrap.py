@@ -1,7 +1,9 @@
 """Composition root of the directory service: configuration in, a wired Flask app out."""
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from functools import partial
 from typing import Mapping
 
@@ -18,6 +20,8 @@ from .entrypoints import interchange, registry, search
 from .service_layer.services import Directory, InUse
 from .service_layer.unit_of_work import SqlUnitOfWork
 
+log = logging.getLogger(__name__)
+
 
 def provider_index(config) -> ProviderIndex:
     return SqliteProviderIndex(os.path.join(config.haven_data_dir, "search"))
@@ -27,14 +31,46 @@ def directory_from(config, engine) -> Directory:
     return Directory(partial(SqlUnitOfWork, engine), provider_index(config))
 
 
+class IndexKeeper:
+    """Builds the search index from the database when this data dir has none (a new
+    machine, a new pod), has one from an older version, or one that was never built from
+    the database — once the database is migrated. Only one process builds at a time."""
+
+    def __init__(self, directory: Directory, database_ready):
+        self.directory = directory
+        self.database_ready = database_ready
+        self._thread: threading.Thread | None = None
+
+    def build_now(self) -> bool:
+        index = self.directory.index
+        if not index.needs_rebuild():
+            return True
+        try:
+            self.database_ready()
+        except Exception:
+            return False  # `haven migrate` has not run yet: readiness says so
+        with index.building() as mine:
+            if mine and index.needs_rebuild():
+                self.directory.rebuild_index()
+                log.info("search index built from the database")
+        return not index.needs_rebuild()
+
+    def check(self) -> None:
+        """Readiness: the index answers, or is being built (in the background) and is not ready."""
+        if self.directory.index.needs_rebuild():
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self.build_now, daemon=True, name="index-build")
+                self._thread.start()
+            raise RuntimeError("being built from the database")
+        self.directory.index.check()
+
+
 def prepare(config) -> None:
-    """Before the workers start: build the search index if this data dir has none (a new
-    machine, a new pod) or has one from an older version."""
+    """Before the workers start (`haven serve`): build the search index if it is missing."""
     from haven.platform import db
 
-    index = provider_index(config)
-    if index.needs_rebuild():
-        directory_from(config, db.create_engine(SPEC.database_url(config))).rebuild_index()
+    engine = db.create_engine(SPEC.database_url(config))
+    IndexKeeper(directory_from(config, engine), SPEC.migrations().readiness_check(engine)).build_now()
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -42,7 +78,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
                         description="Providers of help for survivors of gender-based violence, and search over them.")
     directory = directory_from(parts.config, parts.engine)
     parts.app.extensions["haven.directory"] = {"directory": directory, "verifier": parts.verifier}
-    parts.app.extensions["haven.readiness"]["search index"] = directory.index.check
+    keeper = IndexKeeper(directory, parts.app.extensions["haven.readiness"]["database"])
+    parts.app.extensions["haven.readiness"]["search index"] = keeper.check
     directory.index.warm()  # each worker loads its search columns before taking requests
     for blueprint in (registry.blp, search.blp, interchange.blp):
         parts.api.register_blueprint(blueprint)

@@ -69,9 +69,12 @@ CREATE INDEX doc_languages_doc ON doc_languages(doc);
 CREATE TABLE timezones (tz TEXT PRIMARY KEY);
 -- Every doc added or removed, in order: each worker's in-memory columns follow this log.
 CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc INTEGER NOT NULL);
-PRAGMA user_version = 3;
+-- built_at: set by a rebuild from the database. An index without it was only ever written
+-- to piecemeal, so it may miss records: it is rebuilt when the directory starts.
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+PRAGMA user_version = 4;
 """
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CHANGES_KEPT = 100_000
 
 BM25_WEIGHTS = "10.0, 5.0, 1.0, 2.0, 2.0"  # name, organization, description, location, secret location
@@ -130,9 +133,25 @@ class SqliteProviderIndex(ProviderIndex):
             return True
         connection = sqlite3.connect(path)
         try:
-            return connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION
+            if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                return True
+            return connection.execute("SELECT 1 FROM meta WHERE key = 'built_at'").fetchone() is None
         finally:
             connection.close()
+
+    @contextmanager
+    def building(self) -> Iterator[bool]:
+        """Yields True to the one process that may build the index now, False to others."""
+        with open(os.path.join(self.directory, f"{self.name}.build.lock"), "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _point_to(self, path: str) -> None:
         temporary = f"{self.pointer}.{os.getpid()}.tmp"
@@ -214,6 +233,7 @@ class SqliteProviderIndex(ProviderIndex):
                     _insert(connection, item)
             count += len(batch)
             connection.execute("INSERT INTO docs_fts(docs_fts) VALUES ('optimize')")
+            connection.execute("INSERT INTO meta (key, value) VALUES ('built_at', datetime('now'))")
         except BaseException:
             connection.close()
             os.remove(path)
@@ -264,6 +284,8 @@ class SqliteProviderIndex(ProviderIndex):
 
     def warm(self) -> None:
         """Load this process's in-memory columns now rather than on the first search."""
+        if not os.path.exists(self.pointer):
+            return  # nothing built yet; do not create an empty index that looks complete
         connection = self._connection()
         with self._columns_lock:
             self._columns(connection)
