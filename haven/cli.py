@@ -79,7 +79,15 @@ def serve(service: str) -> None:
     if is_embedded(spec.database_url(config)):
         migrate_service(spec, config)  # once, in the master, before any worker exists
     if spec.prepare:
-        resolve(spec.prepare)(config)
+        # In a child process: building an index grows a process's memory, and every worker
+        # is forked from this master.
+        import multiprocessing
+
+        child = multiprocessing.get_context("fork").Process(target=resolve(spec.prepare), args=(config,))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            fail(f"{service}: preparing to serve failed (exit code {child.exitcode}); see the log above", 1)
     from haven.server import HavenServer
 
     HavenServer(spec, config).run()
