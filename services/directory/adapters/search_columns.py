@@ -14,6 +14,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import timezone
 
 import numpy as np
 
@@ -63,22 +64,27 @@ class Pairs:
         self._by_doc = None
 
     def of(self, candidates: np.ndarray) -> np.ndarray:
-        """Positions of the pairs that belong to `candidates` (doc ids): read from a
-        doc-sorted order with per-doc offsets, so the cost follows the candidates, not
-        the size of the table."""
+        """Positions of the pairs that belong to `candidates` (doc ids), grouped by
+        candidate in their order: read from a doc-sorted order with per-doc offsets, so the
+        cost follows the candidates, not the size of the table."""
+        return self.of_with_counts(candidates)[0]
+
+    def of_with_counts(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`of`, and how many pairs each candidate has."""
         if self._by_doc is None:
             order = np.argsort(self.doc, kind="stable")
             counts = np.bincount(self.doc, minlength=int(self.doc.max(initial=0)) + 1)
             starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
             self._by_doc = (order, starts, counts)
         order, starts_by_doc, counts_by_doc = self._by_doc
-        candidates = candidates[candidates < counts_by_doc.size]
-        starts, lengths = starts_by_doc[candidates], counts_by_doc[candidates]
+        known = candidates < counts_by_doc.size
+        starts = np.where(known, starts_by_doc[np.where(known, candidates, 0)], 0)
+        lengths = np.where(known, counts_by_doc[np.where(known, candidates, 0)], 0)
         total = int(lengths.sum())
         if not total:
-            return np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), lengths
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        return order[np.arange(total) + offsets]
+        return order[np.arange(total) + offsets], lengths
 
 
 class Columns:
@@ -107,6 +113,7 @@ class Columns:
         self.vocabulary: list[str] = []
         self.last_change = 0
         self.name_rank = np.zeros(0, np.int32)
+        self._open_cache = None
 
     # --- loading ---------------------------------------------------------------------
 
@@ -239,7 +246,17 @@ class Columns:
     # --- schedules ---------------------------------------------------------------------
 
     def open_schedules(self, moment) -> np.ndarray:
-        """For each distinct (24/7, time zone, closures, hours) signature: open at `moment`?"""
+        """For each distinct (24/7, time zone, closures, hours) signature: open at `moment`?
+        Answers are kept for the minute: "open now" searches within it share them."""
+        key = (moment.astimezone(timezone.utc).replace(second=0, microsecond=0), len(self.schedules.values))
+        cached = self._open_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        result = self._open_at(moment)
+        self._open_cache = (key, result)
+        return result
+
+    def _open_at(self, moment) -> np.ndarray:
         result = np.zeros(max(len(self.schedules.values), 1), bool)
         for index, (always_open, tz, closed_on, intervals) in enumerate(self.schedules.values):
             here = opening.local(moment, tz)
@@ -320,23 +337,23 @@ def evaluate(columns: Columns, query, viewer) -> Found:
         wanted = [c.languages.ids[x] for x in query.languages if x in c.languages.ids]
         keep(_any_of(c.language_pairs, candidates, lambda i: np.isin(c.language_pairs.value[i], wanted), size))
 
-    nearest = None
+    nearest = None  # per candidate, aligned with `candidates`
     origin = query.origin
     if origin:
         places = c.locations
-        index = places.of(candidates)
-        if query.radius_km is not None:
-            # bounding box first; half a kilometre of slack for distances rounded to whole km
-            reach = (query.radius_km + 0.5) / 111.195
-            lon_reach = reach / max(np.cos(np.radians(origin[0])), 0.01)
-            index = index[(np.abs(c.lat[index] - origin[0]) <= reach) & (np.abs(c.lon[index] - origin[1]) <= lon_reach)]
+        index, counts = places.of_with_counts(candidates)
         exact = haversine_km(origin[0], origin[1], c.lat[index], c.lon[index])
         hidden = (places.extra[index] == 1) & (not private)
+        # a confidential place shows whole kilometres only: filter and sort on that
         shown = np.where(hidden, np.round(exact), np.round(exact, 2))
-        nearest = np.full(size, np.inf)
-        np.minimum.at(nearest, places.doc[index], shown)
+        nearest = np.full(candidates.size, np.inf)
+        placed = counts > 0
+        if index.size:
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[placed]
+            nearest[placed] = np.minimum.reduceat(shown, starts)
         if query.radius_km is not None:
-            keep(nearest[candidates] <= query.radius_km)
+            within = nearest <= query.radius_km
+            candidates, nearest = candidates[within], nearest[within]
 
     district_pairs, language_pairs = c.district_pairs, c.language_pairs
     facets = {
@@ -346,17 +363,17 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     }
     names = c.name_rank[candidates]
     if query.sort == "distance" and nearest is not None:
-        order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched),
-                            nearest[candidates]))
+        order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched), nearest))
     elif query.sort == "name" or not words:
         order = np.lexsort((candidates, names))
     else:
         order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched)))
     start = (query.page - 1) * query.per_page
-    page = [int(r) for r in candidates[order[start:start + query.per_page]]]
+    chosen = order[start:start + query.per_page]
+    page = [int(r) for r in candidates[chosen]]
     distances = {}
     if nearest is not None:
-        distances = {r: float(nearest[r]) for r in page if np.isfinite(nearest[r])}
+        distances = {int(candidates[i]): float(nearest[i]) for i in chosen if np.isfinite(nearest[i])}
     return Found(total=int(candidates.size), page=page, distances=distances, facets=facets, words=words)
 
 

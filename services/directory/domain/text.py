@@ -17,18 +17,28 @@ def _fold_slowly(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-# Every precomposed Latin letter (Vietnamese uses those up to U+1EF9) to its folded form,
-# so the common case is one str.translate in C; other scripts take the slow path.
-_TABLE = {code: _fold_slowly(chr(code)) for code in range(0xC0, 0x2000)
-          if _fold_slowly(chr(code)) != chr(code)}
-_TABLE.update({code: chr(code).lower() for code in range(ord("A"), ord("Z") + 1)})
+def _table() -> dict[int, str | None]:
+    """Every character of the Basic Multilingual Plane that folds to something else, and
+    every combining mark (dropped): folding is then one str.translate, in C."""
+    table: dict[int, str | None] = {}
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates
+        char = chr(code)
+        if unicodedata.combining(char):
+            table[code] = None
+            continue
+        folded = _fold_slowly(char)
+        if folded != char:
+            table[code] = folded
+    return table
+
+
+_TABLE = _table()
 
 
 def fold(text: str) -> str:
-    folded = text.translate(_TABLE)
-    if folded.isascii():
-        return folded
-    return _fold_slowly(folded)
+    return text.translate(_TABLE)
 
 
 def terms(text: str) -> list[str]:
@@ -47,6 +57,8 @@ def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
     exact = set(query_terms)
     prefix = query_terms[-1] if prefix_last else None
     folded = fold(text)
+    if not any(term in folded for term in query_terms):
+        return None  # cheap test first: most fields of most hits do not match
     aligned = len(folded) == len(text)  # true for Vietnamese: one letter folds to one letter
     pieces = []
     last = 0
