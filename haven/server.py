@@ -21,7 +21,7 @@ class HavenServer(BaseApplication):
                 self.cfg.set(key, value)
         self.cfg.set("bind", [f"{self.config.haven_bind_host}:{self.spec.port(self.config)}"])
         self.cfg.set("workers", self.config.haven_workers)
-        self.cfg.set("threads", self.config.haven_threads)
+        self.cfg.set("threads", self.spec.threads(self.config))
         self.cfg.set("forwarded_allow_ips", self.config.forwarded_allow_ips)
         self.cfg.set("proc_name", f"haven-{self.spec.name}")
 

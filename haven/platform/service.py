@@ -19,8 +19,6 @@ COMMON_SETTINGS: list[Setting] = [
             "Address the HTTP servers listen on (0.0.0.0 inside a container)."),
     Setting("HAVEN_WORKERS", c.integer(1, 64), "2",
             "gunicorn worker processes per service."),
-    Setting("HAVEN_THREADS", c.integer(1, 64), "4",
-            "Threads per gunicorn worker (gthread worker class)."),
     Setting("FORWARDED_ALLOW_IPS", c.text, "127.0.0.1",
             "Comma-separated proxy addresses whose X-Forwarded-* headers gunicorn trusts."),
     Setting("PROMETHEUS_MULTIPROC_DIR", c.directory_path, None,
@@ -36,10 +34,12 @@ COMMON_SETTINGS: list[Setting] = [
 ]
 
 
-def service_settings(name: str, default_port: int) -> list[Setting]:
+def service_settings(name: str, default_port: int, threads: int = 4) -> list[Setting]:
     prefix = name.upper()
     return [
         Setting(f"{prefix}_PORT", c.port, str(default_port), f"HTTP port of the {name} service."),
+        Setting(f"{prefix}_THREADS", c.integer(1, 64), str(threads),
+                f"Threads per gunicorn worker of the {name} service (gthread)."),
         Setting(f"{prefix}_DATABASE_URL", c.database_url, None,
                 f"SQLAlchemy URL of the {name} database (postgresql://...). Unset: embedded SQLite "
                 f"file `{name}.sqlite3` in HAVEN_DATA_DIR, migrated on start. When set, run "
@@ -63,6 +63,9 @@ class ServiceSpec:
 
     def port(self, config: Config) -> int:
         return getattr(config, f"{self.name}_port")
+
+    def threads(self, config: Config) -> int:
+        return getattr(config, f"{self.name}_threads")
 
     def database_url(self, config: Config) -> str:
         from .db import embedded_url
