@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shlex
-import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -609,13 +607,3 @@ def test_example_secret_holds_valid_urls_and_no_real_password(example_secret):
         assert url, f"secret.example.yaml lacks {database_setting(service)}"
         spec.load_config({database_setting(service): url})  # raises on a malformed URL
         assert "CHANGE-ME" in url, "the example must carry a placeholder password, never a real one"
-
-
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
-@pytest.mark.parametrize("kustomization", kustomizations(), ids=lambda p: str(p.parent.relative_to(ROOT)))
-def test_kustomization_renders(kustomization):
-    result = subprocess.run(["kubectl", "kustomize", str(kustomization.parent)],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    rendered = [d for d in yaml.safe_load_all(result.stdout) if d]
-    assert rendered and all(d["metadata"].get("namespace") for d in rendered if d["kind"] != "Namespace")
