@@ -25,6 +25,7 @@ class Setting:
     parse: Parser
     default: str | None
     help: str
+    secret: bool = False  # may hold a password: never echo the value
 
     @property
     def attribute(self) -> str:
@@ -52,7 +53,8 @@ def load(settings: Iterable[Setting], environ: Mapping[str, str] | None = None) 
         try:
             values[setting.attribute] = setting.parse(raw.strip())
         except ValueError as exc:
-            raise ConfigError(f"{setting.name}={raw!r} is invalid: {exc}") from None
+            shown = "(value hidden)" if setting.secret else repr(raw)
+            raise ConfigError(f"{setting.name}={shown} is invalid: {exc}") from None
     return Config(values)
 
 
@@ -129,7 +131,7 @@ def http_url(raw: str) -> str:
 
 def database_url(raw: str) -> str:
     scheme = urlsplit(raw).scheme
-    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql") or scheme == "postgres"):
         raise ValueError("expected a sqlite:/// or postgresql:// URL")
     if scheme in ("postgresql", "postgres"):
         # One driver everywhere: psycopg 3. Accept the URL operators already have.

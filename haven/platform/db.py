@@ -36,7 +36,8 @@ def _ensure_folder(url: str) -> None:
 def create_engine(url: str) -> Engine:
     if is_embedded(url):
         _ensure_folder(url)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a failed statement's values (names, addresses) never reach a log
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -50,7 +51,7 @@ def create_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 class Migrations:
@@ -115,7 +116,8 @@ class Migrations:
 def run_alembic_env(context, target_metadata: sa.MetaData) -> None:
     """The body of every service's migrations/env.py (online mode only)."""
     config = context.config
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool,
+                              hide_parameters=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -6,6 +6,7 @@ duration histogram, problem+json errors, /healthz, /readyz, /metrics, /openapi.j
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 
 from . import metrics
-from .errors import ProblemSchema, problem_response, register_error_handlers
+from .errors import ProblemSchema, problem_response, problem_type, register_error_handlers
 from .logging import request_id_var
 
 ReadinessCheck = Callable[[], None]
@@ -72,12 +73,7 @@ def _install_request_hooks(app: Flask, service: str) -> None:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_id = request_id
         g.request_id_token = request_id_var.set(request_id)
-        if (request.method in ("POST", "PUT", "PATCH") and request.content_length
-                and not request.is_json and request.url_rule is not None
-                and not getattr(app.view_functions.get(request.endpoint), "accepts_any_body", False)):
-            return problem_response(415, detail="Send the body as JSON with Content-Type: application/json.",
-                                    errors=[{"location": "headers", "field": "Content-Type",
-                                             "message": f"Unsupported: {request.mimetype or 'none'}."}])
+        return _screen_request(app)
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -100,6 +96,62 @@ def _install_request_hooks(app: Flask, service: str) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id_var.reset(token)
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _malformed(detail: str, field: str = "", location: str = "json") -> Response:
+    return problem_response(400, title="Malformed request", detail=detail, type=problem_type("malformed-request"),
+                            errors=[{"location": location, "field": field, "message": detail}])
+
+
+def _unstorable_text(document) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def _screen_request(app: Flask) -> Response | None:
+    """Refuse, before any view runs, what no endpoint can store safely: a body that is not
+    JSON where JSON is expected, JSON nested deeper than Python can parse, text with a NUL
+    character or a lone surrogate (neither PostgreSQL nor UTF-8 can hold them)."""
+    if "%00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
+        return _malformed("Query parameters may not contain NUL characters.", location="query")
+    if request.method not in ("POST", "PUT", "PATCH") or request.url_rule is None or not _has_body():
+        return None
+    if getattr(app.view_functions.get(request.endpoint), "accepts_any_body", False):
+        return None
+    if not request.is_json:
+        return problem_response(415, detail="Send the body as JSON with Content-Type: application/json.",
+                                errors=[{"location": "headers", "field": "Content-Type",
+                                         "message": f"Unsupported: {request.mimetype or 'none'}."}])
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+        parsed = json.loads(text)
+        if "\\u" in text and _unstorable_text(parsed):
+            # \u escapes can carry what raw UTF-8 cannot: NUL, lone surrogates
+            return _malformed("Text may not contain NUL characters or lone surrogates.")
+    except UnicodeError:
+        return _malformed("The body is not valid UTF-8 JSON (or holds a lone surrogate).")
+    except (ValueError, RecursionError):
+        return _malformed("The request body is not valid JSON.")
+    return None
 
 
 def _operations_blueprint() -> flask_smorest.Blueprint:

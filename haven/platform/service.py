@@ -43,7 +43,7 @@ def service_settings(name: str, default_port: int, threads: int = 4) -> list[Set
         Setting(f"{prefix}_DATABASE_URL", c.database_url, None,
                 f"SQLAlchemy URL of the {name} database (postgresql://...). Unset: embedded SQLite "
                 f"file `{name}.sqlite3` in HAVEN_DATA_DIR, migrated on start. When set, run "
-                f"`haven migrate` before starting."),
+                f"`haven migrate` before starting.", secret=True),
     ]
 
 

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.directory.domain.model import (Address, Capacity, Location, OpeningHours, Organization, Service)
-from services.directory.domain.search import AreaFilter, Listing, SearchQuery, Viewer
+from services.directory.domain.search import (AreaFilter, Listing, SearchQuery, Viewer, distance_km,
+                                             public_position)
 
 PUBLIC = Viewer(can_see_confidential=False)
 PRIVILEGED = Viewer(can_see_confidential=True)
@@ -242,14 +243,39 @@ def test_distance_sort_without_radius_puts_places_without_coordinates_last(loade
     assert result.hits[-2].listing.service.name == "Trợ giúp pháp lý miễn phí"
 
 
-def test_confidential_distance_is_whole_kilometres_without_permission(loaded):
+def test_confidential_distance_is_whole_kilometres_from_the_cell_centre_without_permission(loaded):
     def shelter_distance(viewer):
         result = search(loaded, viewer, latitude=ORIGIN[0], longitude=ORIGIN[1], radius_km=10)
         return next(h.distance_km for h in result.hits if h.listing.service.kind == "shelter")
 
     exact = shelter_distance(PRIVILEGED)
-    assert exact != round(exact)
-    assert shelter_distance(PUBLIC) == float(round(exact))
+    assert exact == pytest.approx(distance_km(ORIGIN, (shelter_place.latitude, shelter_place.longitude)), abs=0.01)
+    cell = public_position(shelter_place.latitude, shelter_place.longitude)
+    assert shelter_distance(PUBLIC) == float(round(distance_km(ORIGIN, cell)))
+
+
+def test_moving_the_origin_cannot_tell_apart_two_shelters_in_one_cell(index):
+    """Bisecting a radius along rays from many origins locates where a distance flips; with
+    distances from the cell centre, two shelters 1 km apart in one cell always look the
+    same, so the flips reveal the cell at most."""
+    from dataclasses import replace
+    import random
+
+    twins = []
+    for n, point in ((31, (21.8711, 106.7611)), (32, (21.8789, 106.7689))):
+        place = replace(shelter_place, id=f"10000000-0000-4000-8000-0000000000{n}", latitude=point[0],
+                        longitude=point[1])
+        twins.append(_listing(n, shelter_org, [place], f"Nhà tạm lánh {n}", "shelter", always_open=True))
+    assert public_position(21.8711, 106.7611) == public_position(21.8789, 106.7689)
+    index.upsert(twins)
+    rng = random.Random(7)
+    for _ in range(40):
+        origin = (21.87 + rng.uniform(-0.2, 0.2), 106.77 + rng.uniform(-0.2, 0.2))
+        radius = rng.uniform(0.5, 30)
+        result = search(index, latitude=origin[0], longitude=origin[1], radius_km=radius, sort="distance")
+        distances = {h.listing.service.name: h.distance_km for h in result.hits}
+        assert len(set(distances.values())) <= 1, (origin, distances)  # never one in, one out
+        assert [h.listing.service.name for h in result.hits] in ([], ["Nhà tạm lánh 31", "Nhà tạm lánh 32"])
 
 
 # --- confidentiality ---------------------------------------------------------------
@@ -318,6 +344,17 @@ def test_upsert_replaces_and_delete_removes(loaded):
     loaded.delete([listing.service.id])
     assert listing.service.id not in ids(search(loaded))
     assert listing.service.id not in loaded.service_ids()
+
+
+def test_a_rebuild_never_mixes_up_records_cached_before_it(loaded, second_index):
+    # warm what the second "worker" knows, then rebuild from elsewhere with fewer records
+    before = {h.listing.service.id: h.listing.service.kind for h in search(second_index).hits}
+    assert len(before) == 7
+    loaded.rebuild([l for l in LISTINGS if l.service.kind != "shelter"])
+    after = search(second_index).hits
+    assert len(after) == 6 and len({h.listing.service.id for h in after}) == 6
+    assert all(h.listing.service.kind == before[h.listing.service.id] for h in after)
+    assert [h.listing.service.kind for h in search(second_index, kinds=("police",)).hits] == ["police"]
 
 
 def test_rebuild_replaces_everything(loaded):

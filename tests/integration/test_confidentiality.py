@@ -17,10 +17,11 @@ from tests.support.auth import bearer
 AREAS = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
          Area("06184", "Đồng Đăng", "commune", "183")]
 ORIGIN = (21.8537, 106.7615)
-# Shelter A: 2.6 km from ORIGIN, shelter B: 3.4 km. Both show as "3 km" without permission.
-A_POINT, B_POINT = (21.8771, 106.7615), (21.8843, 106.7615)
+# Shelter A is 1.9 km from ORIGIN, shelter B 2.9 km; both lie in the grid cell centred on
+# (21.87, 106.77), 2.0 km from ORIGIN, which is all a caller without permission may learn.
+A_POINT, B_POINT = (21.8711, 106.7611), (21.8789, 106.7689)
 SECRETS = ["Số 7 ngõ Bí Mật", "ngõ Bí Mật", "Số 9 hẻm Kín", "241234", "Đồng Đăng", "06184",
-           "Cổng sau gần chợ", "21.8771", "106.7615", "21.8843", "21.877", "21.884"]
+           "Cổng sau gần chợ", "21.8711", "106.7611", "21.8789", "106.7689", "21.871", "21.878"]
 
 
 @pytest.fixture(scope="module")
@@ -97,30 +98,32 @@ def test_the_same_calls_do_reveal_them_with_permission(world):
     client, data_dir, ids = world
     supervisor = bearer(data_dir, "supervisor")
     body = client.get(f"/v1/locations/{ids['location_a']}", headers=supervisor).get_data(as_text=True)
-    assert "Số 7 ngõ Bí Mật" in body and "21.8771" in body and "06184" in body
+    assert "Số 7 ngõ Bí Mật" in body and "21.8711" in body and "06184" in body
     export = client.get("/v1/export/hsds", headers=supervisor).get_data(as_text=True)
     assert "Số 7 ngõ Bí Mật" in export and "241234" in export
     assert client.get("/v1/search?q=ngo%20Bi%20Mat", headers=supervisor).get_json()["total"] == 1
     assert client.get("/v1/search?commune=06184", headers=supervisor).get_json()["total"] == 2
 
 
-def test_distance_and_its_order_show_whole_kilometres_only(world):
+def test_distance_and_its_order_show_whole_kilometres_from_the_cell_only(world):
     client, data_dir, ids = world
     query = f"/v1/search?lat={ORIGIN[0]}&lon={ORIGIN[1]}&sort=distance"
     public = client.get(query).get_json()["items"]
-    # both at "3 km": the tie is broken by name, not by the true distance (A is nearer)
+    # both "2 km" (from their cell's centre): the tie is broken by name, not by the true
+    # distance (A, "Zeta", is the nearer one)
     assert [(i["service"]["name"], i["distance_km"]) for i in public] == [
-        ("Alpha nhà tạm lánh", 3.0), ("Zeta nhà tạm lánh", 3.0)]
+        ("Alpha nhà tạm lánh", 2.0), ("Zeta nhà tạm lánh", 2.0)]
     private = client.get(query, headers=bearer(data_dir, "supervisor")).get_json()["items"]
     assert [i["service"]["name"] for i in private] == ["Zeta nhà tạm lánh", "Alpha nhà tạm lánh"]
-    assert private[0]["distance_km"] == pytest.approx(2.6, abs=0.05)
+    assert private[0]["distance_km"] == pytest.approx(1.93, abs=0.05)
+    assert private[1]["distance_km"] == pytest.approx(2.9, abs=0.1)
 
 
-def test_a_radius_cannot_probe_finer_than_a_kilometre(world):
+def test_a_radius_cannot_probe_a_shelter_within_its_cell(world):
     client, data_dir, ids = world
-    for radius in (2.55, 2.65, 2.7, 3.3, 3.45):  # A is at 2.6 km, B at 3.4 km
+    for radius in (1.5, 1.95, 2.0, 2.5, 2.95, 3.5):  # A is at 1.93 km, B at 2.9 km
         total = client.get(f"/v1/search?lat={ORIGIN[0]}&lon={ORIGIN[1]}&radius_km={radius}").get_json()["total"]
-        assert total == (2 if radius >= 3 else 0), radius
+        assert total == (2 if radius >= 2 else 0), radius
 
 
 def test_facets_show_the_district_not_the_commune(world):

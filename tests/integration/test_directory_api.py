@@ -205,7 +205,7 @@ def test_search_answer_shape(api, shelter):
     assert result["total"] == 1 and result["page"] == 1 and result["per_page"] == 20
     item = result["items"][0]
     assert set(item) >= {"service", "organization", "locations", "distance_km", "highlights", "stale"}
-    assert item["distance_km"] == 3.0  # confidential: whole kilometres
+    assert item["distance_km"] == 2.0  # confidential: whole kilometres, from its ~2 km cell's centre
     assert "<mark>" in item["highlights"]["service.name"]
     assert result["facets"] == {"kind": {"shelter": 1}, "district": {"183": 1}, "language": {"tyz": 1, "vi": 1}}
 

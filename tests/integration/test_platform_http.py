@@ -134,3 +134,40 @@ def test_openapi_and_docs_are_served_without_internet():
     page = client.get("/docs").get_data(as_text=True)
     assert "/docs/assets/swagger-ui-bundle.js" in page and "http" not in page.split("<body>")[1]
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,                 # deeper than any parser recursion limit
+    '{"name": "\\ud800"}',                         # a lone surrogate: not storable as UTF-8
+    '{"name": "a\\u0000b"}',                       # NUL: PostgreSQL text cannot hold it
+    '{"\\u0000": 1}',
+])
+def test_unstorable_json_is_a_400_problem_not_a_500(body):
+    app = _app()
+
+    @app.post("/things")
+    def things():
+        return {"ok": True}
+
+    response = app.test_client().post("/things", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_nul_in_a_query_parameter_is_a_400_problem():
+    response = _app().test_client().get("/healthz?postcode=%00")
+    assert response.status_code == 400 and response.get_json()["errors"][0]["location"] == "query"
+
+
+def test_a_chunked_body_of_another_type_is_415():
+    app = _app()
+
+    @app.post("/things")
+    def things():
+        return {"ok": True}
+
+    import io
+
+    response = app.test_client().post("/things", input_stream=io.BytesIO(b"a=1"),
+                                      headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
+    assert response.status_code == 415

@@ -38,3 +38,15 @@ def test_booleans(raw, expected):
 def test_an_invalid_boolean_is_refused():
     with pytest.raises(ConfigError, match="FLAG="):
         load([Setting("FLAG", c.boolean, "false", "")], {"FLAG": "maybe"})
+
+
+def test_a_bad_database_url_is_named_without_echoing_its_password():
+    with pytest.raises(ConfigError) as failure:
+        DIRECTORY.load_config({"DIRECTORY_DATABASE_URL": "mysql://admin:S3cretPass@db/x"})
+    assert str(failure.value).startswith("DIRECTORY_DATABASE_URL=")
+    assert "S3cretPass" not in str(failure.value)
+
+
+def test_the_short_postgres_scheme_is_accepted():
+    config = DIRECTORY.load_config({"DIRECTORY_DATABASE_URL": "postgres://u@db/haven"})
+    assert config.directory_database_url == "postgresql+psycopg://u@db/haven"

@@ -144,8 +144,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..domain.model import (AREA_LEVELS, BASE_KINDS, DEFAULT_TIMEZONE, GENDERS, WEEKDAYS, Address, Capacity,
-                            Kind, Location, OpeningHours, Organization, Phone, Service)
+from ..domain.model import (AREA_LEVELS, BASE_KINDS, DEFAULT_TIMEZONE, GENDERS, MAX_CAPACITY, WEEKDAYS, Address,
+                            Capacity, Kind, Location, OpeningHours, Organization, Phone, Service)
 from ..domain.search import Listing, Viewer, redact_listing
 
 # Namespace of the UUID v5 ids Haven derives (nested HSDS objects, taxonomy terms, ids
@@ -509,8 +509,8 @@ def _parse_age(value, label: str) -> int:
 
 def _check_capacity(available, maximum) -> None:
     for label, value in (("available", available), ("maximum", maximum)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"capacity {label} must be a whole number >= 0: {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_CAPACITY:
+            raise ValueError(f"capacity {label} must be a whole number from 0 to {MAX_CAPACITY}: {value!r}")
     if available > maximum:
         raise ValueError(f"capacity available ({available}) exceeds maximum ({maximum})")
 
@@ -1177,7 +1177,11 @@ def parse_csv(text: str, *, kinds: Iterable[Kind | str] | None = None) -> Import
     batch = ImportBatch()
     known_kinds = _kind_table(kinds)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows = list(reader)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell beyond the csv module's limit, a NUL byte...
+        batch.errors.append(RecordError(reader.line_num, None, "", f"the file cannot be read as CSV: {exc}"))
+        return batch
     if not rows:
         batch.errors.append(RecordError(1, None, "", "the file is empty: a header row is required"))
         return batch

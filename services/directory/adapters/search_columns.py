@@ -19,7 +19,7 @@ from datetime import timezone
 import numpy as np
 
 from ..domain import hours as opening
-from ..domain.search import EARTH_RADIUS_KM
+from ..domain.search import EARTH_RADIUS_KM, public_position
 
 STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
 GENDER = {"any": 0, "female": 1, "male": 2}
@@ -105,6 +105,8 @@ class Columns:
         self.locations = Pairs()  # value unused; coordinates below
         self.lat = np.zeros(0, np.float64)
         self.lon = np.zeros(0, np.float64)
+        self.cell_lat = np.zeros(0, np.float64)  # see domain.search.public_position
+        self.cell_lon = np.zeros(0, np.float64)
         self.district_pairs, self.language_pairs, self.area_pairs = Pairs(), Pairs(), Pairs()
         # word -> sorted rowids, per column group; `recent` holds words of docs loaded
         # after the bulk load, so no array is rebuilt on a single change.
@@ -154,7 +156,7 @@ class Columns:
         self.gender[rows] = [GENDER.get(d[3], 0) for d in docs]
         self.min_age[rows] = [NONE_AGE_LOW if d[4] is None else d[4] for d in docs]
         self.max_age[rows] = [NONE_AGE_HIGH if d[5] is None else d[5] for d in docs]
-        self.available[rows] = [-1 if d[6] is None else d[6] for d in docs]
+        self.available[rows] = [-1 if d[6] is None else min(d[6], 2**31 - 1) for d in docs]
         self.schedule[rows] = [self.schedules.id((bool(d[7]), d[8], d[9], tuple(sorted(hours.get(d[0], ())))))
                                for d in docs]
         self.live[rows] = True
@@ -176,6 +178,9 @@ class Columns:
                               [r[3] for r in location_rows])
         self.lat = np.concatenate([self.lat, np.asarray([r[1] for r in location_rows], np.float64)])
         self.lon = np.concatenate([self.lon, np.asarray([r[2] for r in location_rows], np.float64)])
+        cells = [public_position(r[1], r[2]) for r in location_rows]
+        self.cell_lat = np.concatenate([self.cell_lat, np.asarray([c[0] for c in cells], np.float64)])
+        self.cell_lon = np.concatenate([self.cell_lon, np.asarray([c[1] for c in cells], np.float64)])
 
         area_rows = connection.execute(f"SELECT doc, code, how, secret FROM doc_areas{doc_filter}", params).fetchall()
         self.area_pairs.extend([r[0] for r in area_rows], [self.areas.id(r[1]) for r in area_rows],
@@ -342,10 +347,13 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     if origin:
         places = c.locations
         index, counts = places.of_with_counts(candidates)
-        exact = haversine_km(origin[0], origin[1], c.lat[index], c.lon[index])
+        # domain.search.visible_distance, vectorised: a confidential place the viewer may not
+        # see is measured from its cell's centre, in whole kilometres; filter and sort on that
         hidden = (places.extra[index] == 1) & (not private)
-        # a confidential place shows whole kilometres only: filter and sort on that
-        shown = np.where(hidden, np.round(exact), np.round(exact, 2))
+        lat = np.where(hidden, c.cell_lat[index], c.lat[index])
+        lon = np.where(hidden, c.cell_lon[index], c.lon[index])
+        measured = haversine_km(origin[0], origin[1], lat, lon)
+        shown = np.where(hidden, np.round(measured), np.round(measured, 2))
         nearest = np.full(candidates.size, np.inf)
         placed = counts > 0
         if index.size:

@@ -89,7 +89,7 @@ class SqliteProviderIndex(ProviderIndex):
         self.pointer = os.path.join(directory, f"{name}.current")
         self._local = threading.local()
         self._columns_lock = threading.Lock()
-        self._listing_cache: dict[tuple[int, bool], tuple[Listing, dict]] = {}
+        self._listing_cache: dict[tuple[str, int, bool], tuple[Listing, dict]] = {}
         self._listing_lock = threading.Lock()
         self._columns_by_path: dict[str, Columns] = {}
         os.makedirs(directory, exist_ok=True)
@@ -308,8 +308,9 @@ class SqliteProviderIndex(ProviderIndex):
         """The page's listings, redacted for the viewer. A rowid's content never changes (a
         change gets a new rowid), so decoded listings are cached without invalidation."""
         private = viewer.can_see_confidential
+        path = self._local.path  # rowids are numbered per index file: a rebuild starts again
         with self._listing_lock:
-            found = {r: self._listing_cache.get((r, private)) for r in rowids}
+            found = {r: self._listing_cache.get((path, r, private)) for r in rowids}
         missing = [r for r, listing in found.items() if listing is None]
         for rowid, payload in payloads(connection, missing).items():
             listing = listing_from_dict(payload)
@@ -317,8 +318,8 @@ class SqliteProviderIndex(ProviderIndex):
             whole, redacted = (listing, payload), (public, listing_to_dict(public))
             found[rowid] = whole if private else redacted
             with self._listing_lock:
-                self._listing_cache[(rowid, True)] = whole
-                self._listing_cache[(rowid, False)] = redacted
+                self._listing_cache[(path, rowid, True)] = whole
+                self._listing_cache[(path, rowid, False)] = redacted
                 while len(self._listing_cache) > self.LISTINGS_CACHED:
                     del self._listing_cache[next(iter(self._listing_cache))]  # oldest first
         return [found[r] for r in rowids]

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 STALE_AFTER_DAYS = 180  # a record nobody has re-verified for six months is flagged
+MAX_CAPACITY = 10_000  # places at one service; far above any shelter, far below overflow
 
 # Codes of the programme's provider kinds (DOMAIN.md). The taxonomy is extensible: the
 # database holds the list, these are the ones every installation starts with.
@@ -221,6 +222,8 @@ class Service(Versioned):
         were counted meanwhile, and her edit cannot overwrite the count (PUT ignores it)."""
         if maximum < 0 or available < 0:
             raise ValueError("capacity cannot be negative")
+        if maximum > MAX_CAPACITY:
+            raise ValueError(f"capacity cannot exceed {MAX_CAPACITY}")
         if available > maximum:
             raise ValueError("available cannot exceed maximum")
         return replace(self, capacity=Capacity(available, maximum))

@@ -91,12 +91,26 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def visible_distance(exact_km: float, location: Location, viewer: Viewer) -> float:
-    """The distance a viewer may learn: whole kilometres for a confidential location, so
-    that neither the number nor the order of results pins down where a shelter is."""
+# A confidential location is placed, for callers who may not know where it is, at the
+# centre of its grid cell (0.02 degrees: about 2 by 2 km in Vietnam), and distances to it
+# are rounded to whole kilometres. Rounding alone is not enough: a caller who moves her
+# origin could find where a rounded distance flips and triangulate the exact point.
+PUBLIC_GRID_DEGREES = 0.02
+
+
+def public_position(latitude: float, longitude: float) -> tuple[float, float]:
+    """Where search may say a confidential location is: the centre of its grid cell."""
+    g = PUBLIC_GRID_DEGREES
+    return ((math.floor(latitude / g) + 0.5) * g, (math.floor(longitude / g) + 0.5) * g)
+
+
+def visible_distance(origin: tuple[float, float], location: Location, viewer: Viewer) -> float:
+    """The distance a viewer may learn: for a confidential location she may not see, from
+    its cell's centre and in whole kilometres, so that neither the number, nor the order of
+    results, nor a radius pins down where a shelter is."""
     if location.confidential and not viewer.can_see_confidential:
-        return float(round(exact_km))
-    return round(exact_km, 2)
+        return float(round(distance_km(origin, public_position(location.latitude, location.longitude))))
+    return round(distance_km(origin, (location.latitude, location.longitude)), 2)
 
 
 def redact_location(location: Location, viewer: Viewer) -> Location:

@@ -12,7 +12,7 @@ from marshmallow import validate as v
 from haven.platform.schemas import MAX_PER_PAGE, PageSchema
 
 from ..domain.hours import parse_clock
-from ..domain.model import AREA_LEVELS, GENDERS, STATUSES, WEEKDAYS
+from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS
 from ..domain.search import SORTS
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -24,6 +24,10 @@ def _clock(value: str) -> None:
         parse_clock(value)
     except ValueError as exc:
         raise ma.ValidationError(str(exc)) from None
+
+
+def _refuse(message: str) -> bool:
+    raise ma.ValidationError(message)
 
 
 def _language(value: str) -> None:
@@ -87,8 +91,8 @@ class OpeningHoursSchema(ma.Schema):
 
 
 class CapacitySchema(ma.Schema):
-    available = f.Integer(required=True, validate=v.Range(min=0))
-    maximum = f.Integer(required=True, validate=v.Range(min=0))
+    available = f.Integer(required=True, strict=True, validate=v.Range(min=0, max=MAX_CAPACITY))
+    maximum = f.Integer(required=True, strict=True, validate=v.Range(min=0, max=MAX_CAPACITY))
     updated_at = f.AwareDateTime(dump_only=True)
 
     @ma.validates_schema
@@ -141,7 +145,9 @@ class SearchQuerySchema(ma.Schema):
     lon = f.Float(validate=v.Range(-180, 180))
     radius_km = f.Float(validate=v.Range(min=0, min_inclusive=False, max=2000))
     sort = f.String(load_default="relevance", validate=v.OneOf(SORTS))
-    open_at = f.DateTime(metadata={"description": "ISO 8601; without an offset it is read as Vietnam time."})
+    open_at = f.DateTime(validate=lambda moment: 1900 <= moment.year <= 2200 or _refuse("Not a date Haven "
+                                                                                        "can check hours for."),
+                         metadata={"description": "ISO 8601; without an offset it is read as Vietnam time."})
     open_now = f.Boolean(load_default=False)
     language = f.List(f.String(validate=_language), metadata={"description": "Repeatable: any of these."})
     age = f.Integer(validate=v.Range(0, 150))
