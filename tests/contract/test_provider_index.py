@@ -382,3 +382,14 @@ def test_a_write_by_one_process_is_seen_by_another(loaded, second_index):
     loaded.delete([listing.service.id])
     assert search(second_index).total == 6
     assert ids(search(second_index, text="binh minh")) == []
+
+
+def test_an_older_listing_never_replaces_a_newer_one(loaded):
+    """Two writers race to the index (a capacity count and an edit): the newer wins."""
+    from dataclasses import replace
+    listing = LISTINGS[0]
+    newer = replace(listing, service=replace(listing.service, capacity=Capacity(0, 10),
+                                             updated_at=listing.service.updated_at + timedelta(seconds=5)))
+    loaded.upsert([newer])
+    loaded.upsert([listing])  # arrives late, reflects an older state
+    assert search(loaded, has_capacity=True).total == 0

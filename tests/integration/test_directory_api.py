@@ -221,3 +221,30 @@ def test_reference_lists(api):
             "hotline"} <= kinds
     areas = api.client.get("/v1/areas").get_json()
     assert areas[0] == {"code": "20", "name": "Lạng Sơn", "level": "province", "parent_code": None}
+
+
+@pytest.mark.parametrize("path", ["/v1/organizations?page=922337203685477581", "/v1/services?page=99999999999",
+                                  "/v1/search?open_at=0001-01-01T00:00:00",
+                                  "/v1/search?open_at=9999-12-31T23:59:59-12:00",
+                                  "/v1/search?page=999999999999", "/v1/search?radius_km=1e308&lat=21&lon=105",
+                                  "/hsds/service_at_locations?postcode=%00", "/v1/search?q=" + "a" * 500])
+def test_extreme_queries_are_4xx_problems(api, path):
+    response = api.client.get(path)
+    assert 400 <= response.status_code < 500, (path, response.status_code)
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("body", [{"available": 3_000_000_000, "maximum": 3_000_000_000},
+                                  {"available": 1e20, "maximum": 1e20}, {"available": "2", "maximum": 5},
+                                  [1, 2], {"available": 2}])
+def test_bad_capacity_is_422_and_search_keeps_working(api, shelter, body):
+    _organization, _location, service = shelter
+    response = api.client.put(f"/v1/services/{service['id']}/capacity", json=body, headers=api.admin)
+    assert response.status_code == 422, response.get_json()
+    assert api.client.get("/v1/search").status_code == 200
+
+
+def test_a_csv_cell_too_long_to_read_is_reported(api):
+    body = "service_name,kind,organization_name\n" + "x" * 200_000 + ",shelter,A\n"
+    response = api.client.post("/v1/import/csv", data=body.encode(), headers={**api.admin, "Content-Type": "text/csv"})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"

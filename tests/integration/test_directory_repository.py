@@ -155,3 +155,48 @@ def test_lists_by_name_in_pages(directory):
     _, second_page = directory.list_organizations(2, 2)
     assert total == 3
     assert [o.name for o in first_page + second_page] == ["Cơ sở A", "Cơ sở B", "Cơ sở C"]
+
+
+def test_an_edit_read_before_a_capacity_count_does_not_undo_it(directory):
+    _organization, _location, service = _shelter(directory)
+    stale_edit = directory.get_service(service.id).revise(1, name="Nhà tạm lánh Hoa Sen")  # read: no count
+    directory.update_capacity(service.id, 5, 12)
+    with directory.uow() as uow:
+        assert uow.services.save(stale_edit, previous_version=1)
+        uow.commit()
+    assert directory.get_service(service.id).capacity.available == 5
+
+
+@pytest.mark.parametrize("batch, field", [
+    ([Area("99", "A", "province"), Area("99", "B", "province")], "1.code"),
+    ([Area("991", "A", "district", "992"), Area("992", "B", "district", "991")], "0.parent_code"),
+    ([Area("993", "A", "district", "993")], "0.parent_code"),
+    ([Area("99999", "A", "commune", "06184")], "0.parent_code"),  # a commune inside a commune
+    ([Area("994", "A", "district", "nowhere")], "0.parent_code"),
+])
+def test_bad_area_batches_are_refused_whole(directory, batch, field):
+    with pytest.raises(InvalidReference) as failure:
+        directory.add_areas(batch)
+    assert failure.value.field == field
+    assert set(directory.areas()) == {a.code for a in AREAS}
+
+
+def test_a_commune_may_sit_directly_under_a_province(directory):  # two-tier government since 2025
+    directory.add_areas([Area("26734", "Phường Kỳ Lừa", "commune", "20")])
+    assert directory.areas()["26734"].parent_code == "20"
+
+
+def test_an_import_keeps_the_rules_and_the_index_current(directory):
+    from dataclasses import replace as changed
+
+    organization, location, service = _shelter(directory)
+    public = changed(location, confidential=False)
+    counts, errors = directory.import_records([], [public], [])
+    assert counts["locations"] == 0 and errors[0]["field"] == "location_ids.0"
+    assert directory.get_location(location.id).confidential is True
+    moved = changed(location, address=changed(location.address, address_1="Số 1 đường Mới"))
+    directory.import_records([changed(organization, name="Hội Phụ nữ Cao Lộc")], [moved], [])
+    hits = directory.search(SearchQuery(text="hoi phu nu cao loc"), Viewer(), {}).hits
+    assert [hit.listing.service.id for hit in hits] == [service.id]  # re-indexed with the new name
+    private = directory.search(SearchQuery(text="duong moi"), Viewer(can_see_confidential=True), {}).hits
+    assert [hit.listing.service.id for hit in private] == [service.id]

@@ -21,3 +21,19 @@ def test_revising_an_older_version_is_a_conflict():
 def test_identity_and_stamps_are_not_editable():
     with pytest.raises(ValueError, match="id"):
         Organization(id="o1", name="A").revise(1, id="o2")
+
+
+def test_highlights_are_escaped_html_with_marks():
+    from services.directory.domain.text import highlight
+
+    marked = highlight('Tư vấn <img src=x onerror="alert(1)"> & hỗ trợ', ["tu", "van"])
+    assert marked == ('<mark>Tư</mark> <mark>vấn</mark> &lt;img src=x onerror=&quot;alert(1)&quot;&gt; '
+                      '&amp; hỗ trợ')
+    assert highlight("Nhà tạm lánh", ["xyz"]) is None
+
+
+def test_folding_matches_vietnamese_without_diacritics():
+    from services.directory.domain.text import fold, terms
+
+    assert fold("Nhà tạm lánh Đống Đa, LẠNG SƠN") == "nha tam lanh dong da, lang son"
+    assert terms("  Cẩm Thủy—Thanh Hóa ") == ["cam", "thuy", "thanh", "hoa"]

@@ -201,7 +201,12 @@ class ServiceRepository(VersionedTable):
             self.connection.execute(service_locations.insert(), links)
 
     def save(self, service: Service, previous_version: int) -> bool:
-        if not super().save(service, previous_version):
+        """Everything but the capacity, which only `save_capacity` writes: an edit read
+        before a shelter counted its beds must not put the old count back."""
+        result = self.connection.execute(
+            services.update().where(services.c.id == service.id, services.c.version == previous_version)
+            .values(**{k: v for k, v in self._to_row(service).items() if not k.startswith("capacity_")}))
+        if result.rowcount != 1:
             return False
         self._link_locations(service)
         return True
@@ -230,6 +235,20 @@ class ServiceRepository(VersionedTable):
             for row in rows:
                 yield self._from_row(row, tuple(links.get(row.id, ())))
             last_id = rows[-1].id
+
+    def changed_since(self, moment) -> list[Service]:
+        """Services whose listing changed after `moment`: their own record, their capacity,
+        their organization or one of their locations."""
+        via_organization = sa.select(organizations.c.id).where(organizations.c.updated_at >= moment)
+        via_location = sa.select(service_locations.c.service_id).join(
+            locations, locations.c.id == service_locations.c.location_id).where(locations.c.updated_at >= moment)
+        rows = self.connection.execute(services.select().where(sa.or_(
+            services.c.updated_at >= moment, services.c.capacity_updated_at >= moment,
+            services.c.organization_id.in_(via_organization), services.c.id.in_(via_location))))
+        return [self._from_row(row) for row in rows]
+
+    def ids(self) -> set[str]:
+        return set(self.connection.execute(sa.select(services.c.id)).scalars())
 
     def of_organization(self, organization_id: str) -> list[Service]:
         rows = self.connection.execute(services.select().where(services.c.organization_id == organization_id))

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timezone
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
@@ -32,6 +32,8 @@ CREATE TABLE docs (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     service_id TEXT NOT NULL UNIQUE,
     name_sort TEXT NOT NULL,
+    -- the newest change the listing reflects: an older listing never replaces a newer one
+    stamp TEXT NOT NULL,
     kind TEXT NOT NULL,
     status TEXT NOT NULL,
     gender TEXT NOT NULL,
@@ -45,16 +47,13 @@ CREATE TABLE docs (
     languages TEXT NOT NULL,
     payload TEXT NOT NULL
 );
-CREATE INDEX docs_kind ON docs(kind);
 CREATE VIRTUAL TABLE docs_fts USING fts5(
     name, org_name, description, location_text, secret_location_text,
     tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE VIRTUAL TABLE docs_vocab USING fts5vocab(docs_fts, 'row');
 CREATE TABLE doc_locations (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, lat REAL NOT NULL,
                             lon REAL NOT NULL, confidential INTEGER NOT NULL);
 CREATE INDEX doc_locations_doc ON doc_locations(doc);
-CREATE VIRTUAL TABLE doc_geo USING rtree(id, min_lat, max_lat, min_lon, max_lon);
 CREATE TABLE doc_hours (doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
 CREATE INDEX doc_hours_doc ON doc_hours(doc, start);
 -- how: L = a location is in this area, S = the service covers it, U = an ancestor of a
@@ -66,20 +65,16 @@ CREATE INDEX doc_areas_doc ON doc_areas(doc);
 CREATE TABLE doc_languages (doc INTEGER NOT NULL, lang TEXT NOT NULL);
 CREATE INDEX doc_languages_lang ON doc_languages(lang, doc);
 CREATE INDEX doc_languages_doc ON doc_languages(doc);
-CREATE TABLE timezones (tz TEXT PRIMARY KEY);
 -- Every doc added or removed, in order: each worker's in-memory columns follow this log.
 CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc INTEGER NOT NULL);
 -- built_at: set by a rebuild from the database. An index without it was only ever written
 -- to piecemeal, so it may miss records: it is rebuilt when the directory starts.
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 """
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CHANGES_KEPT = 100_000
 
-BM25_WEIGHTS = "10.0, 5.0, 1.0, 2.0, 2.0"  # name, organization, description, location, secret location
-PUBLIC_COLUMNS = "{name org_name description location_text}"
-KM_PER_DEGREE = 111.195
 
 
 class SqliteProviderIndex(ProviderIndex):
@@ -188,6 +183,10 @@ class SqliteProviderIndex(ProviderIndex):
         connection = self._connection()
         with _transaction(connection):
             for listing in listings:
+                stored = connection.execute("SELECT stamp FROM docs WHERE service_id = ?",
+                                            (listing.service.id,)).fetchone()
+                if stored is not None and stored[0] > _stamp(listing):
+                    continue  # two writers raced to the index: the newer listing is already in
                 self._remove(connection, listing.service.id)
                 doc = _insert(connection, listing)
                 connection.execute("INSERT INTO changes (doc) VALUES (?)", (doc,))
@@ -207,7 +206,6 @@ class SqliteProviderIndex(ProviderIndex):
         if row is None:
             return
         doc = row[0]
-        connection.execute("DELETE FROM doc_geo WHERE id IN (SELECT id FROM doc_locations WHERE doc = ?)", (doc,))
         for table in ("doc_locations", "doc_hours", "doc_areas", "doc_languages"):
             connection.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
         connection.execute("DELETE FROM docs_fts WHERE rowid = ?", (doc,))
@@ -358,14 +356,14 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
                              for loc in listing.locations if loc.confidential)
     public_places += " " + " ".join(f"{loc.description} {listing.area_names.get(loc.commune_code or '', '')}"
                                     for loc in listing.locations if not loc.confidential)
-    timezone = listing.locations[0].timezone if listing.locations else "Asia/Ho_Chi_Minh"
+    zone = listing.locations[0].timezone if listing.locations else "Asia/Ho_Chi_Minh"
     districts = sorted({loc.district_code for loc in listing.locations if loc.district_code})
     cursor = connection.execute(
-        "INSERT INTO docs (service_id, name_sort, kind, status, gender, min_age, max_age, available, always_open, "
-        "tz, closed_on, districts, languages, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (service.id, fold(service.name), service.kind, service.status, service.gender, service.minimum_age,
+        "INSERT INTO docs (service_id, name_sort, stamp, kind, status, gender, min_age, max_age, available, "
+        "always_open, tz, closed_on, districts, languages, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (service.id, fold(service.name), _stamp(listing), service.kind, service.status, service.gender, service.minimum_age,
          service.maximum_age, service.capacity.available if service.capacity else None, int(service.always_open),
-         timezone, " ".join(d.isoformat() for d in service.closed_on), " ".join(districts),
+         zone, " ".join(d.isoformat() for d in service.closed_on), " ".join(districts),
          " ".join(sorted(set(service.languages))), json.dumps(listing_to_dict(listing), ensure_ascii=False)))
     doc = cursor.lastrowid
     connection.execute(
@@ -373,15 +371,11 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
         "VALUES (?, ?, ?, ?, ?, ?)",
         (doc, fold(service.name), fold(organization.name), fold(service.description), fold(public_places),
          fold(secret_places)))
-    connection.execute("INSERT OR IGNORE INTO timezones (tz) VALUES (?)", (timezone,))
     for loc in listing.locations:
         if loc.latitude is None or loc.longitude is None:
             continue
-        location_row = connection.execute(
-            "INSERT INTO doc_locations (doc, lat, lon, confidential) VALUES (?, ?, ?, ?)",
-            (doc, loc.latitude, loc.longitude, int(loc.confidential))).lastrowid
-        connection.execute("INSERT INTO doc_geo (id, min_lat, max_lat, min_lon, max_lon) VALUES (?, ?, ?, ?, ?)",
-                           (location_row, loc.latitude, loc.latitude, loc.longitude, loc.longitude))
+        connection.execute("INSERT INTO doc_locations (doc, lat, lon, confidential) VALUES (?, ?, ?, ?)",
+                           (doc, loc.latitude, loc.longitude, int(loc.confidential)))
     if not service.always_open:
         connection.executemany("INSERT INTO doc_hours (doc, start, \"end\") VALUES (?, ?, ?)",
                                [(doc, s, e) for s, e in opening.weekly_intervals(service.hours)])
@@ -399,6 +393,15 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
     connection.executemany("INSERT INTO doc_languages (doc, lang) VALUES (?, ?)",
                            [(doc, lang) for lang in set(service.languages)])
     return doc
+
+
+def _stamp(listing: Listing) -> str:
+    """The newest change a listing reflects, as a sortable UTC timestamp."""
+    moments = [listing.service.updated_at, listing.organization.updated_at]
+    moments += [loc.updated_at for loc in listing.locations]
+    if listing.service.capacity is not None:
+        moments.append(listing.service.capacity.updated_at)
+    return max(m.astimezone(timezone.utc) for m in moments).isoformat()
 
 
 def _highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ with a mark, so it is mapped by hand.
 """
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -48,10 +49,9 @@ def terms(text: str) -> list[str]:
 
 def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
               start: str = "<mark>", end: str = "</mark>") -> str | None:
-    """`text` with each word matching a query term wrapped in marks; None if none matched.
-
-    Matching is on folded words, so the original spelling (with diacritics) is kept.
-    """
+    """`text`, HTML-escaped, with each word matching a query term wrapped in marks; None if
+    none matched. Matching is on folded words, so the original spelling is kept. The text
+    is escaped because a portal shows highlights as HTML, and records come from outside."""
     if not text or not query_terms:
         return None
     exact = set(query_terms)
@@ -65,12 +65,12 @@ def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
     for match in _WORD.finditer(folded if aligned else text):
         word = match.group() if aligned else fold(match.group())
         if word in exact or (prefix and word.startswith(prefix)):
-            pieces.append(text[last:match.start()])
-            pieces.append(f"{start}{text[match.start():match.end()]}{end}")
+            pieces.append(html.escape(text[last:match.start()]))
+            pieces.append(f"{start}{html.escape(text[match.start():match.end()])}{end}")
             last = match.end()
     if not pieces:
         return None
-    pieces.append(text[last:])
+    pieces.append(html.escape(text[last:]))
     return "".join(pieces)
 
 

@@ -13,8 +13,6 @@ from flask_smorest import Blueprint
 from ..domain.model import DEFAULT_TIMEZONE
 from ..domain.search import SearchQuery
 from . import schemas as s
-from haven.platform.errors import Problem, problem_type
-
 from ..domain.model import Area
 from .context import directory, hit_json, require_permission, viewer
 
@@ -70,13 +68,4 @@ class Areas(MethodView):
     def post(self, areas):
         """Add administrative areas from the official list (existing codes are kept as they are)."""
         require_permission("directory:write")
-        known = directory().areas()
-        fresh = [Area(**a) for a in areas]
-        codes = {a.code for a in fresh} | set(known)
-        for i, area in enumerate(fresh):
-            if area.parent_code and area.parent_code not in codes:
-                raise Problem(422, f"parent {area.parent_code} of {area.code} is unknown",
-                              title="Request validation failed", type=problem_type("validation-error"),
-                              errors=[{"location": "json", "field": f"{i}.parent_code", "message": "Unknown area."}])
-        directory().add_areas(fresh)
-        return fresh
+        return directory().add_areas(Area(**a) for a in areas)

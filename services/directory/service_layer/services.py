@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..adapters.search_index import ProviderIndex
 from ..domain.model import (AREA_LEVELS, Area, InvalidReference, Location, NotFound, Organization, Service,
-                            VersionConflict, new_id)
+                            VersionConflict, new_id, now)
 from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Viewer
 from .unit_of_work import SqlUnitOfWork
 
@@ -179,47 +179,86 @@ class Directory:
     def import_records(self, organizations: list[Organization], locations: list[Location],
                        services: list[Service]) -> tuple[dict[str, int], list[dict]]:
         """Create or update records from outside (HSDS, CSV). Each record is checked and
-        stored on its own: a bad one is reported and skipped, the good ones are kept.
-        An import replaces what it names (the source is the authority for its records)."""
+        stored on its own, by the same rules as the API: a bad one is reported and skipped,
+        the good ones are kept. An import replaces what it names (the source is the
+        authority for its records); capacity is kept unless the import gives one."""
         counts = {"organizations": 0, "locations": 0, "services": 0}
         errors: list[dict] = []
-        stored: list[Service] = []
-        for collection, items, check in (("organizations", organizations, None),
-                                         ("locations", locations, self._check_location),
-                                         ("services", services, self._check_service)):
+        touched: set[str] = set()  # services whose listing changes: re-indexed at the end
+        for collection, items in (("organizations", organizations), ("locations", locations),
+                                  ("services", services)):
             for item in items:
                 try:
                     with self.uow() as uow:
-                        repository = getattr(uow, collection)
-                        if check:
-                            check(uow, item)
-                        existing = repository.get(item.id)
-                        if existing is None:
-                            repository.add(replace(item, version=1))
-                        else:
-                            item = replace(item, version=existing.version + 1, created_at=existing.created_at)
-                            if collection == "services" and item.capacity is None:
-                                item = replace(item, capacity=existing.capacity)  # counts come from shelters
-                            repository.save(item, previous_version=existing.version)
-                        if collection == "services":
-                            stored.append(item)
+                        touched |= self._import_one(uow, collection, item)
                         uow.commit()
                     counts[collection] += 1
-                except InvalidReference as exc:
-                    errors.append({"record": collection[:-1], "id": item.id, "field": exc.field, "message": str(exc)})
-        for start in range(0, len(stored), 500):
+                except (InvalidReference, ValueError) as exc:
+                    field = exc.field if isinstance(exc, InvalidReference) else ""
+                    errors.append({"record": collection[:-1], "id": item.id, "field": field, "message": str(exc)})
+        ordered = sorted(touched)
+        for start in range(0, len(ordered), 500):
             with self.uow() as uow:
-                listings = self._listings(uow, stored[start:start + 500])
+                found = uow.services.get_many(ordered[start:start + 500])
+                listings = self._listings(uow, list(found.values()))
             self.index.upsert(listings)
         return counts, errors
 
+    def _import_one(self, uow: SqlUnitOfWork, collection: str, item) -> set[str]:
+        repository = getattr(uow, collection)
+        if collection == "locations":
+            self._check_location(uow, item)
+        elif collection == "services":
+            self._check_service(uow, item)
+        existing = repository.get(item.id)
+        if existing is None:
+            repository.add(replace(item, version=1))
+        else:
+            # now, not the source's last_modified: the record changes in Haven today (and the
+            # search index keeps the newest listing of a service)
+            item = replace(item, version=existing.version + 1, created_at=existing.created_at, updated_at=now())
+            if collection == "services" and item.capacity is None:
+                item = replace(item, capacity=existing.capacity)
+            repository.save(item, previous_version=existing.version)
+        if collection == "services":
+            if item.capacity is not None:
+                uow.services.save_capacity(item)
+            return {item.id}
+        if existing is None:
+            return set()
+        if collection == "organizations":
+            return {s.id for s in uow.services.of_organization(item.id)}
+        affected = uow.services.get_many(uow.locations.services_at(item.id)).values()
+        for service in affected:  # e.g. a shelter's location may not become public
+            self._check_service(uow, service)
+        return {service.id for service in affected}
+
     # --- reference data --------------------------------------------------------------
 
-    def add_areas(self, areas: Iterable[Area]) -> None:
+    def add_areas(self, areas: Iterable[Area]) -> list[Area]:
+        """Add areas from the official list; codes already known are kept as they are. A
+        parent must be known (or in the same batch) and of a higher level."""
+        areas = list(areas)
         with self.uow() as uow:
+            known = uow.areas.all()
+            batch = {}
+            for i, area in enumerate(areas):
+                if area.code in batch:
+                    raise InvalidReference(f"{i}.code", f"area {area.code} appears twice")
+                batch[area.code] = area
+            rank = {level: n for n, level in enumerate(AREA_LEVELS)}
+            for i, area in enumerate(areas):
+                if area.parent_code is None:
+                    continue
+                parent = batch.get(area.parent_code) or known.get(area.parent_code)
+                if parent is None or area.parent_code == area.code:
+                    raise InvalidReference(f"{i}.parent_code", f"parent {area.parent_code} of {area.code} is unknown")
+                if rank[parent.level] >= rank[area.level]:
+                    raise InvalidReference(f"{i}.parent_code", f"a {area.level} cannot be inside a {parent.level}")
             uow.areas.add_many(areas)
             uow.commit()
         self._reference_cache = None
+        return areas
 
     def areas(self) -> dict[str, Area]:
         with self.uow() as uow:
@@ -262,10 +301,8 @@ class Directory:
         started = datetime.now(timezone.utc)
         count = self.index.rebuild(self.all_listings())
         with self.uow() as uow:
-            changed = [s for s in uow.services.all()
-                       if s.updated_at >= started or (s.capacity and s.capacity.updated_at >= started)]
-            listings = self._listings(uow, changed)
-            stored = {s.id for s in uow.services.all()}
+            listings = self._listings(uow, uow.services.changed_since(started))
+            stored = uow.services.ids()
         self.index.upsert(listings)
         self.index.delete(self.index.service_ids() - stored)
         return count
