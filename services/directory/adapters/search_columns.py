@@ -57,11 +57,24 @@ class Pairs:
     _by_doc: tuple[np.ndarray, np.ndarray] | None = None
 
     def extend(self, docs: list[int], values: list[int], extras: list[int] | None = None) -> None:
+        previous = self.doc.size
         self.doc = np.concatenate([self.doc, np.asarray(docs, np.int32)])
         self.value = np.concatenate([self.value, np.asarray(values, np.int32)])
         self.extra = np.concatenate([self.extra, np.asarray(extras if extras is not None else [0] * len(docs),
                                                             np.int8)])
-        self._by_doc = None
+        if self._by_doc is None or not docs:
+            return
+        order, _starts, counts = self._by_doc
+        added = np.asarray(docs, np.int64)
+        if added.min() < counts.size:
+            self._by_doc = None  # not newer than every doc we hold: sort again on next use
+            return
+        # Rowids only grow, so the new pairs sort after all the others: extend, don't re-sort.
+        grown = np.zeros(int(added.max()) + 1, np.int64)
+        grown[:counts.size] = counts
+        grown += np.bincount(added, minlength=grown.size)
+        order = np.concatenate([order, previous + np.argsort(added, kind="stable")])
+        self._by_doc = (order, np.concatenate(([0], np.cumsum(grown)[:-1])), grown)
 
     def of(self, candidates: np.ndarray) -> np.ndarray:
         """Positions of the pairs that belong to `candidates` (doc ids), grouped by
@@ -114,7 +127,8 @@ class Columns:
         self.recent: dict[str, dict[str, list[int]]] = {column: {} for column, _ in WEIGHTS}
         self.vocabulary: list[str] = []
         self.last_change = 0
-        self.name_rank = np.zeros(0, np.int32)
+        self.name_rank = np.zeros(0, np.float64)
+        self._sorted_names: list[tuple[str, int]] = []
         self._open_cache = None
 
     # --- loading ---------------------------------------------------------------------
@@ -124,7 +138,7 @@ class Columns:
             return
         size = max(rowid + 1, self.size * 2, 1024)
         for name, default in (("live", False), ("kind", 0), ("status", 2), ("gender", 0), ("min_age", NONE_AGE_LOW),
-                              ("max_age", NONE_AGE_HIGH), ("available", -1), ("schedule", 0)):
+                              ("max_age", NONE_AGE_HIGH), ("available", -1), ("schedule", 0), ("name_rank", 0.0)):
             old = getattr(self, name)
             new = np.full(size, default, dtype=old.dtype)
             new[: len(old)] = old
@@ -201,12 +215,18 @@ class Columns:
                 recent = self.recent[column]
                 for w, ids in words.items():
                     recent.setdefault(w, []).extend(ids)
-        self.vocabulary = sorted({w for c in self.postings.values() for w in c} |
-                                 {w for c in self.recent.values() for w in c})
+        if bulk:
+            self.vocabulary = sorted({w for c in self.postings.values() for w in c})
+        else:
+            vocabulary = self.vocabulary
+            for word in {w for row in text_rows for text in row[1:] for w in _WORD.findall(text or "")}:
+                at = bisect.bisect_left(vocabulary, word)
+                if at == len(vocabulary) or vocabulary[at] != word:
+                    vocabulary.insert(at, word)
 
-    def prepare(self) -> None:
+    def prepare(self, added: list[int] | None = None) -> None:
         """Build what searches need after a load, so no search pays for it."""
-        self.rank_names()
+        self.rank_names(added)
         empty = np.zeros(0, np.int64)
         for pairs in (self.locations, self.district_pairs, self.language_pairs, self.area_pairs):
             pairs.of(empty)
@@ -214,11 +234,24 @@ class Columns:
     def is_live(self, rowid: int) -> bool:
         return rowid < self.size and bool(self.live[rowid])
 
-    def rank_names(self) -> None:
-        """Alphabetical rank of every doc's (folded) name, for sorting by name."""
-        rank = np.zeros(self.size, np.int32)
-        ordered = sorted(self.names, key=lambda rowid: (self.names[rowid], rowid))
-        rank[np.asarray(ordered, np.int64)] = np.arange(len(ordered), dtype=np.int32)
+    def rank_names(self, added: list[int] | None = None) -> None:
+        """Alphabetical rank of every doc's (folded) name, for sorting by name. New docs
+        (`added`) slot in between their neighbours, so a write does not re-sort everything."""
+        if added is not None and self._sorted_names:
+            for rowid in added:
+                key = (self.names[rowid], rowid)
+                at = bisect.bisect_left(self._sorted_names, key)
+                low = self.name_rank[self._sorted_names[at - 1][1]] if at > 0 else -1.0
+                high = self.name_rank[self._sorted_names[at][1]] if at < len(self._sorted_names) else low + 2.0
+                if high - low < 1e-6:
+                    break  # no room left between the two: rank everything again
+                self._sorted_names.insert(at, key)
+                self.name_rank[rowid] = (low + high) / 2
+            else:
+                return
+        self._sorted_names = sorted((name, rowid) for rowid, name in self.names.items())
+        rank = np.zeros(self.size, np.float64)
+        rank[np.asarray([rowid for _, rowid in self._sorted_names], np.int64)] = np.arange(len(self._sorted_names))
         self.name_rank = rank
 
     def unload(self, rowids: list[int]) -> None:

@@ -275,8 +275,9 @@ class SqliteProviderIndex(ProviderIndex):
         stored = {rowid for (rowid,) in connection.execute(
             f"SELECT rowid FROM docs WHERE rowid IN ({_marks(changed)})", changed)} if changed else set()
         columns.unload([doc for doc in changed if doc not in stored])
-        columns.load(connection, [doc for doc in changed if doc in stored and not columns.is_live(doc)])
-        columns.prepare()
+        added = [doc for doc in changed if doc in stored and not columns.is_live(doc)]
+        columns.load(connection, added)
+        columns.prepare(added)
         columns.last_change = latest
         return columns
 
