@@ -393,3 +393,12 @@ def test_an_older_listing_never_replaces_a_newer_one(loaded):
     loaded.upsert([newer])
     loaded.upsert([listing])  # arrives late, reflects an older state
     assert search(loaded, has_capacity=True).total == 0
+
+
+def test_matching_ids_lists_every_match_best_first(loaded):
+    ids_found = loaded.matching_ids(SearchQuery(text="tu van"), PUBLIC, limit=100)
+    assert set(ids_found) == set(ids(search(loaded, text="tu van")))
+    assert loaded.matching_ids(SearchQuery(text="tu van"), PUBLIC, limit=1) == ids_found[:1]
+    assert loaded.matching_ids(SearchQuery(text="ngo Bi Mat"), PUBLIC, limit=10) == []
+    assert loaded.matching_ids(SearchQuery(text="ngo Bi Mat"), PRIVILEGED, limit=10) == [
+        BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]]

@@ -300,9 +300,12 @@ class ServiceRepository(VersionedTable):
         query = sa.select(service_locations.c.service_id, service_locations.c.location_id, locations.c.latitude,
                           locations.c.longitude).select_from(joined).where(condition) \
             .order_by(services.c.name, service_locations.c.service_id, service_locations.c.position)
-        rows = self.connection.execute(query).all()
-        if near:
-            rows = [r for r in rows if distance_km((near[0], near[1]), (r.latitude, r.longitude)) <= near[2]]
+        if not near:  # the database pages; only a distance needs looking at every row
+            total = self.connection.execute(sa.select(sa.func.count()).select_from(joined).where(condition))
+            rows = self.connection.execute(query.offset(offset).limit(limit)).all()
+            return total.scalar_one(), [(r.service_id, r.location_id) for r in rows]
+        rows = [r for r in self.connection.execute(query)
+                if distance_km((near[0], near[1]), (r.latitude, r.longitude)) <= near[2]]
         return len(rows), [(r.service_id, r.location_id) for r in rows[offset:offset + limit]]
 
     def postcode_centroid(self, postcode: str) -> tuple[float, float] | None:

@@ -22,6 +22,10 @@ class ProviderIndex(abc.ABC):
     def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult: ...
 
     @abc.abstractmethod
+    def matching_ids(self, query: SearchQuery, viewer: Viewer, limit: int) -> list[str]:
+        """Ids of the services matching `query` (paging ignored), best first, at most `limit`."""
+
+    @abc.abstractmethod
     def rebuild(self, listings: Iterable[Listing]) -> int:
         """Build a fresh index aside from `listings` and switch to it atomically; search keeps
         answering from the old one meanwhile. Returns the number of listings indexed."""

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timezone
 from typing import Iterable, Iterator
 
@@ -300,6 +301,17 @@ class SqliteProviderIndex(ProviderIndex):
             hits.append(Hit(listing=listing, distance_km=distance, document=document,
                             highlights=_highlights(listing, found.words), stale=listing.service.is_stale(today)))
         return SearchResult(total=found.total, hits=hits, facets=found.facets)
+
+    def matching_ids(self, query: SearchQuery, viewer: Viewer, limit: int) -> list[str]:
+        connection = self._connection()
+        with self._columns_lock:
+            found = evaluate(self._columns(connection), replace(query, page=1, per_page=limit), viewer)
+        ids: dict[int, str] = {}
+        for start in range(0, len(found.page), 900):
+            chunk = found.page[start:start + 900]
+            ids.update(connection.execute(f"SELECT rowid, service_id FROM docs WHERE rowid IN ({_marks(chunk)})",
+                                          chunk).fetchall())
+        return [ids[rowid] for rowid in found.page if rowid in ids]
 
     LISTINGS_CACHED = 5000
 

@@ -320,16 +320,7 @@ class Directory:
     MAX_TEXT_MATCHES = 10_000
 
     def _text_matches(self, text: str, kinds: tuple[str, ...], viewer: Viewer) -> list[str]:
-        ids: list[str] = []
-        page = 1
-        while len(ids) < self.MAX_TEXT_MATCHES:
-            result = self.index.search(SearchQuery(text=text, kinds=kinds, page=page, per_page=100), viewer,
-                                       self.today())
-            ids += [hit.listing.service.id for hit in result.hits]
-            if len(ids) >= result.total or not result.hits:
-                return ids
-            page += 1
-        return ids
+        return self.index.matching_ids(SearchQuery(text=text, kinds=kinds), viewer, self.MAX_TEXT_MATCHES)
 
     def hsds_services(self, page: int, per_page: int, viewer: Viewer, *, text: str | None = None,
                       kinds: tuple[str, ...] = (), organization_id: str | None = None,
