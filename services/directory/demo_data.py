@@ -720,7 +720,9 @@ def _commune_trusted_address(m: _Maker, place: _Place, tag: str) -> Bundle:
     capacity = m.capacity((1, 2, 3), 0.3) if m.rng.random() < 0.6 else None
     service = m.service(org, f"Địa chỉ tin cậy {kind} {hamlet}", "trusted_address",
                         "Hộ gia đình tin cậy che chở tạm thời, báo tin cho công an xã và Hội Phụ nữ.", [home],
-                        (c.code,), f"Hội LHPN {place.district.lower}", always_open=True, gender="female",
+                        # the district, not the commune: the area served must not point at the home
+                        (place.district.code,), f"Hội LHPN {place.district.lower}", always_open=True,
+                        gender="female",
                         capacity=capacity, languages=m.languages(place),
                         phones=(Phone(m.mobile(), "Người phụ trách địa chỉ tin cậy"),))
     return org, [home], [service]

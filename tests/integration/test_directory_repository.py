@@ -200,3 +200,10 @@ def test_an_import_keeps_the_rules_and_the_index_current(directory):
     assert [hit.listing.service.id for hit in hits] == [service.id]  # re-indexed with the new name
     private = directory.search(SearchQuery(text="duong moi"), Viewer(can_see_confidential=True), {}).hits
     assert [hit.listing.service.id for hit in private] == [service.id]
+
+
+def test_a_service_may_not_cover_just_the_commune_of_its_confidential_location(directory):
+    _organization, _location, service = _shelter(directory)
+    with pytest.raises(InvalidReference) as failure:
+        directory.revise_service(service.id, 1, service_areas=("183", "06184"))
+    assert failure.value.field == "service_areas.1"

@@ -308,3 +308,12 @@ def test_generate_is_deterministic_and_lazy():
 def test_generate_refuses_a_negative_count():
     with pytest.raises(ValueError):
         next(generate(-1))
+
+
+def test_no_confidential_place_is_given_away_by_the_areas_its_service_covers():
+    from services.directory import demo_data as dd
+
+    for _organization, locations, services in dd.providers():
+        hidden = {loc.commune_code for loc in locations if loc.confidential and loc.commune_code}
+        for service in services:
+            assert not hidden & set(service.service_areas), service.name

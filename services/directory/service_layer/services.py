@@ -391,9 +391,13 @@ class Directory:
                 raise InvalidReference(f"location_ids.{i}", f"a {service.kind} may only be at a confidential "
                                                             f"location; location {location_id} is public")
         areas = uow.areas.all()
+        hidden = {loc.commune_code for loc in locations.values() if loc.confidential and loc.commune_code}
         for i, code in enumerate(service.service_areas):
             if code not in areas:
                 raise InvalidReference(f"service_areas.{i}", f"no area has the code {code!r}")
+            if code in hidden:  # the areas a service covers are public: they must not point at a shelter
+                raise InvalidReference(f"service_areas.{i}", "this is the commune of the service's confidential "
+                                                             "location; give the district or province instead")
 
 
 def _found(item, kind: str, id: str):
