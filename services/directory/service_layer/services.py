@@ -272,11 +272,11 @@ class Directory:
 
     REFERENCE_TTL = 60.0  # seconds a worker trusts its copy of the kinds and areas
 
-    def _reference(self) -> tuple[dict, dict[str, Area]]:
+    def _reference(self, fresh: bool = False) -> tuple[dict, dict[str, Area]]:
         """Kinds and areas change rarely (a migration, an administrator loading the official
         list); searches should not read them from the database every time."""
         cached = getattr(self, "_reference_cache", None)
-        if cached is None or time.monotonic() - cached[0] > self.REFERENCE_TTL:
+        if fresh or cached is None or time.monotonic() - cached[0] > self.REFERENCE_TTL:
             with self.uow() as uow:
                 cached = self._reference_cache = (time.monotonic(), uow.kinds.all(), uow.areas.all())
         return cached[1], cached[2]
@@ -284,6 +284,8 @@ class Directory:
     def search(self, query: SearchQuery, viewer: Viewer, area_codes: dict[str, str]) -> SearchResult:
         """`area_codes`: the province / district / commune the caller filtered on, by level."""
         known_kinds, areas = self._reference()
+        if any(k not in known_kinds for k in query.kinds) or any(c not in areas for c in area_codes.values()):
+            known_kinds, areas = self._reference(fresh=True)  # perhaps added through another worker
         for kind in query.kinds:
             if kind not in known_kinds:
                 raise InvalidReference("kind", f"unknown kind {kind!r}; known: {', '.join(sorted(known_kinds))}")
