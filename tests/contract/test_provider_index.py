@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.directory.domain.model import (Address, Capacity, Location, OpeningHours, Organization, Service)
+from services.directory.domain.hours import is_open
 from services.directory.domain.search import (AreaFilter, Listing, SearchQuery, Viewer, distance_km,
-                                             public_position)
+                                             public_position, visible_distance)
 
 PUBLIC = Viewer(can_see_confidential=False)
 PRIVILEGED = Viewer(can_see_confidential=True)
@@ -221,6 +222,15 @@ def test_open_at_uses_the_providers_local_time(loaded, moment, open_names):
     assert set(ids(search(loaded, open_at=moment))) == {BY_NAME[n] for n in open_names}
 
 
+def test_open_at_agrees_with_the_domain_every_half_hour_of_a_week(loaded):
+    start = datetime(2026, 11, 23, 0, 15, tzinfo=HANOI)  # a Monday
+    for step in range(7 * 48):
+        moment = start + timedelta(minutes=30 * step)
+        expected = {l.service.id for l in LISTINGS
+                    if is_open(l.service, moment, l.locations[0].timezone if l.locations else "Asia/Ho_Chi_Minh")}
+        assert set(ids(search(loaded, open_at=moment))) == expected, moment
+
+
 # --- geography ---------------------------------------------------------------------
 
 def test_radius_filter_and_distance_sort(loaded):
@@ -252,6 +262,9 @@ def test_confidential_distance_is_whole_kilometres_from_the_cell_centre_without_
     assert exact == pytest.approx(distance_km(ORIGIN, (shelter_place.latitude, shelter_place.longitude)), abs=0.01)
     cell = public_position(shelter_place.latitude, shelter_place.longitude)
     assert shelter_distance(PUBLIC) == float(round(distance_km(ORIGIN, cell)))
+    # the domain's policy, which every adapter must apply
+    assert shelter_distance(PUBLIC) == visible_distance(ORIGIN, shelter_place, PUBLIC)
+    assert exact == pytest.approx(visible_distance(ORIGIN, shelter_place, PRIVILEGED), abs=0.01)
 
 
 def test_moving_the_origin_cannot_tell_apart_two_shelters_in_one_cell(index):

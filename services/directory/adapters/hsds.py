@@ -261,10 +261,6 @@ def service_to_hsds(listing: Listing, viewer: Viewer, *, include_organization: b
     return doc
 
 
-def services_to_hsds(listings: Iterable[Listing], viewer: Viewer) -> list[dict]:
-    return [service_to_hsds(listing, viewer) for listing in listings]
-
-
 def organization_to_hsds(organization: Organization, listings: Iterable[Listing], viewer: Viewer) -> dict:
     """One organization in the HSDS 3.0 "full" form: its locations and its services (each
     in the service full form, without the organization again)."""

@@ -230,7 +230,3 @@ class Service(Versioned):
 
     def is_stale(self, today: date) -> bool:
         return self.assured_date is None or (today - self.assured_date).days > STALE_AFTER_DAYS
-
-    @property
-    def has_capacity(self) -> bool:
-        return self.capacity is not None and self.capacity.available > 0
