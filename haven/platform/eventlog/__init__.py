@@ -1,0 +1,77 @@
+"""The event-log port: durable, partitioned, keyed topics with consumer groups.
+
+Two adapters implement it — an embedded log in SQLite for one machine, Kafka beyond — and
+the same contract suite (tests/contract/test_event_log.py) runs against both. Delivery is
+at least once: a consumer commits an offset only after its handler succeeded, so a crash
+replays, never skips. Consumers are expected to be idempotent on the event id.
+"""
+from __future__ import annotations
+
+import abc
+import zlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    timestamp: float = 0.0  # seconds since the epoch, when it was appended
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to publish."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """Same key, same partition: one aggregate's events stay in order."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+class Consumer(abc.ABC):
+    """One member of a consumer group, reading the partitions the group assigns it."""
+
+    @abc.abstractmethod
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        """Records after the last committed (or last returned) position, per partition in
+        order; waits up to `timeout` seconds for something to arrive. Calling poll again
+        says the records it returned before are dealt with (committed, or left to be
+        delivered again): only then may the group move a partition to another member."""
+
+    @abc.abstractmethod
+    def commit(self, record: Record) -> None:
+        """Mark `record` and everything before it in its partition as handled."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Leave the group: its partitions go to the other members."""
+
+
+class EventLog(abc.ABC):
+    @abc.abstractmethod
+    def publish(self, messages: list[Message]) -> None:
+        """Append all messages; they are durable when this returns."""
+
+    @abc.abstractmethod
+    def consumer(self, group: str, topics: list[str]) -> Consumer: ...
+
+    @abc.abstractmethod
+    def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        """Records not yet committed by `group`, per (topic, partition)."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise if the log cannot be reached (readiness)."""
+
+    def close(self) -> None:
+        """Release connections."""

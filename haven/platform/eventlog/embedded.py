@@ -1,0 +1,242 @@
+"""The embedded event log: a durable, append-only log in one SQLite file (WAL), shared by
+the processes of one machine.
+
+Topics have a fixed number of partitions; a record goes to the partition of its key and
+gets the next offset there. A consumer group's members find each other through a members
+table with heartbeats and split the partitions between them (a member that stops
+heartbeating loses its share after `session_timeout`). Each group's position in each
+partition is the committed offset. Consumers wait for new records by re-reading a
+one-row-per-partition `heads` table every few milliseconds: no busy loop, and a new record
+is seen within `poll_interval`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+from . import Consumer, EventLog, Message, Record, partition_for
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS heads (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+                                  PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (topic TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+                                    key TEXT NOT NULL, value BLOB NOT NULL, headers TEXT NOT NULL,
+                                    ts REAL NOT NULL, PRIMARY KEY (topic, partition, "offset")) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS committed (grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+                                      next_offset INTEGER NOT NULL,
+                                      PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, heartbeat REAL NOT NULL,
+                                    PRIMARY KEY (grp, member)) WITHOUT ROWID;
+-- Who reads a partition now. A partition changes hands only when its owner lets go (at its
+-- next poll, when what it read before is handled) or is gone: no two members read it at once.
+CREATE TABLE IF NOT EXISTS owners (grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+                                   member TEXT NOT NULL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+"""
+
+
+class EmbeddedEventLog(EventLog):
+    def __init__(self, path: str, partitions: int = 8, retention_seconds: float = 7 * 86400,
+                 retention_records: int = 1_000_000, session_timeout: float = 10.0, poll_interval: float = 0.01):
+        self.path = path
+        self.partitions = partitions
+        self.retention_seconds = retention_seconds
+        self.retention_records = retention_records
+        self.session_timeout = session_timeout
+        self.poll_interval = poll_interval
+        self._local = threading.local()
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._connection().executescript(SCHEMA)
+
+    # --- connections --------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != os.getpid():
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")  # durable when publish returns, power loss included
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection, self._local.pid = connection, os.getpid()
+        return connection
+
+    @contextmanager
+    def _transaction(self):
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _partitions(self, connection, topic: str) -> int:
+        row = connection.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+        if row:
+            return row[0]
+        connection.execute("INSERT OR IGNORE INTO topics (name, partitions) VALUES (?, ?)", (topic, self.partitions))
+        connection.executemany("INSERT OR IGNORE INTO heads (topic, partition, next_offset) VALUES (?, ?, 0)",
+                               [(topic, p) for p in range(self.partitions)])
+        return self.partitions
+
+    # --- EventLog -----------------------------------------------------------------------
+
+    def ensure_topics(self, topics: list[str]) -> None:
+        with self._transaction() as connection:
+            for topic in topics:
+                self._partitions(connection, topic)
+
+    def publish(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        now = time.time()
+        with self._transaction() as connection:
+            for message in messages:
+                partition = partition_for(message.key, self._partitions(connection, message.topic))
+                offset = connection.execute(
+                    "UPDATE heads SET next_offset = next_offset + 1 WHERE topic = ? AND partition = ? "
+                    "RETURNING next_offset - 1", (message.topic, partition)).fetchone()[0]
+                connection.execute(
+                    'INSERT INTO records (topic, partition, "offset", key, value, headers, ts) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (message.topic, partition, offset, message.key, message.value,
+                     json.dumps(message.headers, ensure_ascii=False), now))
+
+    def consumer(self, group: str, topics: list[str]) -> "EmbeddedConsumer":
+        self.ensure_topics(topics)
+        return EmbeddedConsumer(self, group, topics)
+
+    def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        connection = self._connection()
+        result = {}
+        for topic in topics:
+            for partition, head, done in connection.execute(
+                    "SELECT h.partition, h.next_offset, coalesce(c.next_offset, 0) FROM heads h "
+                    "LEFT JOIN committed c ON c.grp = ? AND c.topic = h.topic AND c.partition = h.partition "
+                    "WHERE h.topic = ? ORDER BY h.partition", (group, topic)):
+                result[(topic, partition)] = max(0, head - done)
+        return result
+
+    def check(self) -> None:
+        self._connection().execute("SELECT count(*) FROM topics").fetchone()
+
+    def prune(self) -> int:
+        """Drop records older than the retention age, or beyond the newest
+        `retention_records` of a partition. Returns how many went."""
+        cutoff = time.time() - self.retention_seconds
+        with self._transaction() as connection:
+            removed = connection.execute("DELETE FROM records WHERE ts < ?", (cutoff,)).rowcount
+            for topic, partition, head in connection.execute("SELECT topic, partition, next_offset FROM heads").fetchall():
+                removed += connection.execute(
+                    'DELETE FROM records WHERE topic = ? AND partition = ? AND "offset" < ?',
+                    (topic, partition, head - self.retention_records)).rowcount
+        return removed
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+class EmbeddedConsumer(Consumer):
+    def __init__(self, log: EmbeddedEventLog, group: str, topics: list[str]):
+        self.log = log
+        self.group = group
+        self.topics = list(topics)
+        self.member = uuid.uuid4().hex
+        self.positions: dict[tuple[str, int], int] = {}
+        self._last_heartbeat = 0.0
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        now = time.time()
+        with self.log._transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO members (grp, member, heartbeat) VALUES (?, ?, ?)",
+                               (self.group, self.member, now))
+            connection.execute("DELETE FROM members WHERE grp = ? AND heartbeat < ?",
+                               (self.group, now - self.log.session_timeout))
+        self._last_heartbeat = now
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """This member's share: partitions dealt round-robin over the live members, each
+        taken over only once its previous owner has let go of it or is gone."""
+        now = time.time()
+        with self.log._transaction() as connection:
+            live = [m for (m,) in connection.execute(
+                "SELECT member FROM members WHERE grp = ? AND heartbeat >= ? ORDER BY member",
+                (self.group, now - self.log.session_timeout))]
+            if self.member not in live:
+                live = sorted(live + [self.member])
+            partitions = [(t, p) for t in sorted(self.topics) for (p,) in connection.execute(
+                "SELECT partition FROM heads WHERE topic = ? ORDER BY partition", (t,))]
+            target = {tp for i, tp in enumerate(partitions) if i % len(live) == live.index(self.member)}
+            owners = {(t, p): m for t, p, m in connection.execute(
+                "SELECT topic, partition, member FROM owners WHERE grp = ?", (self.group,))}
+            mine = []
+            for tp in partitions:
+                owner = owners.get(tp)
+                if owner == self.member and tp not in target:
+                    connection.execute("DELETE FROM owners WHERE grp = ? AND topic = ? AND partition = ?",
+                                       (self.group, *tp))  # let go: what we read from it is handled
+                elif tp in target and (owner is None or owner == self.member or owner not in live):
+                    connection.execute("INSERT OR REPLACE INTO owners (grp, topic, partition, member) "
+                                       "VALUES (?, ?, ?, ?)", (self.group, *tp, self.member))
+                    mine.append(tp)
+        return mine
+
+    def _refresh_positions(self, assigned: list[tuple[str, int]]) -> None:
+        connection = self.log._connection()
+        for tp in list(self.positions):
+            if tp not in assigned:
+                del self.positions[tp]  # another member has it now
+        for topic, partition in assigned:
+            if (topic, partition) not in self.positions:
+                row = connection.execute("SELECT next_offset FROM committed WHERE grp = ? AND topic = ? "
+                                         "AND partition = ?", (self.group, topic, partition)).fetchone()
+                self.positions[(topic, partition)] = row[0] if row else 0
+
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        deadline = time.monotonic() + timeout
+        connection = self.log._connection()
+        while True:
+            if time.time() - self._last_heartbeat > self.log.session_timeout / 3:
+                self._heartbeat()
+            self._refresh_positions(self.assignment())
+            found: list[Record] = []
+            for (topic, partition), position in sorted(self.positions.items()):
+                if len(found) >= max_records:
+                    break
+                rows = connection.execute(
+                    'SELECT "offset", key, value, headers, ts FROM records WHERE topic = ? AND partition = ? '
+                    'AND "offset" >= ? ORDER BY "offset" LIMIT ?',
+                    (topic, partition, position, max_records - len(found))).fetchall()
+                for offset, key, value, headers, ts in rows:
+                    found.append(Record(topic, partition, offset, key, bytes(value), json.loads(headers), ts))
+                if rows:
+                    self.positions[(topic, partition)] = rows[-1][0] + 1
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(self.log.poll_interval)
+
+    def commit(self, record: Record) -> None:
+        with self.log._transaction() as connection:
+            connection.execute(
+                "INSERT INTO committed (grp, topic, partition, next_offset) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (grp, topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+                (self.group, record.topic, record.partition, record.offset + 1))
+
+    def seek_to_committed(self) -> None:
+        """Forget positions read but not committed (after a failed handler, say)."""
+        self.positions.clear()
+
+    def close(self) -> None:
+        with self.log._transaction() as connection:
+            connection.execute("DELETE FROM members WHERE grp = ? AND member = ?", (self.group, self.member))
+            connection.execute("DELETE FROM owners WHERE grp = ? AND member = ?", (self.group, self.member))

@@ -1,0 +1,107 @@
+"""Running a handler over a consumer group: retries, dead letters, graceful shutdown.
+
+At least once: a record is committed only after its handler returned, or after it was
+dead-lettered. A transient failure is retried with exponential backoff; after
+`max_attempts`, or at once for a record that can never succeed (not a valid event), the
+record goes to the group's dead-letter topic `<group>.dlq` with the error, the attempt
+count and where it came from in its headers, and the group moves on: one poison event
+never blocks its partition. `replay_dead_letters` sends them back once the cause is fixed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from . import EventLog, Message, Record
+from ..events import InvalidEvent
+
+log = logging.getLogger("haven.eventlog")
+
+
+class Permanent(Exception):
+    """Raised by a handler for a record that no retry will ever fix."""
+
+
+def dead_letter_topic(group: str) -> str:
+    return f"{group}.dlq"
+
+
+@dataclass
+class Retry:
+    max_attempts: int = 5
+    first_delay: float = 0.2
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, self.first_delay * 2 ** (attempt - 1))
+
+
+def handle_one(event_log: EventLog, group: str, record: Record, handler: Callable[[Record], None],
+               retry: Retry, stop: threading.Event) -> bool:
+    """Handle `record` until it succeeds or is dead-lettered: True. False if asked to stop
+    before either (the record stays uncommitted and will be delivered again)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            handler(record)
+            return True
+        except (InvalidEvent, Permanent) as exc:
+            error = exc
+            break
+        except Exception as exc:  # transient until proven otherwise
+            error = exc
+            if attempt >= retry.max_attempts:
+                break
+            log.warning("handler failed, will retry", extra={"group": group, "topic": record.topic,
+                                                            "attempt": attempt, "error": type(exc).__name__})
+            if stop.wait(retry.delay(attempt)):
+                return False
+    event_log.publish([Message(
+        topic=dead_letter_topic(group), key=record.key, value=record.value,
+        headers={**record.headers, "dlq.error": f"{type(error).__name__}: {error}"[:500],
+                 "dlq.attempts": str(attempt), "dlq.topic": record.topic, "dlq.partition": str(record.partition),
+                 "dlq.offset": str(record.offset), "dlq.time": str(time.time())})])
+    log.error("record dead-lettered", extra={"group": group, "topic": record.topic, "partition": record.partition,
+                                             "offset": record.offset, "attempts": attempt,
+                                             "error": type(error).__name__})
+    return True
+
+
+def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[Record], None],
+        stop: threading.Event, retry: Retry | None = None, poll_timeout: float = 0.5) -> None:
+    """Consume until `stop` is set; then finish the current record, commit, and leave."""
+    retry = retry or Retry()
+    consumer = event_log.consumer(group, topics)
+    try:
+        while not stop.is_set():
+            for record in consumer.poll(poll_timeout):
+                if not handle_one(event_log, group, record, handler, retry, stop):
+                    return
+                consumer.commit(record)
+                if stop.is_set():
+                    return
+    finally:
+        consumer.close()
+
+
+def replay_dead_letters(event_log: EventLog, group: str, timeout: float = 1.0) -> int:
+    """Send every dead letter of `group` back to the topic it came from. Returns how many."""
+    replayer = event_log.consumer(f"{group}.dlq-replay", [dead_letter_topic(group)])
+    count = 0
+    try:
+        while True:
+            records = replayer.poll(timeout)
+            if not records:
+                return count
+            for record in records:
+                headers = {k: v for k, v in record.headers.items() if not k.startswith("dlq.")}
+                event_log.publish([Message(record.headers["dlq.topic"], record.key, record.value,
+                                           {**headers, "replayed": "true"})])
+                replayer.commit(record)
+                count += 1
+    finally:
+        replayer.close()
