@@ -93,6 +93,31 @@ def serve(service: str) -> None:
     HavenServer(spec, config).run()
 
 
+# --- relay -----------------------------------------------------------------------------
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(name for name, spec in SERVICES.items() if spec.outbox)))
+def relay(service: str) -> None:
+    """Publish SERVICE's outbox to the event log (one relay per database; `haven run` starts it)."""
+    import signal as signals
+
+    from haven.platform import db
+    from haven.platform import logging as haven_logging
+    from haven.platform.eventlog.factory import event_log_from
+    from haven.platform.outbox import Outbox, Relay
+
+    spec = SERVICES[service]
+    config = load_configs([spec])[service]
+    haven_logging.configure(f"{service}-relay", config.log_level)
+    url = spec.database_url(config)
+    if db.is_embedded(url):
+        migrate_service(spec, config)
+    stop = threading.Event()
+    for signal_number in (signals.SIGTERM, signals.SIGINT):
+        signals.signal(signal_number, lambda *_: stop.set())
+    Relay(db.create_engine(url), Outbox(resolve(spec.outbox)), event_log_from(config), service=service).run(stop)
+
+
 # --- run -----------------------------------------------------------------------------
 
 def _port_free(host: str, port: int) -> bool:
@@ -155,6 +180,8 @@ def run(no_demo_data: bool) -> None:
     for spec in SERVICES.values():
         config = configs[spec.name]
         manager.add_process(spec.name, f"{sys.executable} -m haven serve {spec.name}", env=env)
+        if spec.outbox:
+            manager.add_process(f"{spec.name}-relay", f"{sys.executable} -m haven relay {spec.name}", env=env)
         shown_host = "127.0.0.1" if config.haven_bind_host in ("0.0.0.0", "::") else config.haven_bind_host
         urls[spec.name] = f"http://{shown_host}:{spec.port(config)}"
     threading.Thread(target=_announce_when_ready, args=(urls, manager), daemon=True).start()
@@ -196,6 +223,70 @@ def token(roles, organization, user, ttl) -> None:
     click.echo(mint_token(LocalKeys(config.haven_data_dir), issuer=config.haven_auth_issuer,
                           audience=config.haven_auth_audience, subject=user, roles=roles,
                           organization_id=organization, ttl_seconds=ttl))
+
+
+# --- events --------------------------------------------------------------------------
+
+@main.group()
+def events() -> None:
+    """Look at and repair the event log (embedded or Kafka, as configured)."""
+
+
+def _event_log():
+    from haven.platform.config import ConfigError
+    from haven.platform.eventlog.factory import event_log_from
+
+    config = load_configs([DIRECTORY])[DIRECTORY.name]
+    try:
+        return event_log_from(config)
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}")
+
+
+@events.command()
+@click.argument("topic")
+@click.option("--seconds", default=None, type=float, help="Stop after this long (default: until Ctrl-C).")
+def tail(topic: str, seconds: float | None) -> None:
+    """Print records of TOPIC as they arrive (from the beginning), one JSON line each."""
+    import json as json_module
+    import uuid
+
+    log = _event_log()
+    consumer = log.consumer(f"haven-tail-{uuid.uuid4().hex[:8]}", [topic])  # a group of its own: reads all
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for record in consumer.poll(0.5):
+                value = record.value.decode("utf-8", errors="replace")
+                click.echo(json_module.dumps({"partition": record.partition, "offset": record.offset,
+                                              "key": record.key, "headers": record.headers, "value": value},
+                                             ensure_ascii=False))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+@events.command()
+@click.argument("group")
+@click.option("--topic", "topics", multiple=True, default=["referral-events"], show_default=True)
+def lag(group: str, topics) -> None:
+    """How many records GROUP has not yet handled, per partition."""
+    log = _event_log()
+    total = 0
+    for (topic, partition), behind in sorted(log.lag(group, list(topics)).items()):
+        click.echo(f"{topic}[{partition}] {behind}")
+        total += behind
+    click.echo(f"total {total}")
+
+
+@events.command("replay-dlq")
+@click.argument("group")
+def replay_dlq(group: str) -> None:
+    """Send GROUP's dead letters back to their topics (once the cause is fixed)."""
+    from haven.platform.eventlog.worker import replay_dead_letters
+
+    click.echo(f"{group}: replayed {replay_dead_letters(_event_log(), group)} dead letters")
 
 
 # --- config --------------------------------------------------------------------------

@@ -24,6 +24,18 @@ from .logging import request_id_var
 ReadinessCheck = Callable[[], None]
 """Raises (any exception) when the dependency is not usable; the message names why."""
 
+
+class NonCritical:
+    """A readiness check whose failure is reported but does not make the service unready:
+    the service keeps working without that dependency (writes wait in an outbox while the
+    event log is down, say), and taking it out of rotation would only make things worse."""
+
+    def __init__(self, check: ReadinessCheck):
+        self.check = check
+
+    def __call__(self) -> None:
+        self.check()
+
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 access_log = logging.getLogger("haven.access")
 
@@ -166,17 +178,20 @@ def _operations_blueprint() -> flask_smorest.Blueprint:
     @blp.doc(summary="Readiness: every dependency (database, ...) answers. 503 names what failed.")
     def readyz():
         checks: dict[str, str] = {}
+        critical_failures = []
         for name, check in current_app.extensions["haven.readiness"].items():
             try:
                 check()
                 checks[name] = "ok"
             except Exception as exc:  # a readiness probe reports failures, it never raises
                 checks[name] = f"failed: {exc}" if str(exc) else f"failed: {type(exc).__name__}"
-        failed = sorted(name for name, state in checks.items() if state != "ok")
-        if failed:
-            return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(failed)}.",
+                if not isinstance(check, NonCritical):
+                    critical_failures.append(name)
+        if critical_failures:
+            return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(sorted(critical_failures))}.",
                                     checks=checks)
-        return jsonify(status="ready", checks=checks)
+        degraded = any(state != "ok" for state in checks.values())
+        return jsonify(status="degraded" if degraded else "ready", checks=checks)
 
     @blp.route("/metrics")
     @blp.doc(summary="Prometheus metrics (text exposition format).")

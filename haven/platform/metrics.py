@@ -11,6 +11,8 @@ import os
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -24,6 +26,20 @@ HTTP_REQUEST_DURATION = Histogram(
     ["service", "route", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+
+# --- the event log: by topic and group only (never by key: keys are aggregate ids) -------
+EVENTS_PUBLISHED = Counter("haven_events_published_total", "Records appended to the event log.", ["topic"])
+EVENTS_CONSUMED = Counter("haven_events_consumed_total", "Records handled and committed.", ["topic", "group"])
+EVENTS_FAILED = Counter("haven_events_failed_total", "Handler attempts that raised.", ["topic", "group"])
+EVENTS_DEAD_LETTERED = Counter("haven_events_dead_lettered_total", "Records sent to a dead-letter topic.",
+                               ["topic", "group"])
+EVENT_HANDLER_DURATION = Histogram("haven_event_handler_duration_seconds", "Time a handler took for one record.",
+                                   ["group"], buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0))
+CONSUMER_LAG = Gauge("haven_event_consumer_lag", "Records a group has not handled yet.", ["topic", "group"],
+                     multiprocess_mode="max")
+OUTBOX_BACKLOG = Gauge("haven_outbox_backlog", "Outbox rows not yet published.", ["service"],
+                       multiprocess_mode="max")
 
 
 def exposition() -> tuple[bytes, str]:

@@ -29,6 +29,20 @@ COMMON_SETTINGS: list[Setting] = [
     Setting("HAVEN_AUTH_JWKS_URL", c.http_url, None,
             "JWKS of an external OIDC issuer. Unset: tokens are verified with the embedded issuer's key "
             "in HAVEN_DATA_DIR/auth."),
+    Setting("EVENT_BACKEND", c.choice("embedded", "kafka"), "embedded",
+            "Event log: `embedded` (SQLite file HAVEN_DATA_DIR/events.sqlite3, one machine) or `kafka`."),
+    Setting("EVENT_PARTITIONS", c.integer(1, 1024), "8", "Partitions of each topic the event log creates."),
+    Setting("EVENT_RETENTION_HOURS", c.integer(1, 87_600), "168", "How long the event log keeps records."),
+    Setting("KAFKA_BOOTSTRAP_SERVERS", c.text, None, "host:port[,host:port] of the Kafka cluster "
+            "(required with EVENT_BACKEND=kafka)."),
+    Setting("KAFKA_REPLICATION_FACTOR", c.integer(1, 10), "3", "Replication factor of topics Haven creates."),
+    Setting("KAFKA_SECURITY_PROTOCOL", c.choice("plaintext", "ssl", "sasl_plaintext", "sasl_ssl"), "plaintext",
+            "How to reach Kafka."),
+    Setting("KAFKA_SSL_CAFILE", c.text, None, "CA bundle that signed the brokers' certificates (TLS)."),
+    Setting("KAFKA_SASL_MECHANISM", c.choice("plain", "scram-sha-256", "scram-sha-512"), None,
+            "SASL mechanism (with a sasl_* protocol)."),
+    Setting("KAFKA_SASL_USERNAME", c.text, None, "SASL user name."),
+    Setting("KAFKA_SASL_PASSWORD", c.text, None, "SASL password.", secret=True),
     Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
             "Minimum level of the JSON log lines written to stderr."),
 ]
@@ -56,6 +70,7 @@ class ServiceSpec:
     migrations_package: str  # dotted name of the package holding env.py and versions/
     demo_data: str | None = None  # "package.module:function(config, database_url)", on first start
     prepare: str | None = None  # "package.module:function(config)", run once before the workers start
+    outbox: str | None = None  # "package.module:attribute", the service's outbox table (it then needs a relay)
     extra: dict = field(default_factory=dict)
 
     def load_config(self, environ=None) -> Config:

@@ -7,4 +7,5 @@ SPEC = ServiceSpec(
     settings=COMMON_SETTINGS + service_settings("referral", 8002),
     app_factory="services.referral.bootstrap:create_app",
     migrations_package="services.referral.migrations",
+    outbox="services.referral.adapters.orm:outbox",
 )

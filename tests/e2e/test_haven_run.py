@@ -110,3 +110,30 @@ def test_a_port_in_use_is_reported_before_anything_starts(tmp_path):
                                 text=True, timeout=60)
     assert result.returncode != 0
     assert f"REFERRAL_PORT={port}" in result.stderr and "in use" in result.stderr
+
+
+def test_the_outbox_relay_runs_with_haven(haven):
+    """`haven run` starts the referral service's relay: a row written to its outbox reaches
+    the event log without anything else being started."""
+    import marshmallow as ma
+
+    from haven.platform import db, events
+    from haven.platform.eventlog.embedded import EmbeddedEventLog
+    from haven.platform.outbox import Outbox
+    from services.referral import SPEC as REFERRAL
+    from services.referral.adapters.orm import outbox
+
+    class _Ping(ma.Schema):
+        n = ma.fields.Integer(required=True)
+
+    events.register("org.haven.test.ping.v1", _Ping)
+    engine = db.create_engine(REFERRAL.database_url(REFERRAL.load_config(haven.env)))
+    with engine.begin() as connection:
+        Outbox(outbox).add(connection, "test-pings", "p1", events.new_event("org.haven.test.ping.v1", "/test", {"n": 1}))
+    log = EmbeddedEventLog(os.path.join(haven.data_dir, "events.sqlite3"))
+    consumer = log.consumer("e2e", ["test-pings"])
+    deadline, got = time.monotonic() + 20, []
+    while not got and time.monotonic() < deadline:
+        got = consumer.poll(0.5)
+    assert [events.decode(r.value).data for r in got] == [{"n": 1}]
+    assert requests.get(haven.url("referral") + "/readyz", timeout=5).json()["checks"]["event log"] == "ok"

@@ -171,3 +171,16 @@ def test_a_chunked_body_of_another_type_is_415():
     response = app.test_client().post("/things", input_stream=io.BytesIO(b"a=1"),
                                       headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
     assert response.status_code == 415
+
+
+def test_a_non_critical_dependency_down_is_reported_but_keeps_the_service_ready():
+    from haven.platform.http import NonCritical
+
+    def broker_down():
+        raise ConnectionError("broker unreachable")
+
+    response = _app(readiness={"database": lambda: None, "event log": NonCritical(broker_down)}).test_client() \
+        .get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "degraded", "checks": {
+        "database": "ok", "event log": "failed: broker unreachable"}}

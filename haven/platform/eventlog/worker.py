@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import EventLog, Message, Record
+from .. import metrics
 from ..events import InvalidEvent
 
 log = logging.getLogger("haven.eventlog")
@@ -46,13 +47,18 @@ def handle_one(event_log: EventLog, group: str, record: Record, handler: Callabl
     attempt = 0
     while True:
         attempt += 1
+        started = time.perf_counter()
         try:
             handler(record)
+            metrics.EVENT_HANDLER_DURATION.labels(group).observe(time.perf_counter() - started)
+            metrics.EVENTS_CONSUMED.labels(record.topic, group).inc()
             return True
         except (InvalidEvent, Permanent) as exc:
+            metrics.EVENTS_FAILED.labels(record.topic, group).inc()
             error = exc
             break
         except Exception as exc:  # transient until proven otherwise
+            metrics.EVENTS_FAILED.labels(record.topic, group).inc()
             error = exc
             if attempt >= retry.max_attempts:
                 break
@@ -65,6 +71,7 @@ def handle_one(event_log: EventLog, group: str, record: Record, handler: Callabl
         headers={**record.headers, "dlq.error": f"{type(error).__name__}: {error}"[:500],
                  "dlq.attempts": str(attempt), "dlq.topic": record.topic, "dlq.partition": str(record.partition),
                  "dlq.offset": str(record.offset), "dlq.time": str(time.time())})])
+    metrics.EVENTS_DEAD_LETTERED.labels(record.topic, group).inc()
     log.error("record dead-lettered", extra={"group": group, "topic": record.topic, "partition": record.partition,
                                              "offset": record.offset, "attempts": attempt,
                                              "error": type(error).__name__})
@@ -76,8 +83,13 @@ def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[R
     """Consume until `stop` is set; then finish the current record, commit, and leave."""
     retry = retry or Retry()
     consumer = event_log.consumer(group, topics)
+    measured = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() - measured > 10:  # lag: cheap, but not on every poll
+                for (topic, _partition), behind in _lag_by_topic(event_log, group, topics).items():
+                    metrics.CONSUMER_LAG.labels(topic, group).set(behind)
+                measured = time.monotonic()
             for record in consumer.poll(poll_timeout):
                 if not handle_one(event_log, group, record, handler, retry, stop):
                     return
@@ -86,6 +98,16 @@ def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[R
                     return
     finally:
         consumer.close()
+
+
+def _lag_by_topic(event_log: EventLog, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    totals: dict[tuple[str, int], int] = {}
+    try:
+        for (topic, _partition), behind in event_log.lag(group, topics).items():
+            totals[(topic, 0)] = totals.get((topic, 0), 0) + behind
+    except Exception:  # lag is information; the log being unreachable shows elsewhere
+        return {}
+    return totals
 
 
 def replay_dead_letters(event_log: EventLog, group: str, timeout: float = 1.0) -> int:

@@ -1,7 +1,6 @@
 from alembic import context
-import sqlalchemy as sa
 
 from haven.platform.db import run_alembic_env
+from services.referral.adapters.orm import metadata
 
-# The referral service has no tables of its own yet; its first migration adds them.
-run_alembic_env(context, sa.MetaData())
+run_alembic_env(context, metadata)

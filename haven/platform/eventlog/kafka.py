@@ -1,0 +1,506 @@
+"""The Kafka adapter of the event-log port, on kafka-python 3.x.
+
+- Producer: idempotent (`enable_idempotence=True`), `acks=all`, at most 5 requests in
+  flight per connection, so retries neither duplicate nor reorder a partition's records.
+  `publish` returns only once every message is acknowledged; otherwise it raises
+  `PublishFailed` (some of the batch may still have been written: delivery is at least
+  once, consumers are idempotent on the event id).
+- Partitioning: Kafka's own default partitioner — murmur2 of the key's UTF-8 bytes, made
+  positive, modulo the partition count — the same as the Java client and every other
+  client that follows it, so a key's records share a partition whichever client wrote
+  them. (`partition_for` is the embedded log's rule; it is not used here.)
+- Consumers: the classic group protocol through `subscribe`, so the members of a group
+  split the partitions and rebalance when one joins or leaves. Offsets are committed only
+  by `commit(record)` (offset + 1 for that partition; never backwards), a new group starts
+  at the earliest retained record. A member's first `poll` first waits (up to
+  `join_timeout`) until the group has given it its partitions — a broker delays a new
+  group's first rebalance (`group.initial.rebalance.delay.ms`, 3 s by default) — and only
+  then counts its own timeout, so an empty first poll means "nothing to read", not "not
+  joined yet". Rebalances after that happen inside `poll`, within its timeout.
+  A member that keeps its records longer than `max_poll_interval` between polls is
+  removed from the group by the broker; `session_timeout` bounds how long a crashed
+  member holds its partitions.
+- Topics: provisioned by `ensure_topics` (idempotent) with partitions, replication factor
+  and retention; by default each topic is provisioned the first time this instance
+  publishes to it or consumes it (`auto_provision`), with the configured defaults.
+- Security: `security_protocol` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), `ssl_cafile`,
+  `ssl_certfile`, `ssl_keyfile`, `ssl_password`, `ssl_check_hostname`, `sasl_mechanism`
+  (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), `sasl_plain_username`, `sasl_plain_password`:
+  passed unchanged to every client (producer, consumers, admin).
+
+Clients are created lazily: constructing a `KafkaEventLog` never touches the network, so a
+service starts while the broker is down and `check()` reports it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import errors as kafka_errors
+from kafka.admin import OffsetSpec
+from kafka.structs import MemberState, OffsetAndMetadata
+
+from . import Consumer, EventLog, Message, Record
+
+log = logging.getLogger("haven.eventlog.kafka")
+
+SECURITY_OPTIONS = ("security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password",
+                    "ssl_check_hostname", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password")
+TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
+UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
+_UNREACHABLE = (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError,
+                kafka_errors.NodeNotReadyError, kafka_errors.RequestTimedOutError)
+# A commit that fails with these only means the partition has moved to another member, which
+# will deliver the record again: at least once still holds, so it is logged, not raised.
+_LOST_OWNERSHIP = (kafka_errors.CommitFailedError, kafka_errors.RebalanceInProgressError,
+                   kafka_errors.IllegalGenerationError, kafka_errors.UnknownMemberIdError)
+
+
+class KafkaEventLogError(RuntimeError):
+    """Something the Kafka adapter could not do; `str()` says what and where."""
+
+
+class KafkaUnavailable(KafkaEventLogError, ConnectionError):
+    """The brokers cannot be reached (or refuse us) within the timeout."""
+
+
+class PublishFailed(KafkaEventLogError):
+    """Not every message of a `publish` call was acknowledged; some may have been written.
+    Raised for every failure of `publish`, an unreachable broker included (see `__cause__`)."""
+
+
+def _servers(bootstrap_servers: str | Iterable[str]) -> list[str]:
+    if isinstance(bootstrap_servers, str):
+        servers = [s.strip() for s in bootstrap_servers.split(",")]
+    else:
+        servers = [str(s).strip() for s in bootstrap_servers]
+    servers = [s for s in servers if s]
+    if not servers:
+        raise ValueError("no Kafka bootstrap servers given")
+    return servers
+
+
+class KafkaEventLog(EventLog):
+    def __init__(self, bootstrap_servers: str | Iterable[str], *,
+                 security_protocol: str = "PLAINTEXT",
+                 ssl_cafile: str | None = None,
+                 ssl_certfile: str | None = None,
+                 ssl_keyfile: str | None = None,
+                 ssl_password: str | None = None,
+                 ssl_check_hostname: bool = True,
+                 sasl_mechanism: str | None = None,
+                 sasl_plain_username: str | None = None,
+                 sasl_plain_password: str | None = None,
+                 client_id: str = "haven",
+                 partitions: int = 8,
+                 replication_factor: int = 3,
+                 retention_ms: int | None = 7 * 86400 * 1000,
+                 auto_provision: bool = True,
+                 publish_timeout: float = 30.0,
+                 connect_timeout: float = 10.0,
+                 request_timeout: float = 15.0,
+                 check_timeout: float = 3.0,
+                 session_timeout: float = 10.0,
+                 max_poll_interval: float = 300.0,
+                 join_timeout: float = 10.0,
+                 client_options: dict[str, Any] | None = None):
+        self.servers = _servers(bootstrap_servers)
+        self.client_id = client_id
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.retention_ms = retention_ms
+        self.auto_provision = auto_provision
+        self.publish_timeout = publish_timeout
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.check_timeout = check_timeout
+        self.session_timeout = session_timeout
+        self.max_poll_interval = max_poll_interval
+        self.join_timeout = join_timeout
+        security = {"security_protocol": (security_protocol or "PLAINTEXT").upper(),
+                    "ssl_cafile": ssl_cafile, "ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile,
+                    "ssl_password": ssl_password, "ssl_check_hostname": ssl_check_hostname,
+                    "sasl_mechanism": sasl_mechanism, "sasl_plain_username": sasl_plain_username,
+                    "sasl_plain_password": sasl_plain_password}
+        if security["security_protocol"] not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+            raise ValueError(f"unknown Kafka security protocol {security_protocol!r}")
+        if security["security_protocol"].startswith("SASL") and not sasl_mechanism:
+            raise ValueError(f"security protocol {security['security_protocol']} needs a SASL mechanism")
+        # Options left unset keep kafka-python's defaults.
+        self._common = {"bootstrap_servers": self.servers, "client_id": client_id,
+                        "bootstrap_timeout_ms": int(connect_timeout * 1000),
+                        **{k: v for k, v in security.items() if v is not None},
+                        **(client_options or {})}
+        self._lock = threading.RLock()
+        self._producer: KafkaProducer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._provisioned: set[str] = set()
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> "KafkaEventLog":
+        """From a parsed configuration (`haven.platform.config.Config`) whose attributes are
+        the lower-cased variables: kafka_bootstrap_servers, kafka_security_protocol,
+        kafka_ssl_cafile, kafka_ssl_certfile, kafka_ssl_keyfile, kafka_ssl_password,
+        kafka_sasl_mechanism, kafka_sasl_username, kafka_sasl_password, kafka_client_id,
+        kafka_topic_partitions, kafka_replication_factor, kafka_retention_ms. Unset (None)
+        or absent attributes keep the defaults."""
+        names = {"security_protocol": "kafka_security_protocol", "ssl_cafile": "kafka_ssl_cafile",
+                 "ssl_certfile": "kafka_ssl_certfile", "ssl_keyfile": "kafka_ssl_keyfile",
+                 "ssl_password": "kafka_ssl_password", "sasl_mechanism": "kafka_sasl_mechanism",
+                 "sasl_plain_username": "kafka_sasl_username", "sasl_plain_password": "kafka_sasl_password",
+                 "client_id": "kafka_client_id", "partitions": "kafka_topic_partitions",
+                 "replication_factor": "kafka_replication_factor", "retention_ms": "kafka_retention_ms"}
+        options = {option: getattr(settings, attribute) for option, attribute in names.items()
+                   if getattr(settings, attribute, None) is not None}
+        options.update(overrides)
+        servers = options.pop("bootstrap_servers", None) or getattr(settings, "kafka_bootstrap_servers", None)
+        if not servers:
+            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
+        return cls(servers, **options)
+
+    def __repr__(self) -> str:  # never shows credentials
+        return f"KafkaEventLog({','.join(self.servers)}, {self._common['security_protocol']})"
+
+    # --- clients --------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return ",".join(self.servers)
+
+    def _admin_client(self) -> KafkaAdminClient:
+        with self._lock:
+            self._ensure_open()
+            if self._admin is None:
+                try:
+                    self._admin = KafkaAdminClient(request_timeout_ms=int(self.request_timeout * 1000),
+                                                   **self._admin_options())
+                except kafka_errors.KafkaError as exc:
+                    raise KafkaUnavailable(f"Kafka at {self._where()} is unreachable: {_describe(exc)}") from exc
+            return self._admin
+
+    def _admin_options(self) -> dict[str, Any]:
+        allowed = set(KafkaAdminClient.DEFAULT_CONFIG)
+        return {k: v for k, v in self._common.items() if k in allowed}
+
+    def _producer_client(self) -> KafkaProducer:
+        with self._lock:
+            self._ensure_open()
+            if self._producer is None:
+                request_ms = int(self.request_timeout * 1000)
+                try:
+                    self._producer = KafkaProducer(
+                        enable_idempotence=True, acks="all", max_in_flight_requests_per_connection=5,
+                        linger_ms=5, allow_auto_create_topics=not self.auto_provision,
+                        request_timeout_ms=request_ms,
+                        delivery_timeout_ms=max(int(self.publish_timeout * 1000), request_ms + 5),
+                        max_block_ms=int(self.publish_timeout * 1000),
+                        **self._common)
+                except kafka_errors.KafkaError as exc:
+                    raise KafkaUnavailable(f"Kafka at {self._where()} is unreachable: {_describe(exc)}") from exc
+            return self._producer
+
+    def _admin_call(self, doing: str, call):
+        """Run `call(admin)`; a broken admin client is dropped so the next call reconnects."""
+        admin = self._admin_client()
+        try:
+            return call(admin)
+        except kafka_errors.KafkaError as exc:
+            error = _unavailable_or_error(f"{doing} on {self._where()}", exc)
+            if isinstance(error, KafkaUnavailable):
+                self._drop_admin(admin)
+            raise error from exc
+
+    def _drop_admin(self, admin: KafkaAdminClient) -> None:
+        with self._lock:
+            if self._admin is admin:
+                self._admin = None
+        try:
+            admin.close()
+        except Exception:
+            log.debug("closing the Kafka admin client failed", exc_info=True)
+
+    def _drop_producer(self) -> None:
+        """After a failed publish: forget the producer (unsent records with it) so the next
+        publish starts clean instead of racing records the caller will send again."""
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception:  # closing a broken client must not hide the original error
+                log.debug("closing the Kafka producer failed", exc_info=True)
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise KafkaEventLogError("the Kafka event log is closed")
+
+    # --- topics ---------------------------------------------------------------------------
+
+    def ensure_topics(self, topics: Iterable[str], partitions: int | None = None,
+                      replication_factor: int | None = None, retention_ms: int | None = None) -> None:
+        """Create the topics that do not exist yet; existing ones are left as they are."""
+        topics = [t for t in dict.fromkeys(topics)]
+        if not topics:
+            return
+        configs = {}
+        retention = self.retention_ms if retention_ms is None else retention_ms
+        if retention is not None:
+            configs["retention.ms"] = str(int(retention))
+        spec = {"num_partitions": partitions or self.partitions,
+                "replication_factor": replication_factor or self.replication_factor,
+                "configs": configs}
+        timeout_ms = int(self.request_timeout * 1000)
+        response = self._admin_call(f"creating topics {topics}", lambda admin: admin.create_topics(
+            {topic: dict(spec) for topic in topics}, timeout_ms=timeout_ms, raise_errors=False))
+        failures = [f"{t['name']}: {t.get('error_message') or kafka_errors.for_code(t['error_code']).__name__}"
+                    for t in response["topics"] if t["error_code"] not in (0, TOPIC_ALREADY_EXISTS)]
+        if failures:
+            raise KafkaEventLogError(f"could not create topics on {self._where()}: {'; '.join(failures)}")
+        self._admin_call(f"waiting for topics {topics}", lambda admin: admin.wait_for_topics(topics, timeout_ms))
+        with self._lock:
+            self._provisioned.update(topics)
+
+    def _provision(self, topics: Iterable[str]) -> None:
+        if not self.auto_provision:
+            return
+        missing = [t for t in dict.fromkeys(topics) if t not in self._provisioned]
+        if missing:
+            self.ensure_topics(missing)
+
+    def partition_counts(self, topics: Iterable[str]) -> dict[str, int]:
+        """How many partitions each existing topic has (unknown topics are left out)."""
+        wanted = list(dict.fromkeys(topics))
+        described = self._admin_call("describing topics", lambda admin: admin.describe_topics(wanted))
+        counts = {}
+        for topic in described:
+            if topic["error_code"] == UNKNOWN_TOPIC:
+                continue
+            if topic["error_code"]:
+                error = kafka_errors.for_code(topic["error_code"])
+                raise KafkaEventLogError(f"describing topic {topic['name']}: {error.__name__}")
+            counts[topic["name"]] = len(topic["partitions"])
+        return counts
+
+    # --- EventLog -------------------------------------------------------------------------
+
+    def publish(self, messages: list[Message]) -> None:
+        if not messages:
+            return
+        try:
+            self._provision(m.topic for m in messages)
+            producer = self._producer_client()
+        except KafkaEventLogError as exc:
+            raise PublishFailed(f"publishing {len(messages)} message(s) failed: {exc}") from exc
+        futures = []
+        try:
+            for message in messages:
+                futures.append(producer.send(
+                    message.topic, value=message.value, key=message.key.encode("utf-8"),
+                    headers=[(name, value.encode("utf-8")) for name, value in message.headers.items()]))
+            producer.flush(timeout=self.publish_timeout)
+        except kafka_errors.KafkaError as exc:
+            self._drop_producer()
+            raise PublishFailed(f"publishing {len(messages)} message(s) to {self._where()} failed: "
+                                f"{_describe(exc)}") from exc
+        failed = [f for f in futures if not f.succeeded()]
+        if failed:
+            self._drop_producer()
+            first = failed[0].exception if failed[0].is_done else "not acknowledged in time"
+            raise PublishFailed(f"{len(failed)} of {len(messages)} message(s) were not acknowledged by "
+                                f"{self._where()}: {_describe(first)}")
+
+    def consumer(self, group: str, topics: list[str]) -> "KafkaEventConsumer":
+        self._ensure_open()
+        self._provision(topics)
+        return KafkaEventConsumer(self, group, topics)
+
+    def _consumer_client(self, group: str) -> KafkaConsumer:
+        try:
+            return KafkaConsumer(
+                group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+                allow_auto_create_topics=not self.auto_provision,
+                session_timeout_ms=int(self.session_timeout * 1000),
+                heartbeat_interval_ms=max(100, int(self.session_timeout * 1000 / 4)),
+                max_poll_interval_ms=int(self.max_poll_interval * 1000),
+                request_timeout_ms=max(int(self.request_timeout * 1000), 1000),
+                fetch_max_wait_ms=100,
+                **self._common)
+        except kafka_errors.KafkaError as exc:
+            raise KafkaUnavailable(f"Kafka at {self._where()} is unreachable: {_describe(exc)}") from exc
+
+    def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        """Per (topic, partition) of the existing topics: records after the group's committed
+        offset (after the earliest retained record if the group never committed there)."""
+        counts = self.partition_counts(topics)
+        partitions = [TopicPartition(t, p) for t in topics if t in counts for p in range(counts[t])]
+        if not partitions:
+            return {}
+        doing = f"reading the lag of group {group!r}"
+        committed = self._admin_call(doing, lambda admin: admin.list_group_offsets({group: partitions})).get(group, {})
+        ends = self._admin_call(doing, lambda admin: admin.list_partition_offsets(
+            {tp: OffsetSpec.LATEST for tp in partitions}))
+        starts = self._admin_call(doing, lambda admin: admin.list_partition_offsets(
+            {tp: OffsetSpec.EARLIEST for tp in partitions}))
+        result = {}
+        for tp in partitions:
+            start, end = starts[tp].offset, ends[tp].offset
+            done = committed.get(tp)
+            position = done.offset if done is not None and done.offset >= 0 else start
+            result[(tp.topic, tp.partition)] = max(0, end - max(position, start))
+        return result
+
+    def check(self) -> None:
+        """Raise `KafkaUnavailable` unless a broker answers within `check_timeout` seconds.
+
+        Uses a short-lived admin connection of its own, so a slow or broken shared client
+        can neither delay nor fake the answer."""
+        self._ensure_open()
+        options = self._admin_options()
+        options["bootstrap_timeout_ms"] = int(self.check_timeout * 1000)
+        started = time.monotonic()
+        admin = None
+        try:
+            admin = KafkaAdminClient(request_timeout_ms=int(self.check_timeout * 1000),
+                                     reconnect_backoff_max_ms=1000, **options)
+            admin.describe_topics([])  # a Metadata request for no topic: the brokers answer
+        except (kafka_errors.KafkaError, OSError) as exc:
+            raise KafkaUnavailable(
+                f"Kafka at {self._where()} did not answer within {self.check_timeout:g}s "
+                f"({time.monotonic() - started:.1f}s spent): {_describe(exc)}") from exc
+        except Exception as exc:
+            raise KafkaEventLogError(f"checking Kafka at {self._where()} failed: {_describe(exc)}") from exc
+        finally:
+            if admin is not None:
+                try:
+                    admin.close()
+                except Exception:
+                    log.debug("closing the check's admin client failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            producer, self._producer = self._producer, None
+            admin, self._admin = self._admin, None
+        if producer is not None:
+            try:
+                producer.close(timeout=self.publish_timeout)
+            except Exception:
+                log.warning("closing the Kafka producer failed", exc_info=True)
+        if admin is not None:
+            try:
+                admin.close()
+            except Exception:
+                log.warning("closing the Kafka admin client failed", exc_info=True)
+
+
+class KafkaEventConsumer(Consumer):
+    """One member of a consumer group. Not thread-safe: use it from one thread."""
+
+    def __init__(self, log_: KafkaEventLog, group: str, topics: list[str]):
+        self.log = log_
+        self.group = group
+        self.topics = list(dict.fromkeys(topics))
+        self._consumer = log_._consumer_client(group)
+        self._consumer.subscribe(self.topics)
+        self._committed: dict[TopicPartition, int] = {}
+        self._joined = False
+        self._closed = False
+
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        """Records in offset order per partition, waiting up to `timeout` seconds — after, on
+        this member's first poll, waiting up to `join_timeout` for the group to give it its
+        partitions. Later rebalances happen inside poll, within `timeout`."""
+        if self._closed:
+            raise KafkaEventLogError("the consumer is closed")
+        if not self._joined:
+            batches = self._await_join(max_records)
+            if batches:
+                return self._records(batches)
+        return self._records(self._poll(timeout, max_records))
+
+    def _await_join(self, max_records: int) -> dict:
+        deadline = time.monotonic() + self.log.join_timeout
+        while True:
+            batches = self._poll(min(0.1, max(0.0, deadline - time.monotonic())), max_records)
+            if self._consumer.group_metadata().state == MemberState.STABLE:
+                self._joined = True
+            if batches or self._joined or time.monotonic() >= deadline:
+                return batches
+
+    def _poll(self, timeout: float, max_records: int) -> dict:
+        try:
+            return self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max_records)
+        except kafka_errors.KafkaError as exc:
+            raise _unavailable_or_error(f"polling group {self.group!r} on {self.log._where()}", exc) from exc
+
+    @staticmethod
+    def _records(batches: dict) -> list[Record]:
+        records = []
+        for tp in sorted(batches):
+            for r in batches[tp]:
+                records.append(Record(
+                    topic=r.topic, partition=r.partition, offset=r.offset,
+                    key=r.key.decode("utf-8", errors="replace") if r.key is not None else "",
+                    value=r.value if r.value is not None else b"",
+                    headers={name: (value or b"").decode("utf-8", errors="replace") for name, value in r.headers or []},
+                    timestamp=r.timestamp / 1000.0 if r.timestamp is not None and r.timestamp >= 0 else 0.0))
+        return records
+
+    def commit(self, record: Record) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        offset = record.offset + 1
+        if self._committed.get(tp, -1) >= offset:
+            return  # never move a partition's committed offset backwards
+        try:
+            self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1)},
+                                  timeout_ms=int(self.log.request_timeout * 1000))
+        except _LOST_OWNERSHIP as exc:
+            log.warning("commit skipped: the partition moved to another member, which will deliver again",
+                        extra={"group": self.group, "topic": record.topic, "partition": record.partition,
+                               "offset": record.offset, "error": type(exc).__name__})
+            return
+        except kafka_errors.KafkaError as exc:
+            raise _unavailable_or_error(
+                f"committing {record.topic}[{record.partition}]@{record.offset} for group {self.group!r}", exc) from exc
+        self._committed[tp] = offset
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this member holds now."""
+        return sorted((tp.topic, tp.partition) for tp in self._consumer.assignment())
+
+    def seek_to_committed(self) -> None:
+        """Forget positions read but not committed (after a failed handler, say)."""
+        for tp in self._consumer.assignment():
+            committed = self._consumer.committed(tp)
+            if committed is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, committed)
+
+    def close(self) -> None:
+        """Leave the group without committing anything not committed already."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._consumer.close(autocommit=False, timeout_ms=int(self.log.request_timeout * 1000))
+        except Exception:
+            log.warning("closing a Kafka consumer failed", exc_info=True)
+
+
+def _describe(error: Any) -> str:
+    if isinstance(error, BaseException):
+        text = str(error)
+        return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return str(error)
+
+
+def _unavailable_or_error(doing: str, exc: BaseException) -> KafkaEventLogError:
+    if isinstance(exc, _UNREACHABLE):
+        return KafkaUnavailable(f"{doing}: Kafka unreachable ({_describe(exc)})")
+    return KafkaEventLogError(f"{doing}: {_describe(exc)}")
