@@ -60,14 +60,21 @@ class EmbeddedEventLog(EventLog):
         if connection is None or getattr(self._local, "pid", None) != os.getpid():
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")  # durable when publish returns, power loss included
             connection.execute("PRAGMA busy_timeout=30000")
             self._local.connection, self._local.pid = connection, os.getpid()
+            self._local.synchronous = None
         return connection
 
     @contextmanager
-    def _transaction(self):
+    def _transaction(self, durable: bool = False):
+        """`durable`: fsync before returning (appends: durable when publish returns, power
+        loss included). Bookkeeping (offsets, membership) needs no fsync: losing the last
+        commit to a power cut only means a record is delivered again."""
         connection = self._connection()
+        wanted = "FULL" if durable else "NORMAL"
+        if self._local.synchronous != wanted:
+            connection.execute(f"PRAGMA synchronous={wanted}")
+            self._local.synchronous = wanted
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
@@ -96,7 +103,7 @@ class EmbeddedEventLog(EventLog):
         if not messages:
             return
         now = time.time()
-        with self._transaction() as connection:
+        with self._transaction(durable=True) as connection:
             for message in messages:
                 partition = partition_for(message.key, self._partitions(connection, message.topic))
                 offset = connection.execute(
