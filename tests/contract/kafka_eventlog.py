@@ -14,8 +14,9 @@ or restart the broker.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from haven.platform.eventlog.kafka import KafkaEventLog
 from tests.support.noida import NoidaKafka

@@ -10,8 +10,11 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from types import SimpleNamespace
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.partitioner.default import murmur2
 
 from haven.platform.eventlog import Message, Record
@@ -39,12 +42,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def drain(consumer, expected: int, timeout: float = 20.0, commit: bool = False) -> list[Record]:
+def drain(consumer, expected: int, timeout: float = 20.0, commit: bool = False,
+          max_records: int = 100) -> list[Record]:
     """Poll until `expected` records arrived (or the time is up)."""
     received: list[Record] = []
     deadline = time.monotonic() + timeout
     while len(received) < expected and time.monotonic() < deadline:
-        for record in consumer.poll(0.5):
+        for record in consumer.poll(0.5, max_records=max_records):
             received.append(record)
             if commit:
                 consumer.commit(record)
@@ -93,16 +97,20 @@ def test_records_read_but_not_committed_are_delivered_again(event_log):
     event_log.publish([Message(topic, f"k{n}", f"v{n}".encode()) for n in range(12)])
 
     first = event_log.consumer(group, [topic])
-    seen = drain(first, 12)
-    first.close()  # crashed handler: nothing committed
-    assert len(seen) == 12
+    seen = drain(first, 12, max_records=3)  # several polls
+    event_log.publish([Message(topic, f"k{n}", f"v{n}".encode()) for n in range(12, 24)])
+    seen += drain(first, 12, max_records=3)  # arrived while it was reading
+    first.close()  # its handler never succeeded: nothing committed
+    assert len(seen) == 24
+    assert event_log.lag(group, [topic]) and sum(event_log.lag(group, [topic]).values()) == 24
 
     second = event_log.consumer(group, [topic])
     try:
-        again = drain(second, 12)
+        again = drain(second, 24)
+        assert second.poll(0.5) == []
     finally:
         second.close()
-    key = lambda r: (r.partition, r.offset)  # noqa: E731
+    key = lambda r: (r.partition, r.offset)
     assert sorted(map(key, again)) == sorted(map(key, seen))
     assert sorted(r.value for r in again) == sorted(r.value for r in seen)
 
@@ -133,65 +141,111 @@ def test_committed_records_are_not_delivered_again(event_log):
         third.close()
 
 
+class GroupMember:
+    """A consumer polling from a thread of its own and committing each record it handles."""
+
+    def __init__(self, event_log, group: str, topics: list[str]):
+        self.consumer = event_log.consumer(group, topics)
+        self.received: list[tuple[str, int, int]] = []
+        self.assignment: set = set()
+        self.assigned = threading.Event()
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                records = self.consumer.poll(0.2)
+                self.assignment = set(self.consumer.assignment())
+                if self.assignment:
+                    self.assigned.set()
+                for record in records:
+                    self.received.append((record.topic, record.partition, record.offset))
+                    self.consumer.commit(record)
+        except Exception as exc:  # surfaced by the test
+            self.errors.append(exc)
+        finally:
+            self.consumer.close()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(20)
+        assert not self._thread.is_alive(), "a consumer thread did not stop"
+        assert not self.errors, self.errors
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 @pytest.mark.timeout(90)
 def test_two_consumers_in_a_group_split_partitions_and_receive_every_record_once(event_log):
     topic, group = unique("events"), unique("group")
     total = 400
     event_log.ensure_topics([topic])
-    received: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
-    assignments: dict[str, set] = {"a": set(), "b": set()}
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def member(name: str, ready: threading.Event):
-        consumer = event_log.consumer(group, [topic])
-        try:
-            while not stop.is_set():
-                records = consumer.poll(0.2)
-                assignment = consumer.assignment()
-                if assignment:
-                    assignments[name] = set(assignment)
-                    ready.set()
-                for record in records:
-                    received[name].append((record.partition, record.offset))
-                    consumer.commit(record)
-        except BaseException as exc:  # surfaced by the main thread
-            errors.append(exc)
-            ready.set()
-        finally:
-            consumer.close()
-
-    ready_a, ready_b = threading.Event(), threading.Event()
-    a = threading.Thread(target=member, args=("a", ready_a), daemon=True)
-    b = threading.Thread(target=member, args=("b", ready_b), daemon=True)
+    first = GroupMember(event_log, group, [topic])
+    second = None
     try:
-        a.start()
-        assert ready_a.wait(20), "the first member never got partitions"
-        event_log.publish([Message(topic, f"k{n}", str(n).encode()) for n in range(total // 2)])
-        b.start()  # joins while the first one is busy: a rebalance
-        for start in range(total // 2, total, 20):
+        assert first.assigned.wait(20), "the first member never got partitions"
+        second = GroupMember(event_log, group, [topic])
+        # The rebalance: both hold a share, together all partitions, none twice.
+        wait_for(lambda: first.assignment and second.assignment
+                 and len(first.assignment | second.assignment) == PARTITIONS
+                 and not first.assignment & second.assignment, 30, "the rebalance")
+        for start in range(0, total, 20):
             event_log.publish([Message(topic, f"k{n}", str(n).encode()) for n in range(start, start + 20)])
-            time.sleep(0.05)
-        assert ready_b.wait(30), "the second member never got partitions"
-        deadline = time.monotonic() + 30
-        while len(received["a"]) + len(received["b"]) < total and time.monotonic() < deadline and not errors:
-            time.sleep(0.1)
+        wait_for(lambda: len(first.received) + len(second.received) >= total, 30, "every record")
         time.sleep(1.0)  # anything delivered twice would show up now
     finally:
-        stop.set()
-        a.join(20)
-        b.join(20)
-    assert not errors, errors
-    assert not a.is_alive() and not b.is_alive()
+        first.stop()
+        if second is not None:
+            second.stop()
 
-    everything = received["a"] + received["b"]
-    assert len(everything) == total, (len(received["a"]), len(received["b"]))
+    everything = first.received + second.received
+    assert len(everything) == total, (len(first.received), len(second.received))
     assert len(set(everything)) == total  # nothing twice
-    assert received["a"] and received["b"]  # both did a share
-    assert assignments["a"] and assignments["b"]
-    assert not assignments["a"] & assignments["b"]  # split, never shared
-    assert assignments["a"] | assignments["b"] == {(topic, p) for p in range(PARTITIONS)}
+    assert first.received and second.received  # both did a share
+    assert {p for _, p, _ in first.received}.isdisjoint({p for _, p, _ in second.received})
     assert event_log.lag(group, [topic]) == {(topic, p): 0 for p in range(PARTITIONS)}
+
+
+@pytest.mark.timeout(90)
+def test_a_member_joining_and_leaving_mid_stream_loses_nothing(event_log):
+    """Rebalances while records are being handled: every record reaches the group, and
+    duplicates are bounded by what was in flight. (The stand-in rejects the offset commits
+    of the members' batches in flight once a rebalance starts — a real broker accepts them
+    until the rebalance completes — so here a rebalance redelivers those records.)"""
+    topic, group = unique("events"), unique("group")
+    total = 600
+    event_log.ensure_topics([topic])
+    members = [GroupMember(event_log, group, [topic])]
+    try:
+        assert members[0].assigned.wait(20)
+        for start in range(0, total, 20):
+            event_log.publish([Message(topic, f"k{n}", str(n).encode()) for n in range(start, start + 20)])
+            if start == 200:
+                members.append(GroupMember(event_log, group, [topic]))  # joins mid-stream
+            if start == 400:
+                members[0].stop()  # leaves mid-stream: its partitions go to the other
+            time.sleep(0.02)
+        everything = lambda: {r for m in members for r in m.received}
+        wait_for(lambda: len(everything()) >= total, 45, "every record")
+    finally:
+        for member in members:
+            member._stop.set()
+        for member in members:
+            member.stop()
+    delivered = [r for m in members for r in m.received]
+    assert len(set(delivered)) == total
+    duplicates = len(delivered) - total
+    assert duplicates <= 2 * 100 * PARTITIONS  # at most the batches in flight at the two rebalances
+    assert event_log.lag(group, [topic]) == {(topic, p): 0 for p in range(PARTITIONS)}
+    print(f"\n[kafka stand-in] rebalances mid-stream: {duplicates} duplicate deliveries of {total}")
 
 
 @pytest.mark.timeout(60)
@@ -223,6 +277,56 @@ def test_lag_counts_records_not_yet_committed(event_log):
         assert sum(lag.values()) == 1 and lag[(topic, kafka_partition(keys[0]))] == 1
     finally:
         consumer.close()
+
+
+@pytest.mark.timeout(60)
+def test_topics_are_provisioned_idempotently_with_partitions_and_retention(event_log, broker):
+    explicit, lazy = unique("provisioned"), unique("lazy")
+    event_log.ensure_topics([explicit], partitions=3, replication_factor=1, retention_ms=3_600_000)
+    event_log.ensure_topics([explicit], partitions=3, replication_factor=1, retention_ms=3_600_000)  # no error
+    event_log.publish([Message(lazy, "k", b"v")])  # provisioned on first use, with the defaults
+
+    assert event_log.partition_counts([explicit, lazy, unique("absent")]) == {explicit: 3, lazy: PARTITIONS}
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, request_timeout_ms=5000)
+    try:
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, explicit),
+                                          ConfigResource(ConfigResourceType.TOPIC, lazy)])
+    finally:
+        admin.close()
+    assert configs["topic"][explicit]["retention.ms"]["value"] == "3600000"
+    assert configs["topic"][lazy]["retention.ms"]["value"] == str(7 * 86400 * 1000)
+
+
+@pytest.mark.timeout(60)
+def test_security_settings_reach_the_clients(broker):
+    # SASL/PLAIN: the stand-in accepts the handshake (it checks no credentials).
+    sasl = KafkaEventLog.from_settings(SimpleNamespace(
+        kafka_bootstrap_servers=broker.bootstrap, kafka_security_protocol="sasl_plaintext",
+        kafka_sasl_mechanism="PLAIN", kafka_sasl_username="haven", kafka_sasl_password="s3cret",
+        kafka_topic_partitions=2, kafka_replication_factor=1, kafka_ssl_cafile=None), **TEST_OPTIONS)
+    topic, group = unique("sasl"), unique("group")
+    try:
+        assert "s3cret" not in repr(sasl)
+        sasl.check()
+        sasl.publish([Message(topic, "k", b"over sasl")])
+        consumer = sasl.consumer(group, [topic])
+        try:
+            assert [r.value for r in drain(consumer, 1)] == [b"over sasl"]
+        finally:
+            consumer.close()
+    finally:
+        sasl.close()
+
+    # TLS: the client really speaks TLS, which the plaintext listener cannot answer.
+    tls = KafkaEventLog(broker.bootstrap, security_protocol="SSL", ssl_check_hostname=False,
+                        check_timeout=2.0, connect_timeout=2.0)
+    try:
+        with pytest.raises(KafkaUnavailable):
+            tls.check()
+    finally:
+        tls.close()
+    with pytest.raises(ValueError):
+        KafkaEventLog(broker.bootstrap, security_protocol="SASL_SSL")  # no mechanism
 
 
 @pytest.mark.timeout(120)

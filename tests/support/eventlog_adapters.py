@@ -8,6 +8,7 @@ def open_event_log(spec: dict):
                                 session_timeout=spec.get("session_timeout", 2.0))
     if spec["adapter"] == "kafka":
         from haven.platform.eventlog.kafka import KafkaEventLog
+        from tests.contract.kafka_eventlog import TEST_OPTIONS
 
-        return KafkaEventLog(spec["bootstrap"])
+        return KafkaEventLog(spec["bootstrap"], **TEST_OPTIONS)
     raise ValueError(spec["adapter"])

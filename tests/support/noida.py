@@ -6,14 +6,23 @@ port of 127.0.0.1, with its data in a directory of the test's own.
         ...
         kafka.restart()   # same data directory, same port (broker-outage tests)
 
-What the stand-in is and is not (noida-db 0.2.3, checked by hand and by
-tests/integration/test_kafka_event_log.py): one broker (node 1) speaking the Kafka binary
-protocol — CreateTopics, Metadata, Produce (idempotent), Fetch, ListOffsets, the classic
-consumer-group protocol with rebalances, OffsetCommit/OffsetFetch and the group admin
-APIs all work with kafka-python 3.x. It keeps everything in memory and writes it to
-`<data dir>/kafka.json` only on a clean shutdown (SIGTERM/SIGINT): records and commits
-acknowledged since the last clean start are lost if it is killed with SIGKILL, unlike a
-real broker. No TLS, no SASL enforcement, replication factor 1 only.
+What the stand-in is and is not (noida-db 0.2.3, checked with kafka-python 3.0.12): one
+broker (node 1) speaking the Kafka binary protocol. CreateTopics (with configs), Metadata,
+DescribeConfigs, idempotent Produce, Fetch, ListOffsets, the classic consumer-group
+protocol with rebalances, OffsetCommit/OffsetFetch, DescribeGroups and SASL/PLAIN (any
+credentials accepted) work. Where it differs from a real broker:
+- it keeps everything in memory and writes `<data dir>/kafka.json` only on a clean
+  shutdown (SIGTERM, which `stop()` sends): killed with SIGKILL, it loses every record and commit it
+  acknowledged since it was started;
+- once a rebalance starts it rejects the offset commits of the existing members
+  (ILLEGAL_GENERATION) — a real broker accepts them until the rebalance completes — so
+  records in flight at a rebalance are delivered again;
+- a member re-sending JoinGroup with unchanged metadata starts a new rebalance (a real
+  broker answers a follower's re-join in a stable group with the current generation);
+- Fetch ignores `max_wait_ms` (an empty fetch is answered at once), so an idle consumer
+  polls in a busy loop, about one core each;
+- no TLS, no SCRAM, replication factor 1 only; DescribeCluster only at v0, which
+  kafka-python 3.0.12's `describe_cluster()` fails to parse (KeyError 'endpoint_type').
 
 The `noida-db` console script is a small Python wrapper that runs the real binary as a
 child without forwarding signals, so the wrapper is started in a session of its own and
@@ -90,7 +99,7 @@ class NoidaKafka:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> "NoidaKafka":
+    def start(self) -> NoidaKafka:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +135,7 @@ class NoidaKafka:
         """Crash it (SIGKILL). The stand-in loses whatever it received since its last clean start."""
         self._signal_and_reap(signal.SIGKILL)
 
-    def restart(self) -> "NoidaKafka":
+    def restart(self) -> NoidaKafka:
         """Stop, then start again on the same data directory and port."""
         self.stop()
         return self.start()
@@ -169,7 +178,7 @@ class NoidaKafka:
         except OSError:
             return "(no log)"
 
-    def __enter__(self) -> "NoidaKafka":
+    def __enter__(self) -> NoidaKafka:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

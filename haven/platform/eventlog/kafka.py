@@ -36,7 +36,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kafka_errors
@@ -47,8 +48,6 @@ from . import Consumer, EventLog, Message, Record
 
 log = logging.getLogger("haven.eventlog.kafka")
 
-SECURITY_OPTIONS = ("security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password",
-                    "ssl_check_hostname", "sasl_mechanism", "sasl_plain_username", "sasl_plain_password")
 TOPIC_ALREADY_EXISTS = kafka_errors.TopicAlreadyExistsError.errno
 UNKNOWN_TOPIC = kafka_errors.UnknownTopicOrPartitionError.errno
 _UNREACHABLE = (kafka_errors.KafkaTimeoutError, kafka_errors.KafkaConnectionError,
@@ -141,7 +140,7 @@ class KafkaEventLog(EventLog):
         self._closed = False
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> "KafkaEventLog":
+    def from_settings(cls, settings: Any, **overrides: Any) -> KafkaEventLog:
         """From a parsed configuration (`haven.platform.config.Config`) whose attributes are
         the lower-cased variables: kafka_bootstrap_servers, kafka_security_protocol,
         kafka_ssl_cafile, kafka_ssl_certfile, kafka_ssl_keyfile, kafka_ssl_password,
@@ -203,15 +202,20 @@ class KafkaEventLog(EventLog):
             return self._producer
 
     def _admin_call(self, doing: str, call):
-        """Run `call(admin)`; a broken admin client is dropped so the next call reconnects."""
-        admin = self._admin_client()
-        try:
-            return call(admin)
-        except kafka_errors.KafkaError as exc:
-            error = _unavailable_or_error(f"{doing} on {self._where()}", exc)
-            if isinstance(error, KafkaUnavailable):
+        """Run `call(admin)`. A connection broken since the last call (a broker restarted,
+        say) costs one retry on a fresh admin client, not an error."""
+        for attempt in (1, 2):
+            admin = self._admin_client()
+            try:
+                return call(admin)
+            except kafka_errors.KafkaError as exc:
+                error = _unavailable_or_error(f"{doing} on {self._where()}", exc)
+                if not isinstance(error, KafkaUnavailable):
+                    raise error from exc
                 self._drop_admin(admin)
-            raise error from exc
+                if attempt == 2:
+                    raise error from exc
+                log.info("Kafka admin connection broken, reconnecting", extra={"error": _describe(exc)})
 
     def _drop_admin(self, admin: KafkaAdminClient) -> None:
         with self._lock:
@@ -223,15 +227,19 @@ class KafkaEventLog(EventLog):
             log.debug("closing the Kafka admin client failed", exc_info=True)
 
     def _drop_producer(self) -> None:
-        """After a failed publish: forget the producer (unsent records with it) so the next
-        publish starts clean instead of racing records the caller will send again."""
+        """After a failed publish: forget the producer so the next publish starts afresh.
+
+        Its records still pending are not sent later behind the caller's back for longer
+        than `publish_timeout` (their delivery timeout); they may still arrive within it,
+        which, with the caller publishing them again, is a duplicate, never a loss.
+        kafka-python's `close` cannot discard pending records (it flushes first and raises
+        if that times out), so the old producer is closed in the background once they
+        have expired."""
         with self._lock:
             producer, self._producer = self._producer, None
         if producer is not None:
-            try:
-                producer.close(timeout=0)
-            except Exception:  # closing a broken client must not hide the original error
-                log.debug("closing the Kafka producer failed", exc_info=True)
+            threading.Thread(target=_close_quietly, args=(producer, self.publish_timeout + self.request_timeout),
+                             name="haven-kafka-producer-close", daemon=True).start()
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -312,7 +320,7 @@ class KafkaEventLog(EventLog):
             raise PublishFailed(f"{len(failed)} of {len(messages)} message(s) were not acknowledged by "
                                 f"{self._where()}: {_describe(first)}")
 
-    def consumer(self, group: str, topics: list[str]) -> "KafkaEventConsumer":
+    def consumer(self, group: str, topics: list[str]) -> KafkaEventConsumer:
         self._ensure_open()
         self._provision(topics)
         return KafkaEventConsumer(self, group, topics)
@@ -456,6 +464,13 @@ class KafkaEventConsumer(Consumer):
         offset = record.offset + 1
         if self._committed.get(tp, -1) >= offset:
             return  # never move a partition's committed offset backwards
+        if tp not in self._consumer.assignment():
+            # Taken away by a rebalance: its new owner reads from the last commit and may
+            # be past this record already, so committing it could move the offset back.
+            log.warning("commit skipped: the partition moved to another member, which will deliver again",
+                        extra={"group": self.group, "topic": record.topic, "partition": record.partition,
+                               "offset": record.offset})
+            return
         try:
             self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1)},
                                   timeout_ms=int(self.log.request_timeout * 1000))
@@ -493,10 +508,17 @@ class KafkaEventConsumer(Consumer):
             log.warning("closing a Kafka consumer failed", exc_info=True)
 
 
+def _close_quietly(producer: KafkaProducer, timeout: float) -> None:
+    try:
+        producer.close(timeout=timeout)
+    except Exception:
+        log.warning("a dropped Kafka producer did not close within %.0fs", timeout, exc_info=True)
+
+
 def _describe(error: Any) -> str:
     if isinstance(error, BaseException):
-        text = str(error)
-        return f"{type(error).__name__}: {text}" if text else type(error).__name__
+        name, text = type(error).__name__, str(error)
+        return text if text.startswith(name) else f"{name}: {text}" if text else name
     return str(error)
 
 
