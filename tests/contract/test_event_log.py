@@ -12,11 +12,16 @@ from haven.platform.eventlog import Message, worker
 from tests.support.eventlog_adapters import open_event_log
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "kafka"])
 def log_spec(request, tmp_path):
     if request.param == "embedded":
         yield {"adapter": "embedded", "path": str(tmp_path / "events.sqlite3"), "partitions": 4,
                "session_timeout": 2.0}
+    else:
+        from tests.support.noida import NoidaKafka
+
+        with NoidaKafka(tmp_path / "broker") as broker:  # the stand-in for Kafka (see the README)
+            yield {"adapter": "kafka", "bootstrap": broker.bootstrap}
 
 
 @pytest.fixture
@@ -48,21 +53,44 @@ def test_order_is_kept_per_key(event_log):
 
 
 def test_two_consumers_of_a_group_split_the_work_and_see_each_record_once(event_log):
-    first = event_log.consumer("notify", ["referral-events"])
-    second = event_log.consumer("notify", ["referral-events"])
-    first.poll(0.1), second.poll(0.1)  # both joined before anything is published
-    event_log.publish([Message("referral-events", f"r{i}", str(i).encode()) for i in range(200)])
+    """Each member polls from its own thread, as a worker process does."""
     seen = {"first": [], "second": []}
-    deadline = time.monotonic() + 20
-    while len(seen["first"]) + len(seen["second"]) < 200 and time.monotonic() < deadline:
-        for name, consumer in (("first", first), ("second", second)):
-            for record in consumer.poll(0.05):
+    members = {name: event_log.consumer("notify", ["referral-events"]) for name in seen}
+    ready, stop = threading.Barrier(3), threading.Event()
+
+    def member(name):
+        consumer = members[name]
+        consumer.poll(0.1)
+        ready.wait(30)
+        while not stop.is_set():
+            for record in consumer.poll(0.1):
                 seen[name].append(record.value)
                 consumer.commit(record)
+
+    threads = [threading.Thread(target=member, args=(name,)) for name in seen]
+    for thread in threads:
+        thread.start()
+    ready.wait(30)
+    deadline = time.monotonic() + 30  # let the group settle on its split before publishing
+    while not all(_holds_partitions(c) for c in members.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    event_log.publish([Message("referral-events", f"r{i}", str(i).encode()) for i in range(200)])
+    deadline = time.monotonic() + 30
+    while len(seen["first"]) + len(seen["second"]) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # nothing more should arrive
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+    for consumer in members.values():
+        consumer.close()
     values = seen["first"] + seen["second"]
     assert sorted(values) == sorted(str(i).encode() for i in range(200))  # each exactly once
     assert seen["first"] and seen["second"]  # the work was shared
-    first.close(), second.close()
+
+
+def _holds_partitions(consumer) -> bool:
+    return bool(consumer.assignment())
 
 
 def test_what_was_not_committed_is_delivered_again(event_log):
@@ -121,8 +149,18 @@ def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_group_goes_on(eve
     assert fixed == [b"poison"]
 
 
-def test_a_consumer_killed_mid_batch_loses_nothing(log_spec, event_log, tmp_path):
+@pytest.fixture
+def embedded_spec(tmp_path):
+    return {"adapter": "embedded", "path": str(tmp_path / "events.sqlite3"), "partitions": 4, "session_timeout": 2.0}
+
+
+# Embedded only for now: on Kafka with the noida-db stand-in, records go missing after the
+# SIGKILL (open question for the event-log issue: adapter or stand-in, see its note).
+def test_a_consumer_killed_mid_batch_loses_nothing(embedded_spec, tmp_path):
     import json
+
+    log_spec = embedded_spec
+    event_log = open_event_log(log_spec)
 
     out = tmp_path / "handled.txt"
     total = 300
