@@ -134,6 +134,7 @@ class KafkaEventLog(EventLog):
                         **{k: v for k, v in security.items() if v is not None},
                         **(client_options or {})}
         self._lock = threading.RLock()
+        self._closing: threading.Thread | None = None  # a failed producer, still closing
         self._producer: KafkaProducer | None = None
         self._admin: KafkaAdminClient | None = None
         self._provisioned: set[str] = set()
@@ -185,6 +186,11 @@ class KafkaEventLog(EventLog):
         return {k: v for k, v in self._common.items() if k in allowed}
 
     def _producer_client(self) -> KafkaProducer:
+        closing = self._closing
+        if closing is not None:
+            # A failed producer may still deliver what it held until its delivery timeout;
+            # publishing anything newer before it is gone could put records out of order.
+            closing.join(self.publish_timeout + self.request_timeout + 1)
         with self._lock:
             self._ensure_open()
             if self._producer is None:
@@ -234,12 +240,14 @@ class KafkaEventLog(EventLog):
         which, with the caller publishing them again, is a duplicate, never a loss.
         kafka-python's `close` cannot discard pending records (it flushes first and raises
         if that times out), so the old producer is closed in the background once they
-        have expired."""
+        have expired; the next publish waits for that, so nothing old arrives after it."""
         with self._lock:
             producer, self._producer = self._producer, None
         if producer is not None:
-            threading.Thread(target=_close_quietly, args=(producer, self.publish_timeout + self.request_timeout),
-                             name="haven-kafka-producer-close", daemon=True).start()
+            self._closing = threading.Thread(target=_close_quietly,
+                                             args=(producer, self.publish_timeout + self.request_timeout),
+                                             name="haven-kafka-producer-close", daemon=True)
+            self._closing.start()
 
     def _ensure_open(self) -> None:
         if self._closed:
