@@ -1,7 +1,7 @@
 """A consumer process for crash tests: handles records of one group slowly, writing each
 handled record's key/offset to a file (flushed) before committing it.
 
-    python -m tests.support.eventlog_consumer ADAPTER_JSON GROUP TOPIC OUT_FILE
+    python -m tests.support.eventlog_consumer ADAPTER_JSON GROUP TOPIC OUT_FILE [INSTANCE]
 """
 import json
 import os
@@ -23,7 +23,8 @@ def main() -> None:
             fh.flush()
             os.fsync(fh.fileno())
 
-        worker.run(event_log, group, [topic], handle, threading.Event(), poll_timeout=0.2)
+        worker.run(event_log, group, [topic], handle, threading.Event(), poll_timeout=0.2,
+                   instance=sys.argv[5] if len(sys.argv) > 5 else None)
 
 
 if __name__ == "__main__":

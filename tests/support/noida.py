@@ -19,6 +19,12 @@ credentials accepted) work. Where it differs from a real broker:
   records in flight at a rebalance are delivered again;
 - a member re-sending JoinGroup with unchanged metadata starts a new rebalance (a real
   broker answers a follower's re-join in a stable group with the current generation);
+- a member that dies without leaving (SIGKILL) is never expired once a rebalance has
+  made it the group's leader: the survivors' SyncGroup keeps failing with
+  REBALANCE_IN_PROGRESS and the group stalls (a real broker removes it when its session
+  times out). A restarted member with the same static instance id (`group.instance.id`,
+  the `instance` of `EventLog.consumer`) replaces it at once, which is what the crash
+  tests use;
 - Fetch ignores `max_wait_ms` (an empty fetch is answered at once), so an idle consumer
   polls in a busy loop, about one core each;
 - no TLS, no SCRAM, replication factor 1 only; DescribeCluster only at v0, which

@@ -53,8 +53,16 @@ class Consumer(abc.ABC):
         """Mark `record` and everything before it in its partition as handled."""
 
     @abc.abstractmethod
+    def assignment(self) -> list[tuple[str, int]]:
+        """The (topic, partition) pairs this member holds now."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Leave the group: its partitions go to the other members."""
+
+
+class EventLogUnavailable(ConnectionError):
+    """The log cannot be reached now (a broker down, say); retrying later may succeed."""
 
 
 class EventLog(abc.ABC):
@@ -63,7 +71,16 @@ class EventLog(abc.ABC):
         """Append all messages; they are durable when this returns."""
 
     @abc.abstractmethod
-    def consumer(self, group: str, topics: list[str]) -> Consumer: ...
+    def consumer(self, group: str, topics: list[str], instance: str | None = None) -> Consumer:
+        """A new member of `group` reading `topics`. `instance` is an optional stable name
+        for this member across restarts (one per worker slot, unique among live members):
+        a restarted member with the same name takes its partitions back at once, instead of
+        the group waiting for the dead member's session to expire (Kafka's static
+        membership, `group.instance.id`)."""
+
+    @abc.abstractmethod
+    def ensure_topics(self, topics: list[str]) -> None:
+        """Create the topics that do not exist yet (idempotent)."""
 
     @abc.abstractmethod
     def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:

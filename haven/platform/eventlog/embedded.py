@@ -115,9 +115,9 @@ class EmbeddedEventLog(EventLog):
                     (message.topic, partition, offset, message.key, message.value,
                      json.dumps(message.headers, ensure_ascii=False), now))
 
-    def consumer(self, group: str, topics: list[str]) -> "EmbeddedConsumer":
+    def consumer(self, group: str, topics: list[str], instance: str | None = None) -> "EmbeddedConsumer":
         self.ensure_topics(topics)
-        return EmbeddedConsumer(self, group, topics)
+        return EmbeddedConsumer(self, group, topics, instance)
 
     def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
         connection = self._connection()
@@ -153,11 +153,13 @@ class EmbeddedEventLog(EventLog):
 
 
 class EmbeddedConsumer(Consumer):
-    def __init__(self, log: EmbeddedEventLog, group: str, topics: list[str]):
+    def __init__(self, log: EmbeddedEventLog, group: str, topics: list[str], instance: str | None = None):
         self.log = log
         self.group = group
         self.topics = list(topics)
-        self.member = uuid.uuid4().hex
+        # A named instance is the same member after a restart: it takes its partitions back
+        # at once, where an anonymous one waits for its predecessor's session to expire.
+        self.member = f"instance:{instance}" if instance else uuid.uuid4().hex
         self.positions: dict[tuple[str, int], int] = {}
         self._last_heartbeat = 0.0
         self._heartbeat()

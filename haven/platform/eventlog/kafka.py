@@ -44,7 +44,7 @@ from kafka import errors as kafka_errors
 from kafka.admin import OffsetSpec
 from kafka.structs import MemberState, OffsetAndMetadata
 
-from . import Consumer, EventLog, Message, Record
+from . import Consumer, EventLog, EventLogUnavailable, Message, Record
 
 log = logging.getLogger("haven.eventlog.kafka")
 
@@ -62,7 +62,7 @@ class KafkaEventLogError(RuntimeError):
     """Something the Kafka adapter could not do; `str()` says what and where."""
 
 
-class KafkaUnavailable(KafkaEventLogError, ConnectionError):
+class KafkaUnavailable(KafkaEventLogError, EventLogUnavailable):
     """The brokers cannot be reached (or refuse us) within the timeout."""
 
 
@@ -328,15 +328,17 @@ class KafkaEventLog(EventLog):
             raise PublishFailed(f"{len(failed)} of {len(messages)} message(s) were not acknowledged by "
                                 f"{self._where()}: {_describe(first)}")
 
-    def consumer(self, group: str, topics: list[str]) -> KafkaEventConsumer:
+    def consumer(self, group: str, topics: list[str], instance: str | None = None) -> KafkaEventConsumer:
         self._ensure_open()
         self._provision(topics)
-        return KafkaEventConsumer(self, group, topics)
+        return KafkaEventConsumer(self, group, topics, instance)
 
-    def _consumer_client(self, group: str) -> KafkaConsumer:
+    def _consumer_client(self, group: str, instance: str | None) -> KafkaConsumer:
+        # `instance` is Kafka's static membership (group.instance.id, KIP-345).
+        static = {"group_instance_id": instance} if instance else {}
         try:
             return KafkaConsumer(
-                group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+                group_id=group, enable_auto_commit=False, auto_offset_reset="earliest", **static,
                 allow_auto_create_topics=not self.auto_provision,
                 session_timeout_ms=int(self.session_timeout * 1000),
                 heartbeat_interval_ms=max(100, int(self.session_timeout * 1000 / 4)),
@@ -417,11 +419,11 @@ class KafkaEventLog(EventLog):
 class KafkaEventConsumer(Consumer):
     """One member of a consumer group. Not thread-safe: use it from one thread."""
 
-    def __init__(self, log_: KafkaEventLog, group: str, topics: list[str]):
+    def __init__(self, log_: KafkaEventLog, group: str, topics: list[str], instance: str | None = None):
         self.log = log_
         self.group = group
         self.topics = list(dict.fromkeys(topics))
-        self._consumer = log_._consumer_client(group)
+        self._consumer = log_._consumer_client(group, instance)
         self._consumer.subscribe(self.topics)
         self._committed: dict[TopicPartition, int] = {}
         self._joined = False

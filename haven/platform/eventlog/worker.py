@@ -79,10 +79,12 @@ def handle_one(event_log: EventLog, group: str, record: Record, handler: Callabl
 
 
 def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[Record], None],
-        stop: threading.Event, retry: Retry | None = None, poll_timeout: float = 0.5) -> None:
-    """Consume until `stop` is set; then finish the current record, commit, and leave."""
+        stop: threading.Event, retry: Retry | None = None, poll_timeout: float = 0.5,
+        instance: str | None = None) -> None:
+    """Consume until `stop` is set; then finish the current record, commit, and leave.
+    `instance`: this worker's stable name in the group (see `EventLog.consumer`)."""
     retry = retry or Retry()
-    consumer = event_log.consumer(group, topics)
+    consumer = event_log.consumer(group, topics, instance=instance)
     measured = 0.0
     try:
         while not stop.is_set():
