@@ -22,3 +22,14 @@ def database_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     cluster = request.getfixturevalue("postgres_cluster")
     return cluster.create_database(f"haven_test_{os.getpid()}_{next(_database_names)}")
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_standin(tmp_path_factory):
+    """One Elasticsearch stand-in (noida-db) for the whole session; each user takes an
+    alias (index name prefix) of its own."""
+    from tests.support.noida_es import NoidaElasticsearch
+
+    standin = NoidaElasticsearch(tmp_path_factory.mktemp("elasticsearch")).start()
+    yield standin
+    standin.stop()

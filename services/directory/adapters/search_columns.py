@@ -418,6 +418,23 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     return Found(total=int(candidates.size), page=page, distances=distances, facets=facets, words=words)
 
 
+def name_matches(c: Columns, words: list[str], limit: int) -> list[int]:
+    """Docs (not inactive) whose service or organization name holds every word, the last
+    as a prefix: autocomplete's candidates, the first `limit` in name order."""
+    mask = c.live & (c.status != STATUS["inactive"])
+    for i, word in enumerate(words):
+        choices = [word] + (c.prefix_words(word) if i == len(words) - 1 else [])
+        matched = np.zeros(c.size, bool)
+        for choice in choices:
+            for column in ("name", "org_name"):
+                for docs in c.column_docs(column, choice):
+                    matched[docs] = True
+        mask &= matched
+    candidates = np.nonzero(mask)[0]
+    order = np.argsort(c.name_rank[candidates], kind="stable")[:limit]
+    return [int(r) for r in candidates[order]]
+
+
 def _any_of(pairs: Pairs, candidates: np.ndarray, selected, size: int) -> np.ndarray:
     """For each candidate: does any of its pairs satisfy `selected` (a function of the
     pairs' positions)?"""

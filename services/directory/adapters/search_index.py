@@ -4,10 +4,15 @@ of it that can always be rebuilt. Every adapter passes the same contract suite
 from __future__ import annotations
 
 import abc
+from contextlib import contextmanager
 from datetime import date
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from ..domain.search import Listing, SearchQuery, SearchResult, Viewer
+from ..domain.search import Listing, SearchQuery, SearchResult, Suggestion, Viewer
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot answer now; the message says why in words an operator can act on."""
 
 
 class ProviderIndex(abc.ABC):
@@ -26,6 +31,10 @@ class ProviderIndex(abc.ABC):
         """Ids of the services matching `query` (paging ignored), best first, at most `limit`."""
 
     @abc.abstractmethod
+    def suggest(self, text: str, viewer: Viewer, limit: int) -> list[Suggestion]:
+        """Names completing what is being typed (domain.search.suggestions ranks them)."""
+
+    @abc.abstractmethod
     def rebuild(self, listings: Iterable[Listing]) -> int:
         """Build a fresh index aside from `listings` and switch to it atomically; search keeps
         answering from the old one meanwhile. Returns the number of listings indexed."""
@@ -39,3 +48,13 @@ class ProviderIndex(abc.ABC):
     @abc.abstractmethod
     def check(self) -> None:
         """Raise if the index cannot answer (readiness)."""
+
+    def needs_rebuild(self) -> bool:
+        """True when there is no index built from the database yet (or one of an older
+        layout): the directory then builds one when it starts."""
+        return False
+
+    @contextmanager
+    def building(self) -> Iterator[bool]:
+        """Yields True to the one process that may build the index now, False to others."""
+        yield True

@@ -16,14 +16,15 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timezone
+from datetime import date
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
-from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Viewer, redact_listing)
-from ..domain.text import fold, highlight
+from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, redact_listing,
+                             searchable_places, suggestions)
+from ..domain.text import fold, terms
 from .codec import listing_from_dict, listing_to_dict
-from .search_columns import Columns, evaluate, payloads
+from .search_columns import Columns, evaluate, name_matches, payloads
 from .search_index import ProviderIndex
 
 SCHEMA = """
@@ -299,7 +300,7 @@ class SqliteProviderIndex(ProviderIndex):
         for rowid, (listing, document) in zip(found.page, self._listings(connection, found.page, viewer)):
             distance = found.distances.get(int(rowid))
             hits.append(Hit(listing=listing, distance_km=distance, document=document,
-                            highlights=_highlights(listing, found.words), stale=listing.service.is_stale(today)))
+                            highlights=highlights(listing, found.words), stale=listing.service.is_stale(today)))
         return SearchResult(total=found.total, hits=hits, facets=found.facets)
 
     def matching_ids(self, query: SearchQuery, viewer: Viewer, limit: int) -> list[str]:
@@ -312,6 +313,17 @@ class SqliteProviderIndex(ProviderIndex):
             ids.update(connection.execute(f"SELECT rowid, service_id FROM docs WHERE rowid IN ({_marks(chunk)})",
                                           chunk).fetchall())
         return [ids[rowid] for rowid in found.page if rowid in ids]
+
+    SUGGESTION_CANDIDATES = 50
+
+    def suggest(self, text: str, viewer: Viewer, limit: int) -> list[Suggestion]:
+        words = terms(text)[:12]
+        if not words:
+            return []
+        connection = self._connection()
+        with self._columns_lock:
+            rowids = name_matches(self._columns(connection), words, self.SUGGESTION_CANDIDATES)
+        return suggestions((listing for listing, _ in self._listings(connection, rowids, viewer)), text, limit)
 
     LISTINGS_CACHED = 5000
 
@@ -359,16 +371,7 @@ def _transaction(connection: sqlite3.Connection):
 
 def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
     service, organization = listing.service, listing.organization
-    public_places = " ".join(f"{loc.name} {loc.address.address_1} {loc.address.city}"
-                             for loc in listing.locations if not loc.confidential)
-    public_places += " " + " ".join(f"{loc.name}" for loc in listing.locations if loc.confidential)
-    public_places += " " + " ".join(listing.area_names.get(code, "") for loc in listing.locations
-                                    for code in (loc.province_code, loc.district_code) if code)
-    secret_places = " ".join(f"{loc.description} {loc.address.address_1} {loc.address.city} "
-                             f"{listing.area_names.get(loc.commune_code or '', '')}"
-                             for loc in listing.locations if loc.confidential)
-    public_places += " " + " ".join(f"{loc.description} {listing.area_names.get(loc.commune_code or '', '')}"
-                                    for loc in listing.locations if not loc.confidential)
+    public_places, secret_places = searchable_places(listing)
     zone = listing.locations[0].timezone if listing.locations else "Asia/Ho_Chi_Minh"
     districts = sorted({loc.district_code for loc in listing.locations if loc.district_code})
     cursor = connection.execute(
@@ -410,25 +413,4 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
 
 def _stamp(listing: Listing) -> str:
     """The newest change a listing reflects, as a sortable UTC timestamp."""
-    moments = [listing.service.updated_at, listing.organization.updated_at]
-    moments += [loc.updated_at for loc in listing.locations]
-    if listing.service.capacity is not None:
-        moments.append(listing.service.capacity.updated_at)
-    return max(m.astimezone(timezone.utc) for m in moments).isoformat()
-
-
-def _highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:
-    if not query_terms:
-        return {}
-    found = {}
-    candidates = {"service.name": listing.service.name, "service.description": listing.service.description,
-                  "organization.name": listing.organization.name}
-    for i, loc in enumerate(listing.locations):
-        candidates[f"locations.{i}.name"] = loc.name
-        if loc.description:
-            candidates[f"locations.{i}.description"] = loc.description
-    for field, text in candidates.items():
-        marked = highlight(text, query_terms)
-        if marked:
-            found[field] = marked
-    return found
+    return listing.changed_at.isoformat()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .model import Address, Location, Organization, Service
 
@@ -61,6 +61,16 @@ class Listing:
     # Every ancestor of every area the service covers: serving a district means serving
     # "in" its province for a province search.
     served_ancestors: tuple[str, ...] = ()
+
+    @property
+    def changed_at(self) -> datetime:
+        """The newest change this listing reflects (UTC): of two listings of one service,
+        an index keeps the newer, whichever arrives last."""
+        moments = [self.service.updated_at, self.organization.updated_at]
+        moments += [loc.updated_at for loc in self.locations]
+        if self.service.capacity is not None:
+            moments.append(self.service.capacity.updated_at)
+        return max(m.astimezone(timezone.utc) for m in moments)
 
 
 @dataclass
@@ -129,3 +139,83 @@ def redact_listing(listing: Listing, viewer: Viewer) -> Listing:
     names = {code: name for code, name in listing.area_names.items() if code not in hidden}
     return replace(listing, locations=tuple(redact_location(loc, viewer) for loc in listing.locations),
                    area_names=names)
+
+
+def nearest_visible_distance(origin: tuple[float, float], listing: Listing, viewer: Viewer) -> float | None:
+    """The distance shown for a listing: to its nearest place, as the viewer may learn it."""
+    found = [visible_distance(origin, loc, viewer) for loc in listing.locations
+             if loc.latitude is not None and loc.longitude is not None]
+    return min(found) if found else None
+
+
+def searchable_places(listing: Listing) -> tuple[str, str]:
+    """The words of a listing's places that anyone may search, and those only callers with
+    `directory:confidential` may: a confidential place's name, district and province are
+    public, its street, commune and directions are not (searching them would confirm them)."""
+    area = listing.area_names
+    public = [f"{loc.name} {loc.address.address_1} {loc.address.city}" for loc in listing.locations
+              if not loc.confidential]
+    public += [loc.name for loc in listing.locations if loc.confidential]
+    public += [area.get(code, "") for loc in listing.locations for code in (loc.province_code, loc.district_code)
+               if code]
+    public += [f"{loc.description} {area.get(loc.commune_code or '', '')}" for loc in listing.locations
+               if not loc.confidential]
+    secret = [f"{loc.description} {loc.address.address_1} {loc.address.city} {area.get(loc.commune_code or '', '')}"
+              for loc in listing.locations if loc.confidential]
+    return " ".join(public), " ".join(secret)
+
+
+def highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:
+    """Why a (redacted) listing matched: its fields with the query's words marked."""
+    from .text import highlight
+
+    if not query_terms:
+        return {}
+    candidates = {"service.name": listing.service.name, "service.description": listing.service.description,
+                  "organization.name": listing.organization.name}
+    for i, loc in enumerate(listing.locations):
+        candidates[f"locations.{i}.name"] = loc.name
+        if loc.description:
+            candidates[f"locations.{i}.description"] = loc.description
+    found = {}
+    for name, text in candidates.items():
+        marked = highlight(text, query_terms)
+        if marked:
+            found[name] = marked
+    return found
+
+
+# --- autocomplete --------------------------------------------------------------------
+
+SUGGESTIONS_MAX = 10
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion of what a caseworker is typing: the name of a service or of an
+    organization (both are public, also for confidential providers)."""
+
+    text: str
+    highlight: str
+
+
+def suggestions(listings, text: str, limit: int) -> list[Suggestion]:
+    """The service and organization names of `listings` that contain every word of `text`
+    (the last one as a prefix), names that start with what was typed first, then in
+    alphabetical order. Every search adapter ranks its candidates through this."""
+    import html
+
+    from .text import fold, highlight, terms
+
+    words = terms(text)
+    if not words:
+        return []
+    names = {}
+    for listing in listings:
+        for name in (listing.service.name, listing.organization.name):
+            folded_words = terms(name)
+            if all(w in folded_words for w in words[:-1]) and any(f.startswith(words[-1]) for f in folded_words):
+                names.setdefault(name, fold(name))
+    typed = " ".join(words)
+    ranked = sorted(names.items(), key=lambda item: (not " ".join(terms(item[0])).startswith(typed), item[1], item[0]))
+    return [Suggestion(text=name, highlight=highlight(name, words) or html.escape(name)) for name, _ in ranked[:limit]]

@@ -1,0 +1,127 @@
+"""What the Elasticsearch adapter stores: the index template (analyzers, mappings) and one
+document per service.
+
+Text is indexed as written and folded by the analyzers (lowercase, then asciifolding with
+`preserve_original`, so `Lạng Sơn` is found by `lang son` and an exact spelling still
+counts a little more). A `.prefix` sub-field holds edge n-grams for the last word of a query
+and for autocomplete. The listing itself rides along unindexed (`listing`) and is redacted
+by Haven for each caller, exactly as the embedded adapter does.
+"""
+from __future__ import annotations
+
+from ..domain import hours as opening
+from ..domain.model import DEFAULT_TIMEZONE
+from ..domain.search import Listing, public_position, searchable_places
+from ..domain.text import fold
+from .codec import listing_to_dict
+
+# Bumped whenever the template or the document changes: an index of another version is
+# rebuilt from the database when the directory starts.
+LAYOUT_VERSION = 1
+NO_AGE_LOW, NO_AGE_HIGH = -1, 10_000
+TEXT_FIELDS = {"name": 10.0, "organization": 5.0, "places": 2.0, "description": 1.0}
+SECRET_TEXT_FIELDS = {"secret_places": 2.0}  # searched only for callers with directory:confidential
+SUGGEST_FIELDS = ("name", "organization")
+
+
+def _text() -> dict:
+    return {"type": "text", "analyzer": "folded",
+            "fields": {"prefix": {"type": "text", "analyzer": "prefixes", "search_analyzer": "folded"}}}
+
+
+def template(patterns: list[str], replicas: int = 1) -> dict:
+    """Body of the index template every versioned index of the directory is created from."""
+    keyword = {"type": "keyword"}
+    points = {"type": "geo_point"}
+    return {
+        "index_patterns": patterns,
+        "priority": 200,
+        "template": {
+            "settings": {
+                "number_of_shards": 1,  # 100 000 services are a few hundred MB: one shard answers fastest
+                "number_of_replicas": replicas,
+                "analysis": {
+                    "filter": {
+                        "folding": {"type": "asciifolding", "preserve_original": True},
+                        "edges": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20},
+                    },
+                    "analyzer": {
+                        "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "folding"]},
+                        "prefixes": {"type": "custom", "tokenizer": "standard",
+                                     "filter": ["lowercase", "folding", "edges"]},
+                    },
+                },
+            },
+            "mappings": {
+                "dynamic": "strict",
+                "_meta": {"layout": LAYOUT_VERSION},
+                "properties": {
+                    "service_id": keyword, "name_sort": keyword, "kind": keyword, "status": keyword,
+                    "gender": keyword, "min_age": {"type": "integer"}, "max_age": {"type": "integer"},
+                    "available": {"type": "integer"}, "assured_date": {"type": "date"},
+                    "always_open": {"type": "boolean"}, "tz": keyword, "closed_on": keyword,
+                    "hours": {"type": "integer_range"},  # minutes of the week, local time
+                    "districts": keyword, "languages": keyword,
+                    "areas": keyword,  # located in (public), covers, or covers a part of
+                    "secret_areas": keyword,  # the commune of a confidential location
+                    "served": keyword,  # the areas the service covers
+                    "points": points,  # every location, exact
+                    "open_points": points,  # the public locations, exact
+                    "cell_points": points,  # confidential locations: the centre of their cell
+                    "public_points": points,  # what a caller without the permission measures from
+                    **{name: _text() for name in (*TEXT_FIELDS, *SECRET_TEXT_FIELDS)},
+                    "listing": {"type": "object", "enabled": False},
+                },
+            },
+        },
+    }
+
+
+def document(listing: Listing) -> dict:
+    service = listing.service
+    public_places, secret_places = searchable_places(listing)
+    areas, secret_areas = set(service.service_areas) | set(listing.served_ancestors), set()
+    for loc in listing.locations:
+        areas.update(code for code in (loc.province_code, loc.district_code) if code)
+        if loc.commune_code:
+            (secret_areas if loc.confidential else areas).add(loc.commune_code)
+    placed = [loc for loc in listing.locations if loc.latitude is not None and loc.longitude is not None]
+    exact = [{"lat": loc.latitude, "lon": loc.longitude} for loc in placed]
+    shown = [{"lat": loc.latitude, "lon": loc.longitude} for loc in placed if not loc.confidential]
+    cells = [dict(zip(("lat", "lon"), public_position(loc.latitude, loc.longitude)))
+             for loc in placed if loc.confidential]
+    return {
+        "service_id": service.id,
+        "name_sort": fold(service.name),
+        "kind": service.kind,
+        "status": service.status,
+        "gender": service.gender,
+        "min_age": NO_AGE_LOW if service.minimum_age is None else service.minimum_age,
+        "max_age": NO_AGE_HIGH if service.maximum_age is None else service.maximum_age,
+        "available": -1 if service.capacity is None else service.capacity.available,
+        "assured_date": service.assured_date.isoformat() if service.assured_date else None,
+        "always_open": service.always_open,
+        "tz": listing.locations[0].timezone if listing.locations else DEFAULT_TIMEZONE,
+        "closed_on": [d.isoformat() for d in service.closed_on],
+        "hours": [] if service.always_open else [{"gte": start, "lt": end}
+                                                 for start, end in opening.weekly_intervals(service.hours)],
+        "districts": sorted({loc.district_code for loc in listing.locations if loc.district_code}),
+        "languages": sorted(set(service.languages)),
+        "areas": sorted(areas),
+        "secret_areas": sorted(secret_areas),
+        "served": sorted(service.service_areas),
+        "points": exact, "open_points": shown, "cell_points": cells, "public_points": shown + cells,
+        "name": service.name,
+        "organization": listing.organization.name,
+        "places": public_places,
+        "description": service.description,
+        "secret_places": secret_places,
+        "listing": listing_to_dict(listing),
+    }
+
+
+def version(listing: Listing) -> int:
+    """The document's external version: the newest change it reflects, in microseconds, so
+    Elasticsearch itself refuses an older listing that arrives after a newer one."""
+    moment = listing.changed_at
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
