@@ -105,7 +105,8 @@ def test_a_port_in_use_is_reported_before_anything_starts(tmp_path):
         blocker.listen()
         port = blocker.getsockname()[1]
         env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "REFERRAL_PORT": str(port),
-               "DIRECTORY_PORT": str(free_port()), "NOTIFY_PORT": str(free_port())}
+               "DIRECTORY_PORT": str(free_port()), "NOTIFY_PORT": str(free_port()),
+               **{f"{name}_WORKER_PORT": str(free_port()) for name in ("DIRECTORY", "REFERRAL", "NOTIFY")}}
         result = subprocess.run([sys.executable, "-m", "haven", "run"], env=env, capture_output=True,
                                 text=True, timeout=60)
     assert result.returncode != 0
@@ -137,3 +138,10 @@ def test_the_outbox_relay_runs_with_haven(haven):
         got = consumer.poll(0.5)
     assert [events.decode(r.value).data for r in got] == [{"n": 1}]
     assert requests.get(haven.url("referral") + "/readyz", timeout=5).json()["checks"]["event log"] == "ok"
+
+    # the relay's work shows on its worker's own endpoint, for Prometheus and for probes
+    health = requests.get(haven.worker_url("referral") + "/healthz", timeout=5)
+    assert health.status_code == 200 and health.json()["jobs"]["relay"]["running"] is True
+    scraped = requests.get(haven.worker_url("referral") + "/metrics", timeout=5).text
+    assert 'haven_events_published_total{topic="test-pings"} 1.0' in scraped
+    assert 'haven_outbox_backlog{service="referral"} 0.0' in scraped

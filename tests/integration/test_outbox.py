@@ -13,6 +13,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from haven.platform import db, events
+from tests.support.network import free_port
 from haven.platform.eventlog.embedded import EmbeddedEventLog
 from haven.platform.outbox import Outbox, Relay
 from services.referral import SPEC as REFERRAL
@@ -43,13 +44,14 @@ def _consume_all(event_log, expected: int, timeout: float = 60) -> list:
 
 
 def test_relay_killed_repeatedly_loses_and_invents_nothing(tmp_path):
-    env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "PYTHONPATH": os.getcwd(),
+           "REFERRAL_WORKER_PORT": str(free_port())}
     config = REFERRAL.load_config(env)
     url = REFERRAL.database_url(config)
     REFERRAL.migrations().upgrade(url)
     engine = db.create_engine(url)
     outbox = Outbox(outbox_table)
-    command = [sys.executable, "-m", "haven", "relay", "referral"]
+    command = [sys.executable, "-m", "haven", "worker", "referral"]
 
     done = threading.Event()
 

@@ -355,6 +355,8 @@ def test_compose_environment_names_are_declared(compose):
         env = compose_env(service)
         if str(service.get("image", "")).startswith("postgres"):
             unknown = {v for v in env if not v.startswith("POSTGRES_")}
+        elif str(service.get("image", "")).startswith("apache/kafka"):  # the broker's own settings
+            unknown = {v for v in env if not v.startswith("KAFKA_")}
         else:
             unknown = set(env) - DECLARED
         assert not unknown, f"compose service {name} sets variables nothing reads: {sorted(unknown)}"
@@ -607,3 +609,47 @@ def test_example_secret_holds_valid_urls_and_no_real_password(example_secret):
         assert url, f"secret.example.yaml lacks {database_setting(service)}"
         spec.load_config({database_setting(service): url})  # raises on a malformed URL
         assert "CHANGE-ME" in url, "the example must carry a placeholder password, never a real one"
+
+
+# === background workers =================================================================
+
+WORKERS = sorted(name for name, spec in SERVICES.items() if spec.has_worker)
+
+
+@pytest.mark.parametrize("service", WORKERS)
+def test_compose_runs_each_worker_on_its_service_database_with_a_health_check(compose, service):
+    spec = SERVICES[service]
+    definition = compose["services"].get(f"{service}-worker")
+    assert definition, f"docker-compose.yml has no {service}-worker: {service}'s outbox would never be published"
+    assert compose_argv(definition) == ["haven", "worker", service]
+    env = compose_env(definition)
+    assert env.get(database_setting(service)) == compose_env(compose["services"][service])[database_setting(service)]
+    config = spec.load_config({**image_env(), **env})
+    assert config.event_backend == "kafka" and config.kafka_bootstrap_servers.split(":")[0] in compose["services"]
+    assert f"127.0.0.1:{spec.worker_port(config)}/healthz" in healthcheck_command(definition)
+    assert definition["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("service", WORKERS)
+def test_k8s_runs_exactly_one_worker_per_service_with_liveness_and_scraping(k8s_objects, example_secret, service):
+    spec = SERVICES[service]
+    deployment = deployment_for(k8s_objects, f"{service}-worker")
+    # Two relays on one database would interleave their events: one replica, never two at once.
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    container = only_container(deployment)
+    assert k8s_argv(container) == ["haven", "worker", service]
+    config = spec.load_config(k8s_env(container, k8s_objects, example_secret))
+    assert config.event_backend == "kafka", "the embedded event log is a file on one host"
+    port = spec.worker_port(config)
+    assert named_port(container, container["livenessProbe"]["httpGet"]["port"]) == port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    service_env = {v["name"]: v for v in only_container(deployment_for(k8s_objects, service))["env"]}
+    worker_env = {v["name"]: v for v in container["env"]}
+    assert worker_env[database_setting(service)] == service_env[database_setting(service)]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    scraped = [s for s in of_kind(k8s_objects, "Service")
+               if s["spec"].get("selector") and s["spec"]["selector"].items() <= pod_labels.items()]
+    assert len(scraped) == 1 and scraped[0]["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+    security = {**deployment["spec"]["template"]["spec"].get("securityContext", {}),
+                **container.get("securityContext", {})}
+    assert security.get("runAsNonRoot") is True and security.get("readOnlyRootFilesystem") is True

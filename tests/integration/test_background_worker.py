@@ -1,0 +1,82 @@
+"""A service's background worker: jobs are supervised, and its endpoint tells Prometheus
+and the orchestrator how they are doing."""
+import threading
+import time
+
+import requests
+
+from haven.platform import metrics
+from haven.platform.background import Job, run_worker
+from tests.support.network import free_port
+
+
+def _start(jobs):
+    stop, port = threading.Event(), free_port()
+    thread = threading.Thread(target=run_worker, args=(jobs, stop, "127.0.0.1", port))
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/healthz", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    return stop, thread, url
+
+
+def test_a_failing_job_is_restarted_and_health_says_so(monkeypatch):
+    calls = []
+
+    def flaky(stop):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("database locked")
+        stop.wait()
+
+    def steady(stop):
+        stop.wait()
+
+    monkeypatch.setattr("haven.platform.background.supervise.__defaults__", (0.05, 0.5))
+    stop, thread, url = _start([Job("flaky", flaky), Job("steady", steady)])
+    try:
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        health = requests.get(url + "/healthz", timeout=2)
+        assert health.status_code == 200
+        assert health.json()["jobs"]["flaky"] == {"running": True, "restarts": 1, "last_error": "RuntimeError"}
+        assert health.json()["jobs"]["steady"]["restarts"] == 0
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()  # stopping waits for the jobs and returns
+
+
+def test_health_is_503_naming_the_job_that_is_down(monkeypatch):
+    def broken(stop):
+        raise OSError("cannot open the outbox")
+
+    monkeypatch.setattr("haven.platform.background.supervise.__defaults__", (5.0, 5.0))
+    stop, thread, url = _start([Job("relay", broken)])
+    try:
+        time.sleep(0.2)
+        health = requests.get(url + "/healthz", timeout=2)
+        assert health.status_code == 503
+        assert health.json()["status"] == "down" and health.json()["jobs"]["relay"]["running"] is False
+        assert requests.get(url + "/nowhere", timeout=2).status_code == 404
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_metrics_are_served(monkeypatch):
+    metrics.EVENTS_PUBLISHED.labels("worker-endpoint-test").inc(3)
+    stop, thread, url = _start([Job("idle", lambda stop: stop.wait())])
+    try:
+        scraped = requests.get(url + "/metrics", timeout=2)
+        assert scraped.status_code == 200
+        assert 'haven_events_published_total{topic="worker-endpoint-test"} 3.0' in scraped.text
+    finally:
+        stop.set()
+        thread.join(10)
