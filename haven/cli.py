@@ -93,29 +93,53 @@ def serve(service: str) -> None:
     HavenServer(spec, config).run()
 
 
-# --- relay -----------------------------------------------------------------------------
+# --- worker ----------------------------------------------------------------------------
 
 @main.command()
-@click.argument("service", type=click.Choice(sorted(name for name, spec in SERVICES.items() if spec.outbox)))
-def relay(service: str) -> None:
-    """Publish SERVICE's outbox to the event log (one relay per database; `haven run` starts it)."""
+@click.argument("service", type=click.Choice(sorted(name for name, spec in SERVICES.items() if spec.has_worker)))
+def worker(service: str) -> None:
+    """Run SERVICE's background jobs (its outbox relay, timers, consumers) with /metrics and
+    /healthz on <SERVICE>_WORKER_PORT. One per service and database; `haven run` starts it."""
     import signal as signals
 
     from haven.platform import db
     from haven.platform import logging as haven_logging
-    from haven.platform.eventlog.factory import event_log_from
-    from haven.platform.outbox import Outbox, Relay
 
     spec = SERVICES[service]
     config = load_configs([spec])[service]
-    haven_logging.configure(f"{service}-relay", config.log_level)
+    # Its own metrics folder: the worker's samples must not mix with the HTTP server's.
+    metrics_dir = os.path.join(config.haven_data_dir, "run", "metrics", f"{service}-worker")
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from haven.platform.background import Job, run_worker
+
+    haven_logging.configure(f"{service}-worker", config.log_level)
     url = spec.database_url(config)
     if db.is_embedded(url):
         migrate_service(spec, config)
+    jobs = []
+    if spec.outbox:
+        jobs.append(Job("relay", _relay_job(spec, config)))
+    if spec.jobs:
+        jobs += resolve(spec.jobs)(config)
     stop = threading.Event()
     for signal_number in (signals.SIGTERM, signals.SIGINT):
         signals.signal(signal_number, lambda *_: stop.set())
-    Relay(db.create_engine(url), Outbox(resolve(spec.outbox)), event_log_from(config), service=service).run(stop)
+    port = spec.worker_port(config)
+    if not _port_free(config.haven_bind_host, port):
+        fail(f"{service.upper()}_WORKER_PORT={port}: port {port} on {config.haven_bind_host} is already in use")
+    run_worker(jobs, stop, config.haven_bind_host, port)
+
+
+def _relay_job(spec: ServiceSpec, config):
+    from haven.platform import db
+    from haven.platform.eventlog.factory import event_log_from
+    from haven.platform.outbox import Outbox, Relay
+
+    relay = Relay(db.create_engine(spec.database_url(config)), Outbox(resolve(spec.outbox)),
+                  event_log_from(config), service=spec.name)
+    return relay.run
 
 
 # --- run -----------------------------------------------------------------------------
@@ -163,6 +187,9 @@ def run(no_demo_data: bool) -> None:
         if not _port_free(host, port):
             fail(f"{spec.name.upper()}_PORT={port}: "
                  f"port {port} on {host} is already in use")
+        if spec.has_worker and not _port_free(host, spec.worker_port(config)):
+            fail(f"{spec.name.upper()}_WORKER_PORT={spec.worker_port(config)}: "
+                 f"port {spec.worker_port(config)} on {host} is already in use")
         os.makedirs(config.haven_data_dir, exist_ok=True)
         if is_embedded(spec.database_url(config)):
             migrate_service(spec, config)
@@ -180,8 +207,8 @@ def run(no_demo_data: bool) -> None:
     for spec in SERVICES.values():
         config = configs[spec.name]
         manager.add_process(spec.name, f"{sys.executable} -m haven serve {spec.name}", env=env)
-        if spec.outbox:
-            manager.add_process(f"{spec.name}-relay", f"{sys.executable} -m haven relay {spec.name}", env=env)
+        if spec.has_worker:
+            manager.add_process(f"{spec.name}-worker", f"{sys.executable} -m haven worker {spec.name}", env=env)
         shown_host = "127.0.0.1" if config.haven_bind_host in ("0.0.0.0", "::") else config.haven_bind_host
         urls[spec.name] = f"http://{shown_host}:{spec.port(config)}"
     threading.Thread(target=_announce_when_ready, args=(urls, manager), daemon=True).start()

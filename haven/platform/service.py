@@ -52,6 +52,8 @@ def service_settings(name: str, default_port: int, threads: int = 4) -> list[Set
     prefix = name.upper()
     return [
         Setting(f"{prefix}_PORT", c.port, str(default_port), f"HTTP port of the {name} service."),
+        Setting(f"{prefix}_WORKER_PORT", c.port, str(default_port + 100),
+                f"Port of the {name} background worker's /metrics and /healthz (`haven worker {name}`)."),
         Setting(f"{prefix}_THREADS", c.integer(1, 64), str(threads),
                 f"Threads per gunicorn worker of the {name} service (gthread)."),
         Setting(f"{prefix}_DATABASE_URL", c.database_url, None,
@@ -71,6 +73,7 @@ class ServiceSpec:
     demo_data: str | None = None  # "package.module:function(config, database_url)", on first start
     prepare: str | None = None  # "package.module:function(config)", run once before the workers start
     outbox: str | None = None  # "package.module:attribute", the service's outbox table (it then needs a relay)
+    jobs: str | None = None  # "package.module:function(config) -> list[Job]", run by `haven worker`
     extra: dict = field(default_factory=dict)
 
     def load_config(self, environ=None) -> Config:
@@ -78,6 +81,13 @@ class ServiceSpec:
 
     def port(self, config: Config) -> int:
         return getattr(config, f"{self.name}_port")
+
+    def worker_port(self, config: Config) -> int:
+        return getattr(config, f"{self.name}_worker_port")
+
+    @property
+    def has_worker(self) -> bool:
+        return bool(self.outbox or self.jobs)
 
     def threads(self, config: Config) -> int:
         return getattr(config, f"{self.name}_threads")

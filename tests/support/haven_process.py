@@ -34,14 +34,21 @@ class RunningHaven:
     def __init__(self, data_dir, **environ):
         self.data_dir = str(data_dir)
         self.ports = {name: free_port() for name in SERVICES}
+        self.worker_ports = {name: free_port() for name in SERVICES}
         self.env = {**os.environ, "HAVEN_DATA_DIR": self.data_dir, "PYTHONUNBUFFERED": "1",
-                    **{f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()}, **environ}
+                    **{f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+                    **{f"{name.upper()}_WORKER_PORT": str(port) for name, port in self.worker_ports.items()},
+                    **environ}
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.log_path = os.path.join(self.data_dir, "haven-run.log")
         self.process: subprocess.Popen | None = None
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def worker_url(self, service: str) -> str:
+        """The service's background worker: /metrics and /healthz."""
+        return f"http://127.0.0.1:{self.worker_ports[service]}"
 
     def start(self, timeout: float = 60) -> "RunningHaven":
         os.makedirs(self.data_dir, exist_ok=True)
