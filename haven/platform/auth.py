@@ -2,9 +2,42 @@
 
 Roles are what an identity provider assigns; permissions are what code checks. The map
 between them lives here, once. In the embedded default Haven is its own issuer: an EC key
-pair in HAVEN_DATA_DIR signs short-lived tokens (`haven token`), and every service
-verifies with the public half. In production tokens come from an OIDC provider and are
-verified against its JWKS (HAVEN_AUTH_JWKS_URL).
+pair in HAVEN_DATA_DIR signs short-lived tokens (`POST /v1/auth/login` for the local users
+of `haven users`, `haven token` for scripts), and every service verifies with the public
+half. In production tokens come from an OIDC provider and are verified against its JWKS
+(HAVEN_AUTH_JWKS_URL); the roles come from its `roles` claim, the organization from `org`.
+
+| permission                 | caseworker | agency_staff | supervisor | directory_admin | ops | admin |
+|----------------------------|:----------:|:------------:|:----------:|:---------------:|:---:|:-----:|
+| directory:write            |            |              |            |        x        |     |   x   |
+| directory:capacity         |            |      x¹      |            |        x        |     |   x   |
+| directory:confidential     |            |              |     x      |        x        |     |   x   |
+| referral:create            |     x¹     |              |     x      |                 |     |   x   |
+| referral:read              |     x¹     |      x¹      |     x      |                 |  x  |   x   |
+| referral:respond           |            |      x¹      |            |                 |     |       |
+| referral:cancel            |     x¹     |              |     x      |                 |     |       |
+| referral:consent_override  |            |              |     x      |                 |     |       |
+| referral:personal          |     x¹     |      x¹      |     x      |                 |     |   x   |
+| referral:aggregates        |            |              |            |                 |  x  |   x   |
+| audit:read                 |            |              |            |                 |     |   x   |
+| notify:subscriptions       |            |      x¹      |            |                 |     |   x   |
+| notify:inbox               |     x      |      x       |     x      |        x        |  x  |   x   |
+
+¹ Only for their own organization: caseworkers act for the agency they work at (referrals
+  it sends), agency staff for the organization they work at (referrals addressed to it, its
+  capacity, its webhooks). A caseworker or agency_staff token without an `org` claim is
+  refused (403) wherever such a permission is checked. Which records "their own" covers is
+  the service's query: `Principal.limited_to_organization(permission)` tells it to filter.
+
+Decisions behind the blanks:
+- `referral:respond` is agency staff only, admin included in the "no": accepting a referral
+  promises a survivor a bed or an appointment, which only the receiving organization can
+  promise. An administrator answering for it would produce a promise nobody keeps.
+- `referral:consent_override` is supervisor only (survivor-safety rule): sending a referral
+  without the survivor's consent, because she is in immediate danger, is a judgement for
+  someone who knows the case and answers for it, not for a technical administrator.
+- `ops` sees aggregates and referrals without their personal fields, never a survivor's
+  name, phone or story: operations staff need to know that help arrives, not to whom.
 """
 from __future__ import annotations
 
@@ -23,14 +56,30 @@ from .errors import Problem, problem_type
 
 ROLES = ("caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin")
 
-# Shelter addresses go to those who must know them to do their job, and nobody else.
+# People in these roles act for one organization, named by their token's `org` claim.
+ORGANIZATION_ROLES = frozenset({"caseworker", "agency_staff"})
+# Permissions whose records belong to an organization: held through an organization role,
+# they reach that organization's records only.
+ORGANIZATION_SCOPED = frozenset({
+    "directory:capacity", "referral:create", "referral:read", "referral:respond", "referral:cancel",
+    "referral:personal", "notify:subscriptions",
+})
+
+_EVERYONE = frozenset({"notify:inbox"})
+_DIRECTORY_ADMIN = frozenset({"directory:write", "directory:capacity", "directory:confidential"})
+
+# Shelter addresses go to those who must know them to do their job, and nobody else; the
+# same holds for a survivor's personal details. The table in the docstring is this map.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "caseworker": frozenset(),
-    "agency_staff": frozenset({"directory:capacity"}),
-    "supervisor": frozenset({"directory:confidential"}),
-    "directory_admin": frozenset({"directory:write", "directory:capacity", "directory:confidential"}),
-    "ops": frozenset(),
-    "admin": frozenset({"directory:write", "directory:capacity", "directory:confidential"}),
+    "caseworker": _EVERYONE | {"referral:create", "referral:read", "referral:cancel", "referral:personal"},
+    "agency_staff": _EVERYONE | {"directory:capacity", "referral:read", "referral:respond", "referral:personal",
+                                 "notify:subscriptions"},
+    "supervisor": _EVERYONE | {"directory:confidential", "referral:create", "referral:read", "referral:cancel",
+                               "referral:consent_override", "referral:personal"},
+    "directory_admin": _EVERYONE | _DIRECTORY_ADMIN,
+    "ops": _EVERYONE | {"referral:read", "referral:aggregates"},
+    "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:create", "referral:read", "referral:personal",
+                                              "referral:aggregates", "audit:read", "notify:subscriptions"},
 }
 ALGORITHM = "ES256"
 
@@ -44,6 +93,14 @@ class Principal:
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def limited_to_organization(self, permission: str) -> bool:
+        """True when this caller holds `permission` only through an organization role, so
+        it reaches the records of `organization_id` and no others. A caseworker who is also
+        a supervisor, say, reads every referral."""
+        if permission not in ORGANIZATION_SCOPED or not self.can(permission):
+            return False
+        return permission not in permissions_for(r for r in self.roles if r not in ORGANIZATION_ROLES)
 
 
 ANONYMOUS = Principal(subject="anonymous")
@@ -111,8 +168,13 @@ class TokenVerifier:
             raise InvalidToken("The token has expired.") from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError, ValueError) as exc:
             raise InvalidToken(f"The token is not valid ({type(exc).__name__}).") from None
-        roles = tuple(r for r in claims.get("roles", ()) if r in ROLES)
-        return Principal(subject=str(claims["sub"]), roles=roles, organization_id=claims.get("org"),
+        granted = claims.get("roles") or ()
+        if isinstance(granted, str):  # some providers send a single role as a string
+            granted = (granted,)
+        roles = tuple(r for r in granted if r in ROLES) if isinstance(granted, (list, tuple)) else ()
+        organization = claims.get("org")
+        return Principal(subject=str(claims["sub"]), roles=roles,
+                         organization_id=str(organization) if organization not in (None, "") else None,
                          permissions=permissions_for(roles))
 
 
@@ -130,11 +192,12 @@ class InvalidToken(Exception):
 
 
 def mint_token(keys: LocalKeys, *, issuer: str, audience: str, subject: str, roles: Iterable[str],
-               organization_id: str | None = None, ttl_seconds: int = 3600) -> str:
-    """Sign a token with the embedded issuer's key (the `haven token` command, tests)."""
+               organization_id: str | None = None, ttl_seconds: int = 3600,
+               extra_claims: dict | None = None) -> str:
+    """Sign a token with the embedded issuer's key (the login endpoint, `haven token`, tests)."""
     issued = int(time.time())
-    claims = {"iss": issuer, "aud": audience, "sub": subject, "roles": list(roles), "iat": issued,
-              "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex}
+    claims = {**(extra_claims or {}), "iss": issuer, "aud": audience, "sub": subject, "roles": list(roles),
+              "iat": issued, "exp": issued + ttl_seconds, "jti": uuid.uuid4().hex}
     if organization_id:
         claims["org"] = organization_id
     return jwt.encode(claims, keys.private_key(), algorithm=ALGORITHM)
@@ -166,11 +229,36 @@ def current_principal(verifier: TokenVerifier) -> Principal:
     return principal
 
 
+def _forbidden(detail: str, kind: str = "forbidden") -> Problem:
+    return Problem(403, detail, title="Forbidden", type=problem_type(kind))
+
+
 def require(verifier: TokenVerifier, permission: str) -> Principal:
+    """The caller, if signed in and allowed to `permission`: 401 otherwise, 403 when the
+    permission is not theirs, or is theirs only for an organization their token does not name."""
     principal = current_principal(verifier)
     if principal is ANONYMOUS:
         raise _unauthorized("Sign in: this action needs a bearer token.")
     if not principal.can(permission):
-        raise Problem(403, f"This action needs the '{permission}' permission.", title="Forbidden",
-                      type=problem_type("forbidden"))
+        raise _forbidden(f"This action needs the '{permission}' permission.")
+    if principal.limited_to_organization(permission):
+        require_organization(principal)
+    return principal
+
+
+def require_organization(principal: Principal) -> str:
+    """The caller's organization id; 403 when the token names none. For code that filters
+    by it (the referrals addressed to an agency, its webhooks)."""
+    if not principal.organization_id:
+        roles = ", ".join(sorted(set(principal.roles) & ORGANIZATION_ROLES)) or "this"
+        raise _forbidden(f"Your {roles} account is not bound to an organization: ask an administrator "
+                         "to set one (the token's 'org' claim).", "no-organization")
+    return principal.organization_id
+
+
+def require_signed_in(verifier: TokenVerifier) -> Principal:
+    """Any signed-in caller, whatever their roles (401 for anonymous callers)."""
+    principal = current_principal(verifier)
+    if principal is ANONYMOUS:
+        raise _unauthorized("Sign in: this action needs a bearer token.")
     return principal
