@@ -222,13 +222,23 @@ def run(no_demo_data: bool) -> None:
 def reindex() -> None:
     """Rebuild the directory's search index from its database; search keeps answering meanwhile."""
     from haven.platform import db
+    from services.directory.adapters.search_index import IndexUnavailable
     from services.directory.bootstrap import directory_from
 
     config = load_configs([DIRECTORY])[DIRECTORY.name]
     started = time.monotonic()
-    directory = directory_from(config, db.create_engine(DIRECTORY.database_url(config)))
-    count = directory.rebuild_index()
-    click.echo(f"directory: indexed {count} services in {time.monotonic() - started:.1f}s")
+    try:
+        directory = directory_from(config, db.create_engine(DIRECTORY.database_url(config)))
+        count = directory.rebuild_index()
+    except (ConfigError, IndexUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        # e.g. listings the cluster refused: every one is named, none is dropped silently
+        for error in getattr(exc, "errors", [])[:20]:
+            click.echo(f"  service {error.get('_id')}: {error.get('error')}", err=True)
+        raise click.ClickException(f"search index not rebuilt ({config.search_backend}): {exc}") from None
+    click.echo(f"directory: indexed {count} services into the {config.search_backend} search index "
+               f"in {time.monotonic() - started:.1f}s")
 
 
 # --- token ---------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from typing import Mapping
 from flask import Flask
 
 from haven.platform.bootstrap import service_app
+from haven.platform.config import ConfigError
 from haven.platform.errors import Problem, problem_response, problem_type
 
 from . import SPEC
-from .adapters.search_index import ProviderIndex
+from .adapters.search_index import IndexUnavailable, ProviderIndex
 from .adapters.sqlite_index import SqliteProviderIndex
 from .domain.model import InvalidReference, NotFound, VersionConflict
 from .entrypoints import interchange, registry, search
@@ -24,6 +25,15 @@ log = logging.getLogger(__name__)
 
 
 def provider_index(config) -> ProviderIndex:
+    if config.search_backend == "elasticsearch":
+        from .adapters.elastic_index import ElasticProviderIndex, elastic_client
+
+        if not config.elasticsearch_url:
+            raise ConfigError("ELASTICSEARCH_URL is required with SEARCH_BACKEND=elasticsearch")
+        client = elastic_client(config.elasticsearch_url, api_key=config.elasticsearch_api_key,
+                                username=config.elasticsearch_username, password=config.elasticsearch_password,
+                                ca_certs=config.elasticsearch_ca_certs)
+        return ElasticProviderIndex(client, alias=config.elasticsearch_index, replicas=config.elasticsearch_replicas)
     return SqliteProviderIndex(os.path.join(config.haven_data_dir, "search"))
 
 
@@ -43,8 +53,11 @@ class IndexKeeper:
 
     def build_now(self) -> bool:
         index = self.directory.index
-        if not index.needs_rebuild():
-            return True
+        try:
+            if not index.needs_rebuild():
+                return True
+        except IndexUnavailable:
+            return False  # the search cluster is down: readiness says so, and why
         try:
             self.database_ready()
         except Exception:
@@ -57,11 +70,12 @@ class IndexKeeper:
 
     def check(self) -> None:
         """Readiness: the index answers, or is being built (in the background) and is not ready."""
-        if self.directory.index.needs_rebuild():
+        reason = self.directory.index.rebuild_reason()
+        if reason:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self.build_now, daemon=True, name="index-build")
                 self._thread.start()
-            raise RuntimeError("being built from the database")
+            raise RuntimeError(f"{reason}: being built from the database")
         self.directory.index.check()
 
 

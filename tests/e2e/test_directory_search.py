@@ -1,5 +1,5 @@
-"""The directory under `haven run` (gunicorn, several workers): writes are searchable at
-once from every worker, and `haven reindex` never interrupts search."""
+"""The directory under `haven run` (gunicorn, several workers), on each search backend:
+writes are searchable at once from every worker, and `haven reindex` never interrupts search."""
 import subprocess
 import sys
 import threading
@@ -12,9 +12,15 @@ from tests.support.auth import bearer
 from tests.support.haven_process import RunningHaven
 
 
-@pytest.fixture(scope="module")
-def haven(tmp_path_factory):
-    running = RunningHaven(tmp_path_factory.mktemp("directory") / "data").start()
+@pytest.fixture(scope="module", params=["embedded", "elasticsearch"])
+def haven(request, tmp_path_factory):
+    """Once on each search backend; on Elasticsearch, against the stand-in (one per session)."""
+    environ = {}
+    if request.param == "elasticsearch":
+        standin = request.getfixturevalue("elasticsearch_standin")
+        environ = {"SEARCH_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": standin.url,
+                   "ELASTICSEARCH_INDEX": "haven-e2e", "ELASTICSEARCH_REPLICAS": "0"}
+    running = RunningHaven(tmp_path_factory.mktemp("directory") / "data", **environ).start()
     yield running
     if running.process.poll() is None:
         running.stop()
@@ -78,7 +84,7 @@ def test_reindex_never_interrupts_search(haven):
         for thread in threads:
             thread.join()
     assert result.returncode == 0, result.stderr
-    assert "indexed" in result.stdout
+    assert f"into the {haven.env.get('SEARCH_BACKEND', 'embedded')} search index" in result.stdout
     assert failures == []
     assert len(answers) > 10 * took or len(answers) > 20
     assert set(answers) == {expected}  # never an error, never an empty or partial answer

@@ -118,9 +118,6 @@ class ElasticProviderIndex(ProviderIndex):
             return f"index {current[0]} was never built from the database"
         return None
 
-    def needs_rebuild(self) -> bool:
-        return self.rebuild_reason() is not None
-
     @contextmanager
     def building(self) -> Iterator[bool]:
         """A lease in a small index of its own: one directory replica builds at a time; a

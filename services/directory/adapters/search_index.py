@@ -49,10 +49,14 @@ class ProviderIndex(abc.ABC):
     def check(self) -> None:
         """Raise if the index cannot answer (readiness)."""
 
+    def rebuild_reason(self) -> str | None:
+        """Why the index must be built from the database before it can answer (none yet, an
+        older layout, never built from the database); None when it can answer."""
+        return None
+
     def needs_rebuild(self) -> bool:
-        """True when there is no index built from the database yet (or one of an older
-        layout): the directory then builds one when it starts."""
-        return False
+        """The directory then builds the index when it starts (bootstrap.IndexKeeper)."""
+        return self.rebuild_reason() is not None
 
     @contextmanager
     def building(self) -> Iterator[bool]:

@@ -119,20 +119,21 @@ class SqliteProviderIndex(ProviderIndex):
                     self._point_to(self._new_file())
             return self._current_path()
 
-    def needs_rebuild(self) -> bool:
-        """No index yet, or one written by an older version of this adapter."""
+    def rebuild_reason(self) -> str | None:
         try:
             with open(self.pointer) as fh:
                 path = os.path.join(self.directory, fh.read().strip())
         except FileNotFoundError:
-            return True
+            return "no search index yet"
         if not os.path.exists(path):
-            return True
+            return "the search index file is missing"
         connection = sqlite3.connect(path)
         try:
             if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                return True
-            return connection.execute("SELECT 1 FROM meta WHERE key = 'built_at'").fetchone() is None
+                return "the search index has an older layout"
+            if connection.execute("SELECT 1 FROM meta WHERE key = 'built_at'").fetchone() is None:
+                return "the search index was never built from the database"
+            return None
         finally:
             connection.close()
 

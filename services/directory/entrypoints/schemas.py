@@ -13,7 +13,7 @@ from haven.platform.schemas import MAX_PER_PAGE, PageSchema
 
 from ..domain.hours import parse_clock
 from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS
-from ..domain.search import SORTS
+from ..domain.search import SORTS, SUGGESTIONS_MAX
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _TIMEZONES = frozenset(available_timezones())
@@ -184,6 +184,21 @@ class HitSchema(ma.Schema):
 class SearchResultSchema(PageSchema):
     items = f.List(f.Nested(HitSchema))
     facets = f.Dict(keys=f.String(), values=f.Dict(keys=f.String(), values=f.Integer()))
+
+
+class SuggestQuerySchema(ma.Schema):
+    q = f.String(required=True, validate=v.Length(min=1, max=200),
+                 metadata={"description": "What has been typed so far; the last word may be unfinished."})
+    limit = f.Integer(load_default=SUGGESTIONS_MAX, validate=v.Range(min=1, max=SUGGESTIONS_MAX))
+
+
+class SuggestionSchema(ma.Schema):
+    text = f.String(metadata={"description": "A service or organization name."})
+    highlight = f.String(metadata={"description": "The name, HTML-escaped, with <mark> around the typed words."})
+
+
+class SuggestionsSchema(ma.Schema):
+    suggestions = f.List(f.Nested(SuggestionSchema))
 
 
 class OrganizationPageSchema(PageSchema):

@@ -47,6 +47,18 @@ class Search(MethodView):
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
+@blp.route("/suggest")
+class Suggest(MethodView):
+    @blp.arguments(s.SuggestQuerySchema(), location="query")
+    @blp.response(200, s.SuggestionsSchema)
+    def get(self, args):
+        """Autocomplete for the search box: service and organization names containing every
+        typed word (the last one may be unfinished), with or without diacritics; names
+        starting with the typed words first."""
+        found = directory().suggest(args["q"], viewer(), args["limit"])
+        return {"suggestions": [{"text": x.text, "highlight": x.highlight} for x in found]}
+
+
 @blp.route("/kinds")
 class Kinds(MethodView):
     @blp.response(200, s.KindSchema(many=True))

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 from ..adapters.search_index import ProviderIndex
 from ..domain.model import (AREA_LEVELS, Area, InvalidReference, Location, NotFound, Organization, Service,
                             VersionConflict, new_id, now)
-from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Viewer
+from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Suggestion, Viewer
 from .unit_of_work import SqlUnitOfWork
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
@@ -296,6 +296,9 @@ class Directory:
                 raise InvalidReference(level, f"no {level} has the code {code!r}")
             filters.append(AreaFilter(code, _ancestors(areas, code)))
         return self.index.search(replace(query, areas=tuple(filters)), viewer, self.today())
+
+    def suggest(self, text: str, viewer: Viewer, limit: int) -> list[Suggestion]:
+        return self.index.suggest(text, viewer, limit)
 
     def rebuild_index(self) -> int:
         """Rebuild the search index from the database while search keeps answering, then
