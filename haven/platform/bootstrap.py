@@ -11,6 +11,7 @@ from . import db, logging as haven_logging
 from .auth import LocalKeys, TokenVerifier
 from .config import Config
 from .http import Api, create_service_app
+from .login import login_blueprint
 from .service import ServiceSpec
 
 
@@ -37,4 +38,7 @@ def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: 
         service=spec.name, title=title, version="1", description=description,
         readiness={"database": spec.migrations().readiness_check(engine)},
     )
-    return ServiceParts(app, api, config, engine, token_verifier(config))
+    verifier = token_verifier(config)
+    # Every service signs people in and says who they are (haven/platform/login.py: why).
+    api.register_blueprint(login_blueprint(config, verifier))
+    return ServiceParts(app, api, config, engine, verifier)

@@ -29,6 +29,9 @@ COMMON_SETTINGS: list[Setting] = [
     Setting("HAVEN_AUTH_JWKS_URL", c.http_url, None,
             "JWKS of an external OIDC issuer. Unset: tokens are verified with the embedded issuer's key "
             "in HAVEN_DATA_DIR/auth."),
+    Setting("HAVEN_AUTH_TOKEN_TTL_SECONDS", c.integer(60, 86_400), "900",
+            "Lifetime of the tokens `POST /v1/auth/login` issues (embedded issuer). Short, because a disabled "
+            "account keeps its last token until it expires."),
     Setting("EVENT_BACKEND", c.choice("embedded", "kafka"), "embedded",
             "Event log: `embedded` (SQLite file HAVEN_DATA_DIR/events.sqlite3, one machine) or `kafka`."),
     Setting("EVENT_PARTITIONS", c.integer(1, 1024), "8", "Partitions of each topic the event log creates."),

@@ -1,0 +1,99 @@
+"""Signing in: `POST /v1/auth/login` for local users, `GET /v1/auth/me` for anyone.
+
+Mounted on every service by `service_app`: the platform knows no service, a client that
+only ever talks to one service (a shelter's tablet talks to referral) can sign in there,
+and a token from any of them is good for all of them (same key, same issuer). The user
+store is one file in HAVEN_DATA_DIR that every process of the machine shares, so the
+failed-attempt limit holds across services and workers.
+
+With HAVEN_AUTH_JWKS_URL set, the identity provider issues tokens: login answers 404
+problem+json (type `urn:haven:problem:login-disabled`) and names where to sign in instead;
+`/v1/auth/me` keeps working with the provider's tokens.
+"""
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import jsonify
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .auth import LocalKeys, TokenVerifier, mint_token, require_signed_in
+from .config import Config
+from .errors import Problem, problem_type
+from .local_users import MAX_PASSWORD_LENGTH, InvalidCredentials, LocalUsers, LockedOut
+
+log = logging.getLogger("haven.auth")
+WRONG_CREDENTIALS = "The user name or password is not correct."  # one message: no user enumeration
+
+
+class LoginSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=ma.validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
+
+
+class AccessTokenSchema(ma.Schema):
+    access_token = ma.fields.String()
+    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds until the token expires."})
+
+
+class IdentitySchema(ma.Schema):
+    subject = ma.fields.String()
+    roles = ma.fields.List(ma.fields.String())
+    organization_id = ma.fields.String(allow_none=True)
+    permissions = ma.fields.List(ma.fields.String())
+
+
+def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
+    blp = Blueprint("auth", __name__, url_prefix="/v1/auth",
+                    description="Signing in with a local account (embedded issuer), and who the caller is.")
+    users = LocalUsers(config.haven_data_dir)
+    keys = LocalKeys(config.haven_data_dir)
+
+    @blp.route("/login")
+    class Login(MethodView):
+        @blp.arguments(LoginSchema)
+        @blp.response(200, AccessTokenSchema)
+        @blp.alt_response(401, description="Wrong user name or password, or a disabled account (one answer for all).")
+        @blp.alt_response(429, description="Too many failed sign-ins for this user name; see Retry-After.")
+        @blp.alt_response(404, description="Login is disabled: an external identity provider issues tokens.")
+        def post(self, credentials):
+            """Exchange a local user's name and password for a short-lived bearer token."""
+            if config.haven_auth_jwks_url:
+                raise Problem(404, "This Haven does not issue tokens: sign in with your organization's identity "
+                                   "provider.", title="Login disabled", type=problem_type("login-disabled"))
+            try:
+                user = users.authenticate(credentials["username"], credentials["password"])
+            except LockedOut as exc:
+                log.warning("sign-in refused: too many failures for one user name")
+                raise Problem(429, "Too many failed sign-ins for this user name. Try again later.",
+                              title="Too many attempts", type=problem_type("too-many-attempts"),
+                              headers={"Retry-After": str(exc.retry_after)}) from None
+            except InvalidCredentials:
+                log.info("sign-in failed")  # never the user name: it may be a mistyped password
+                raise Problem(401, WRONG_CREDENTIALS, title="Unauthorized", type=problem_type("invalid-credentials"),
+                              headers={"WWW-Authenticate": 'Bearer realm="haven"'}) from None
+            ttl = config.haven_auth_token_ttl_seconds
+            token = mint_token(keys, issuer=config.haven_auth_issuer, audience=config.haven_auth_audience,
+                               subject=user.username, roles=user.roles, organization_id=user.organization_id,
+                               ttl_seconds=ttl, extra_claims={"name": user.display_name, "locale": user.language})
+            response = jsonify(access_token=token, token_type="Bearer", expires_in=ttl)
+            # RFC 6749 §5.1: a response carrying a token is never cached.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+            return response
+
+    @blp.route("/me")
+    class Me(MethodView):
+        @blp.response(200, IdentitySchema)
+        @blp.alt_response(401, description="No bearer token, or one that is not valid.")
+        def get(self):
+            """Who the bearer token says the caller is, and what they may do."""
+            principal = require_signed_in(verifier)
+            return {"subject": principal.subject, "roles": list(principal.roles),
+                    "organization_id": principal.organization_id, "permissions": sorted(principal.permissions)}
+
+    return blp
