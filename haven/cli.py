@@ -247,7 +247,8 @@ def reindex() -> None:
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice(["caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin"]),
               help="Role(s) of the token's holder (repeatable).")
-@click.option("--organization", default=None, help="Organization id the holder belongs to (agency_staff).")
+@click.option("--organization", default=None,
+              help="Organization id the holder belongs to (caseworker: their agency; agency_staff).")
 @click.option("--user", default="demo-user", show_default=True, help="Subject (user name) of the token.")
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(60, 86400), help="Lifetime in seconds.")
 def token(roles, organization, user, ttl) -> None:
@@ -257,9 +258,80 @@ def token(roles, organization, user, ttl) -> None:
     config = load_configs([DIRECTORY])[DIRECTORY.name]
     if config.haven_auth_jwks_url:
         fail("HAVEN_AUTH_JWKS_URL is set: tokens come from your identity provider, not from `haven token`")
+    if not organization and set(roles) & {"caseworker", "agency_staff"}:
+        click.echo("haven: note: without --organization this token is refused (403) wherever a caseworker "
+                   "or agency_staff acts for their organization", err=True)
     click.echo(mint_token(LocalKeys(config.haven_data_dir), issuer=config.haven_auth_issuer,
                           audience=config.haven_auth_audience, subject=user, roles=roles,
                           organization_id=organization, ttl_seconds=ttl))
+
+
+# --- users ---------------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Local user accounts of the embedded issuer (they sign in with POST /v1/auth/login)."""
+
+
+def _local_users():
+    from haven.platform.local_users import LocalUsers
+
+    config = load_configs([DIRECTORY])[DIRECTORY.name]
+    return config, LocalUsers(config.haven_data_dir)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin"]),
+              help="Role(s) of the user (repeatable).")
+@click.option("--organization", default=None, help="Organization id (required for caseworker and agency_staff).")
+@click.option("--name", "display_name", default="", help="Display name (default: the user name).")
+@click.option("--language", default="vi", show_default=True, type=click.Choice(["vi", "en"]))
+@click.option("--email", default=None)
+@click.option("--phone", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_add(username, roles, organization, display_name, language, email, phone, password_stdin) -> None:
+    """Create a local user; asks for the password unless --password-stdin."""
+    from haven.platform.local_users import LocalUser, UserError, validated
+
+    config, store = _local_users()
+    if config.haven_auth_jwks_url:
+        fail("HAVEN_AUTH_JWKS_URL is set: accounts live in your identity provider, not in Haven")
+    try:
+        user = validated(LocalUser(username, display_name, tuple(roles), organization, language, email, phone))
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        user = store.add(user, password)
+    except UserError as exc:
+        fail(f"cannot add {username!r}: {exc}")  # the message names the field, never the password
+    click.echo(f"added {user.username} ({', '.join(user.roles)})")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List local users: name, roles, organization, language, state (no contact details)."""
+    _, store = _local_users()
+    for user in store.list():
+        state = "disabled" if user.disabled else "active"
+        click.echo(f"{user.username}\t{','.join(user.roles)}\t{user.organization_id or '-'}\t{user.language}\t{state}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Refuse USERNAME's next sign-in (a token already issued lives until it expires)."""
+    from haven.platform.local_users import UnknownUser, normalize_username
+
+    config, store = _local_users()
+    try:
+        store.disable(username)
+    except UnknownUser:
+        fail(f"no local user {username!r}", 1)
+    click.echo(f"disabled {normalize_username(username)}; tokens already issued expire within "
+               f"{config.haven_auth_token_ttl_seconds} s")
 
 
 # --- events --------------------------------------------------------------------------
