@@ -52,6 +52,16 @@ class Consumer(abc.ABC):
     def commit(self, record: Record) -> None:
         """Mark `record` and everything before it in its partition as handled."""
 
+    def commit_all(self, records: list[Record]) -> None:
+        """Commit the newest of `records` in each partition (an adapter may do it in one request)."""
+        newest: dict[tuple[str, int], Record] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            if key not in newest or record.offset > newest[key].offset:
+                newest[key] = record
+        for record in newest.values():
+            self.commit(record)
+
     @abc.abstractmethod
     def assignment(self) -> list[tuple[str, int]]:
         """The (topic, partition) pairs this member holds now."""

@@ -235,11 +235,15 @@ class EmbeddedConsumer(Consumer):
             time.sleep(self.log.poll_interval)
 
     def commit(self, record: Record) -> None:
+        self.commit_all([record])
+
+    def commit_all(self, records: list[Record]) -> None:
+        """One transaction for the whole batch; offsets never move backwards."""
         with self.log._transaction() as connection:
-            connection.execute(
+            connection.executemany(
                 "INSERT INTO committed (grp, topic, partition, next_offset) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (grp, topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
-                (self.group, record.topic, record.partition, record.offset + 1))
+                [(self.group, r.topic, r.partition, r.offset + 1) for r in records])
 
     def seek_to_committed(self) -> None:
         """Forget positions read but not committed (after a failed handler, say)."""

@@ -470,29 +470,40 @@ class KafkaEventConsumer(Consumer):
         return records
 
     def commit(self, record: Record) -> None:
-        tp = TopicPartition(record.topic, record.partition)
-        offset = record.offset + 1
-        if self._committed.get(tp, -1) >= offset:
-            return  # never move a partition's committed offset backwards
-        if tp not in self._consumer.assignment():
-            # Taken away by a rebalance: its new owner reads from the last commit and may
-            # be past this record already, so committing it could move the offset back.
-            log.warning("commit skipped: the partition moved to another member, which will deliver again",
-                        extra={"group": self.group, "topic": record.topic, "partition": record.partition,
-                               "offset": record.offset})
+        self.commit_all([record])
+
+    def commit_all(self, records: list[Record]) -> None:
+        """One OffsetCommit request for the newest of `records` in each partition."""
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, -1), record.offset + 1)
+        assigned = self._consumer.assignment()
+        wanted = {}
+        for tp, offset in offsets.items():
+            if self._committed.get(tp, -1) >= offset:
+                continue  # never move a partition's committed offset backwards
+            if tp not in assigned:
+                # Taken away by a rebalance: its new owner reads from the last commit and may
+                # be past these records already, so committing them could move the offset back.
+                log.warning("commit skipped: the partition moved to another member, which will deliver again",
+                            extra={"group": self.group, "topic": tp.topic, "partition": tp.partition})
+                continue
+            wanted[tp] = offset
+        if not wanted:
             return
         try:
-            self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1)},
+            self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in wanted.items()},
                                   timeout_ms=int(self.log.request_timeout * 1000))
         except _LOST_OWNERSHIP as exc:
             log.warning("commit skipped: the partition moved to another member, which will deliver again",
-                        extra={"group": self.group, "topic": record.topic, "partition": record.partition,
-                               "offset": record.offset, "error": type(exc).__name__})
+                        extra={"group": self.group, "partitions": sorted(str(tp) for tp in wanted),
+                               "error": type(exc).__name__})
             return
         except kafka_errors.KafkaError as exc:
-            raise _unavailable_or_error(
-                f"committing {record.topic}[{record.partition}]@{record.offset} for group {self.group!r}", exc) from exc
-        self._committed[tp] = offset
+            where = ", ".join(f"{tp.topic}[{tp.partition}]@{offset - 1}" for tp, offset in sorted(wanted.items()))
+            raise _unavailable_or_error(f"committing {where} for group {self.group!r}", exc) from exc
+        self._committed.update(wanted)
 
     def assignment(self) -> list[tuple[str, int]]:
         """The partitions this member holds now."""
