@@ -1,11 +1,41 @@
 """Referral service: consent-gated referrals, their lifecycle, SLA timers and audit trail."""
+from haven.platform import config as c
+from haven.platform.config import Setting
 from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
+
+
+def _sla(raw: str) -> str:
+    from .domain.errors import InvalidReferral
+    from .domain.sla import SlaPolicy
+
+    try:
+        SlaPolicy.parse(raw)
+    except InvalidReferral as exc:
+        raise ValueError(str(exc)) from None
+    return raw
+
+
+SETTINGS = [
+    Setting("REFERRAL_DIRECTORY_URL", c.http_url, "http://127.0.0.1:8001",
+            "Base URL of the directory service, asked whether a receiving service exists and is active "
+            "(`haven run` points it at its own directory)."),
+    Setting("REFERRAL_FIELD_KEYS", c.text, None,
+            "Keys encrypting survivors' personal fields at rest: Fernet keys, comma-separated, newest first "
+            "(rotation: prepend a new key, run `haven referral-keys rotate`, then drop the old one). Unset: a key "
+            "file created in HAVEN_DATA_DIR/referral (embedded default only; set it wherever the database is "
+            "shared).", secret=True),
+    Setting("REFERRAL_SLA", _sla, "emergency=15m/1h,high=4h/24h,normal=24h/72h",
+            "Deadlines to acknowledge / to decide per urgency (m, h, d). A missed one is escalated once."),
+    Setting("REFERRAL_SLA_CHECK_SECONDS", c.number(0.2), "15",
+            "How often the worker looks for missed deadlines."),
+]
 
 SPEC = ServiceSpec(
     name="referral",
     default_port=8002,
-    settings=COMMON_SETTINGS + service_settings("referral", 8002),
+    settings=COMMON_SETTINGS + service_settings("referral", 8002) + SETTINGS,
     app_factory="services.referral.bootstrap:create_app",
     migrations_package="services.referral.migrations",
     outbox="services.referral.adapters.orm:outbox",
+    jobs="services.referral.bootstrap:background_jobs",
 )

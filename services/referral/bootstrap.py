@@ -1,21 +1,38 @@
-"""Composition root of the referral service.
-
-The referral aggregate and its API arrive with the referral issue; today the service runs
-the shared skeleton on its own database, with the outbox its events will leave through.
-"""
+"""Composition root of the referral service: configuration in, a wired Flask app out
+(and the worker's jobs: the SLA timer beside the outbox relay)."""
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Mapping
 
 from flask import Flask
 
+from haven.platform import db
 from haven.platform.bootstrap import service_app
+from haven.platform.errors import Problem, problem_response, problem_type
 from haven.platform.eventlog.factory import event_log_from
 from haven.platform.http import NonCritical
 from haven.platform.outbox import Outbox
 
 from . import SPEC
+from .adapters.directory import DirectoryLookup, DirectoryUnavailable, UnknownService
+from .adapters.field_cipher import CipherError, cipher_from_config
 from .adapters.orm import outbox
+from .adapters.repository import StaleReferral
+from .domain.errors import ConsentRequired, IllegalTransition, InvalidReferral, NotPermitted
+from .domain.sla import SlaPolicy
+from .entrypoints import api
+from .service_layer.referrals import (Forbidden, IdempotencyConflict, NotFound, Referrals,
+                                      ServiceNotReferable)
+
+log = logging.getLogger(__name__)
+
+
+def referrals_from(config, engine) -> Referrals:
+    return Referrals(engine, cipher_from_config(config.referral_field_keys, config.haven_data_dir),
+                     DirectoryLookup(config.referral_directory_url), Outbox(outbox),
+                     SlaPolicy.parse(config.referral_sla))
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -25,5 +42,99 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     # Referrals keep being accepted while the event log is down: their events wait in the
     # outbox. Readiness says so without taking the service out of rotation.
     parts.app.extensions["haven.readiness"]["event log"] = NonCritical(event_log.check)
-    parts.app.extensions["haven.referral"] = {"event_log": event_log, "outbox": Outbox(outbox)}
+    referrals = referrals_from(parts.config, parts.engine)
+    parts.app.extensions["haven.readiness"]["directory"] = NonCritical(referrals.directory.check)
+    parts.app.extensions["haven.referral"] = {"event_log": event_log, "outbox": Outbox(outbox),
+                                              "referrals": referrals, "verifier": parts.verifier}
+    parts.api.register_blueprint(api.blp)
+    _translate_errors(parts.app)
     return parts.app
+
+
+def background_jobs(config) -> list:
+    """The SLA timer: escalates each missed deadline once (the relay publishes the event)."""
+    from haven.platform.background import Job
+
+    referrals = referrals_from(config, db.create_engine(SPEC.database_url(config)))
+    interval = config.referral_sla_check_seconds
+
+    def escalate(stop: threading.Event) -> None:
+        while not stop.is_set():
+            raised = referrals.escalate_due()
+            if raised:
+                log.info("missed deadlines escalated", extra={"count": raised})
+            stop.wait(interval)
+
+    return [Job("sla-timer", escalate)]
+
+
+def _field_problem(status: int, slug: str, title: str, field: str, message: str):
+    return problem_response(status, title=title, detail=f"{field}: {message}" if field else message,
+                            type=problem_type(slug),
+                            errors=[{"location": "json", "field": field or "_schema", "message": message}])
+
+
+def _translate_errors(app: Flask) -> None:
+    @app.errorhandler(ConsentRequired)
+    def consent_required(exc: ConsentRequired):
+        return _field_problem(422, "consent-required", "Consent required", exc.field,
+                              str(exc).split(": ", 1)[-1])
+
+    @app.errorhandler(InvalidReferral)
+    def invalid(exc: InvalidReferral):
+        return _field_problem(422, "invalid-referral", "Invalid referral", exc.field, str(exc).split(": ", 1)[-1])
+
+    @app.errorhandler(IllegalTransition)
+    def illegal(exc: IllegalTransition):
+        return problem_response(409, title="Illegal transition", detail=str(exc), type=problem_type("illegal-transition"),
+                                status_now=exc.status, action=exc.action)
+
+    @app.errorhandler(NotPermitted)
+    def not_permitted(exc: NotPermitted):
+        return problem_response(403, title="Forbidden", detail=str(exc), type=problem_type("forbidden"))
+
+    @app.errorhandler(Forbidden)
+    def forbidden(exc: Forbidden):
+        return problem_response(403, title="Forbidden", detail=str(exc), type=problem_type("forbidden"))
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        return problem_response(404, title="Not Found", detail="No such referral.", type=problem_type("not-found"))
+
+    @app.errorhandler(StaleReferral)
+    def stale(exc: StaleReferral):
+        return problem_response(412, title="Precondition failed", type=problem_type("stale-version"),
+                                detail="The referral changed since you read it; read it again and retry.")
+
+    @app.errorhandler(IdempotencyConflict)
+    def reused_key(exc: IdempotencyConflict):
+        return problem_response(422, title="Idempotency-Key reused", type=problem_type("idempotency-key-reused"),
+                                detail="This Idempotency-Key was used for a different request; use a new key.",
+                                errors=[{"location": "headers", "field": "Idempotency-Key",
+                                         "message": "Already used for a different request."}])
+
+    @app.errorhandler(UnknownService)
+    def unknown_service(exc: UnknownService):
+        return _field_problem(422, "unknown-service", "Unknown service", "receiving_service_id",
+                              "no such service in the directory")
+
+    @app.errorhandler(ServiceNotReferable)
+    def inactive(exc: ServiceNotReferable):
+        return _field_problem(422, "inactive-service", "Service not active", "receiving_service_id",
+                              "the service is not active in the directory; choose another")
+
+    @app.errorhandler(DirectoryUnavailable)
+    def directory_down(exc: DirectoryUnavailable):
+        return problem_response(503, title="Directory unavailable", type=problem_type("directory-unavailable"),
+                                detail=f"Cannot check the receiving service: {exc}. Nothing was saved; "
+                                       "retry in a moment (with the same Idempotency-Key).",
+                                headers={"Retry-After": "10"})
+
+    @app.errorhandler(CipherError)
+    def cipher(exc: CipherError):
+        log.error("personal fields cannot be decrypted or encrypted: check REFERRAL_FIELD_KEYS")
+        return problem_response(503, title="Personal data unavailable", type=problem_type("field-keys"),
+                                detail="The service cannot read personal fields with its configured keys.")
+
+
+__all__ = ["create_app", "background_jobs", "Problem"]

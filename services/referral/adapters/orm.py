@@ -1,8 +1,86 @@
-"""Tables of the referral database. The referral aggregate's own tables arrive with the
-referral issue; the outbox is here first, because every referral event leaves through it."""
+"""Tables of the referral database.
+
+Personal data lives in one column, `personal` (and the free-text columns `note`,
+`override_reason`), encrypted by the field cipher before it reaches the database: a
+database dump, a backup or a replica shows ciphertext. Everything else is what the
+service must filter and count on (status, urgency, kind, organizations, times).
+"""
 import sqlalchemy as sa
 
 from haven.platform.outbox import outbox_table
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)
+
+TS = sa.DateTime(timezone=True)
+
+referrals = sa.Table(
+    "referrals", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("urgency", sa.String(20), nullable=False),
+    sa.Column("risk_level", sa.String(20), nullable=False),
+    sa.Column("service_kind", sa.String(64), nullable=False),
+    sa.Column("receiving_service_id", sa.String(64), nullable=False),
+    sa.Column("receiving_organization_id", sa.String(64), nullable=False),
+    sa.Column("referring_organization_id", sa.String(64), nullable=False),
+    sa.Column("referring_user_id", sa.String(200), nullable=False),
+    sa.Column("services_requested", sa.JSON, nullable=False),
+    sa.Column("profile", sa.JSON, nullable=False),  # pseudonymous ref, age group, gender
+    sa.Column("consent", sa.JSON),  # who asked, when, scope, expiry: no personal data
+    sa.Column("override_by", sa.String(200)),
+    sa.Column("override_at", TS),
+    sa.Column("override_reason", sa.Text),  # encrypted
+    sa.Column("personal", sa.Text),  # encrypted JSON, NULL when nothing personal was shared
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("acknowledged_at", TS),
+    sa.Column("decided_at", TS),
+    sa.Column("completed_at", TS),
+    sa.Column("cancelled_at", TS),
+    sa.Column("previous_referral_id", sa.String(36)),
+    sa.Column("next_referral_id", sa.String(36)),
+    sa.Column("next_deadline_at", TS),  # for the SLA timer: the earliest open deadline
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_referrals_receiving", "receiving_organization_id", "created_at"),
+    sa.Index("ix_referrals_referring", "referring_organization_id", "created_at"),
+    sa.Index("ix_referrals_deadline", "next_deadline_at"),
+)
+
+history = sa.Table(
+    "referral_history", metadata,
+    sa.Column("referral_id", sa.String(36), sa.ForeignKey("referrals.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("from_status", sa.String(20)),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("actor_user_id", sa.String(200)),
+    sa.Column("actor_organization_id", sa.String(64)),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("reason_code", sa.String(64)),
+    sa.Column("note", sa.Text),  # encrypted
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("referral_id", sa.String(36), sa.ForeignKey("referrals.id"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor_user_id", sa.String(200), nullable=False),
+    sa.Column("actor_organization_id", sa.String(64)),
+    sa.Column("actor_roles", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),  # read_personal, create, acknowledge, ...
+    sa.Column("referral_id", sa.String(36)),
+    sa.Column("detail", sa.String(500)),  # field names, reason codes: never values
+    sa.Column("source_ip", sa.String(64)),
+    sa.Column("request_id", sa.String(64)),
+    sa.Index("ix_audit_referral", "referral_id", "at"),
+    sa.Index("ix_audit_at", "at"),
+)

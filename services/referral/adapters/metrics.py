@@ -1,0 +1,22 @@
+"""Response-time metrics: how long survivors wait, by urgency and service kind only.
+
+Never labelled by person, agency or referral id: labels are few and known in advance (3
+urgencies × the directory's kinds), and a label can never identify anyone.
+"""
+from prometheus_client import Counter, Histogram
+
+# From seconds (an agency watching its inbox) to days (a normal referral decided in 72 h).
+BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 259200,
+           604800, 1209600, 2592000)
+
+TIME_TO_ACKNOWLEDGE = Histogram("haven_referral_time_to_acknowledge_seconds",
+                                "Referral created -> first answer of the receiving agency.",
+                                ["urgency", "service_kind"], buckets=BUCKETS)
+TIME_TO_DECISION = Histogram("haven_referral_time_to_decision_seconds",
+                             "Referral created -> accepted or declined.", ["urgency", "service_kind"], buckets=BUCKETS)
+TIME_TO_COMPLETE = Histogram("haven_referral_time_to_complete_seconds",
+                             "Referral created -> completed.", ["urgency", "service_kind"], buckets=BUCKETS)
+TRANSITIONS = Counter("haven_referral_transitions_total", "Referral lifecycle steps taken.",
+                      ["action", "urgency", "service_kind"])
+SLA_BREACHES = Counter("haven_referral_sla_breaches_total", "Deadlines missed (escalations raised).",
+                       ["deadline", "urgency", "service_kind"])

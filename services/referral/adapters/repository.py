@@ -1,0 +1,182 @@
+"""Referrals in SQL, personal fields encrypted on the way in and decrypted on the way out.
+
+`get(id, personal=False)` never decrypts: a list, an ops view or a permission check needs
+no personal data, so none is decrypted (or audited) for it. Saving a redacted view is
+refused, because it would overwrite the personal data it hides.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..domain.client import ClientProfile, PersonalDetails
+from ..domain.consent import Consent, ConsentOverride
+from ..domain.model import WITHHELD, Referral, Transition
+from .field_cipher import FieldCipher
+from .orm import history, idempotency_keys, referrals
+
+
+class StaleReferral(Exception):
+    """Someone else changed the referral since it was read."""
+
+
+class ReferralRepository:
+    def __init__(self, connection: Connection, cipher: FieldCipher):
+        self.connection = connection
+        self.cipher = cipher
+        self._loaded: dict[str, tuple[int, int]] = {}  # id -> (version, history length) as read
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, referral_id: str, *, personal: bool = False, for_update: bool = False) -> Referral | None:
+        query = sa.select(referrals).where(referrals.c.id == referral_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        entries = self.connection.execute(sa.select(history).where(history.c.referral_id == referral_id)
+                                          .order_by(history.c.seq)).mappings().all()
+        referral = self._referral(row, entries, personal)
+        self._loaded[referral.id] = (referral.version, len(referral.history))
+        return referral
+
+    def list(self, where, *, limit: int, offset: int) -> tuple[int, list[Referral]]:
+        """Referrals matching the SQL condition `where`, newest first, without personal data."""
+        total = self.connection.execute(sa.select(sa.func.count()).select_from(referrals).where(where)).scalar_one()
+        rows = self.connection.execute(sa.select(referrals).where(where)
+                                       .order_by(referrals.c.created_at.desc(), referrals.c.id)
+                                       .limit(limit).offset(offset)).mappings().all()
+        return total, [self._referral(row, (), personal=False) for row in rows]
+
+    def due(self, now: datetime, limit: int = 200) -> list[str]:
+        """Ids of referrals whose next SLA deadline has come."""
+        return list(self.connection.execute(
+            sa.select(referrals.c.id).where(referrals.c.next_deadline_at.is_not(None),
+                                            referrals.c.next_deadline_at <= now)
+            .order_by(referrals.c.next_deadline_at).limit(limit)).scalars())
+
+    def by_idempotency_key(self, user_id: str, key: str) -> tuple[str, str] | None:
+        """(request hash, referral id) stored for this user's key, if any."""
+        row = self.connection.execute(sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.referral_id)
+                                      .where(idempotency_keys.c.user_id == user_id,
+                                             idempotency_keys.c.key == key)).first()
+        return None if row is None else (row.request_hash, row.referral_id)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add(self, referral: Referral, next_deadline_at: datetime | None) -> None:
+        self._refuse_redacted(referral)
+        self.connection.execute(referrals.insert().values(**self._row(referral), next_deadline_at=next_deadline_at))
+        self._append_history(referral, 0)
+        self._loaded[referral.id] = (referral.version, len(referral.history))
+
+    def save(self, referral: Referral, next_deadline_at: datetime | None) -> None:
+        """Write the changes since `get`; StaleReferral if someone else wrote in between."""
+        self._refuse_redacted(referral)
+        version, known = self._loaded[referral.id]
+        row = self._row(referral)
+        for column in ("id", "created_at", "personal", "profile", "consent", "override_by", "override_at",
+                       "override_reason", "referring_user_id", "referring_organization_id"):
+            row.pop(column)  # fixed at creation
+        changed = self.connection.execute(
+            referrals.update().where(referrals.c.id == referral.id, referrals.c.version == version)
+            .values(**row, next_deadline_at=next_deadline_at)).rowcount
+        if changed != 1:
+            raise StaleReferral(referral.id)
+        self._append_history(referral, known)
+        self._loaded[referral.id] = (referral.version, len(referral.history))
+
+    def remember_idempotency_key(self, user_id: str, key: str, request_hash: str, referral_id: str,
+                                 at: datetime) -> None:
+        self.connection.execute(idempotency_keys.insert().values(
+            user_id=user_id, key=key, request_hash=request_hash, referral_id=referral_id, created_at=at))
+
+    # --- mapping -------------------------------------------------------------------------
+
+    def _refuse_redacted(self, referral: Referral) -> None:
+        if referral.personal_withheld:
+            raise ValueError("a redacted view of a referral must never be saved")
+
+    def _encrypt(self, text: str | None) -> str | None:
+        return None if text is None else self.cipher.encrypt({"text": text})
+
+    def _decrypt(self, token: str | None, personal: bool) -> str | None:
+        if token is None:
+            return None
+        return self.cipher.decrypt(token)["text"] if personal else WITHHELD
+
+    def _row(self, referral: Referral) -> dict:
+        consent = referral.consent
+        override = referral.override
+        personal = referral.personal
+        return dict(
+            id=referral.id, status=referral.status, urgency=referral.urgency, risk_level=referral.risk_level,
+            service_kind=referral.service_kind, receiving_service_id=referral.receiving_service_id,
+            receiving_organization_id=referral.receiving_organization_id,
+            referring_organization_id=referral.referring_organization_id,
+            referring_user_id=referral.referring_user_id, services_requested=list(referral.services_requested),
+            profile=asdict(referral.profile),
+            consent=None if consent is None else {
+                "given": consent.given, "obtained_by": consent.obtained_by,
+                "obtained_at": consent.obtained_at.isoformat(), "scope": list(consent.scope),
+                "expires_at": consent.expires_at.isoformat() if consent.expires_at else None},
+            override_by=override.by if override else None, override_at=override.at if override else None,
+            override_reason=self._encrypt(override.reason) if override else None,
+            personal=None if personal is None or not personal.filled() else self.cipher.encrypt(
+                {**asdict(personal), "needs": list(personal.needs)}),
+            created_at=referral.created_at, acknowledged_at=referral.acknowledged_at,
+            decided_at=referral.decided_at, completed_at=referral.completed_at, cancelled_at=referral.cancelled_at,
+            previous_referral_id=referral.previous_referral_id, next_referral_id=referral.next_referral_id,
+            version=referral.version)
+
+    def _append_history(self, referral: Referral, known: int) -> None:
+        new = referral.history[known:]
+        if new:
+            self.connection.execute(history.insert(), [dict(
+                referral_id=referral.id, seq=known + i, action=t.action, from_status=t.from_status,
+                to_status=t.to_status, actor_user_id=t.actor_user_id, actor_organization_id=t.actor_organization_id,
+                at=t.at, reason_code=t.reason_code, note=self._encrypt(t.note)) for i, t in enumerate(new)])
+
+    def _referral(self, row, entries, personal: bool) -> Referral:
+        consent = row["consent"]
+        override = None
+        if row["override_by"]:
+            override = ConsentOverride(by=row["override_by"], at=_utc(row["override_at"]),
+                                       reason=self._decrypt(row["override_reason"], personal))
+        details = None
+        if personal and row["personal"]:
+            stored = self.cipher.decrypt(row["personal"])
+            details = PersonalDetails(**{**stored, "needs": tuple(stored.get("needs") or ())})
+        return Referral(
+            id=row["id"], referring_user_id=row["referring_user_id"],
+            referring_organization_id=row["referring_organization_id"],
+            receiving_service_id=row["receiving_service_id"],
+            receiving_organization_id=row["receiving_organization_id"], service_kind=row["service_kind"],
+            urgency=row["urgency"], risk_level=row["risk_level"],
+            services_requested=tuple(row["services_requested"]), profile=ClientProfile(**row["profile"]),
+            personal=details,
+            consent=None if consent is None else Consent(
+                given=consent["given"], obtained_by=consent["obtained_by"],
+                obtained_at=datetime.fromisoformat(consent["obtained_at"]), scope=tuple(consent["scope"]),
+                expires_at=datetime.fromisoformat(consent["expires_at"]) if consent["expires_at"] else None),
+            override=override, created_at=_utc(row["created_at"]), status=row["status"],
+            acknowledged_at=_utc(row["acknowledged_at"]), decided_at=_utc(row["decided_at"]),
+            completed_at=_utc(row["completed_at"]), cancelled_at=_utc(row["cancelled_at"]),
+            previous_referral_id=row["previous_referral_id"], next_referral_id=row["next_referral_id"],
+            history=tuple(Transition(e["action"], e["from_status"], e["to_status"], e["actor_user_id"],
+                                     e["actor_organization_id"], _utc(e["at"]), e["reason_code"],
+                                     self._decrypt(e["note"], personal)) for e in entries),
+            version=row["version"], personal_withheld=not personal)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    from datetime import timezone
+
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,170 @@
+"""HTTP translation of the referral use cases: /v1/referrals and /v1/audit."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from haven.platform.auth import current_principal, require
+from haven.platform.concurrency import etag
+from haven.platform.errors import Problem, problem_type
+from haven.platform.logging import current_request_id
+
+from ..domain.model import Referral
+from ..service_layer.referrals import Origin, Referrals, View
+from . import schemas as s
+
+blp = Blueprint("referrals", __name__, url_prefix="/v1",
+                description="Consent-gated referrals and their lifecycle. Every change is stamped, kept in an "
+                            "append-only history and published as an event; every read of personal fields is "
+                            "audited.")
+
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "maxLength": 200},
+                   "description": "Send the same key when retrying: the retry returns the referral the first "
+                                  "request created instead of creating another."}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "Optional: the ETag you read; 412 if the referral changed since."}
+
+
+def referrals() -> Referrals:
+    return current_app.extensions["haven.referral"]["referrals"]
+
+
+def _verifier():
+    return current_app.extensions["haven.referral"]["verifier"]
+
+
+def _origin() -> Origin:
+    return Origin(source_ip=request.remote_addr, request_id=current_request_id())
+
+
+def _referral_body(view: View) -> dict:
+    referral: Referral = view.referral
+    body = {name: getattr(referral, name) for name in (
+        "id", "status", "urgency", "risk_level", "service_kind", "receiving_service_id", "receiving_organization_id",
+        "referring_organization_id", "referring_user_id", "services_requested", "created_at", "acknowledged_at",
+        "decided_at", "completed_at", "cancelled_at", "previous_referral_id", "next_referral_id", "version")}
+    body["profile"] = asdict(referral.profile)
+    body["personal"] = asdict(referral.personal) if view.personal_visible and referral.personal else None
+    body["personal_withheld"] = not view.personal_visible
+    body["consent"] = asdict(referral.consent) if referral.consent else None
+    body["consent_overridden"] = referral.override is not None
+    body["allowed_actions"] = list(view.actions)
+    return body
+
+
+def _answer(view: View, status: int = 200, headers: dict | None = None):
+    return _referral_body(view), status, {"ETag": etag(view.referral.version), **(headers or {})}
+
+
+def _expected_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise Problem(412, "If-Match does not hold an ETag this service issued.", title="Precondition failed",
+                      type=problem_type("stale-version"),
+                      errors=[{"location": "headers", "field": "If-Match", "message": "Unknown ETag."}]) from None
+
+
+@blp.route("/referrals")
+class ReferralCollection(MethodView):
+    @blp.arguments(s.CreateReferralSchema)
+    @blp.response(201, s.ReferralSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    def post(self, data):
+        """Refer a survivor, with her recorded consent (or a supervisor's override), to a service."""
+        principal = require(_verifier(), "referral:create")
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 200:
+            raise Problem(400, "Idempotency-Key must be 1 to 200 characters.", title="Bad request",
+                          type=problem_type("invalid-header"),
+                          errors=[{"location": "headers", "field": "Idempotency-Key", "message": "1 to 200 characters."}])
+        view, created = referrals().create(principal, data, _origin(), idempotency_key=key)
+        headers = {"Location": f"/v1/referrals/{view.referral.id}"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return _answer(view, 201, headers)
+
+    @blp.arguments(s.ReferralQuerySchema, location="query")
+    @blp.response(200, s.ReferralPageSchema)
+    def get(self, query):
+        """Referrals you may see (your agency's, or those addressed to your organization), newest first."""
+        principal = require(_verifier(), "referral:read")
+        page, per_page = query.pop("page"), query.pop("per_page")
+        total, items = referrals().list(principal, query, page, per_page)
+        return {"total": total, "page": page, "per_page": per_page, "items": items}
+
+
+@blp.route("/referrals/<string:referral_id>")
+class ReferralById(MethodView):
+    @blp.response(200, s.ReferralSchema)
+    def get(self, referral_id):
+        """One referral; personal fields only where you may see them (the read is audited)."""
+        principal = require(_verifier(), "referral:read")
+        return _answer(referrals().get(principal, referral_id, _origin()))
+
+
+@blp.route("/referrals/<string:referral_id>/history")
+class ReferralHistory(MethodView):
+    @blp.response(200, s.HistorySchema)
+    def get(self, referral_id):
+        """Every step of the referral: who, when, from which status to which, why."""
+        principal = require(_verifier(), "referral:read")
+        view = referrals().history(principal, referral_id, _origin())
+        return {"referral_id": view.referral.id, "items": [asdict(t) for t in view.referral.history]}
+
+
+def _transition(action: str, permission: str, schema, summary: str):
+    @blp.arguments(schema)
+    @blp.response(200, s.ReferralSchema)
+    @blp.doc(parameters=[IF_MATCH], summary=summary)
+    def post(self, data, referral_id):
+        principal = require(_verifier(), permission)
+        return _answer(referrals().act(principal, referral_id, action, _origin(), _expected_version(), **data))
+
+    return type(f"{action.title()}Referral", (MethodView,), {"post": post})
+
+
+for _action, _permission, _schema, _summary in (
+        ("acknowledge", "referral:respond", s.NoteSchema, "The receiving agency has seen the referral."),
+        ("accept", "referral:respond", s.NoteSchema, "The receiving agency will help."),
+        ("decline", "referral:respond", s.DeclineSchema, "The receiving agency cannot help (reason code)."),
+        ("complete", "referral:respond", s.NoteSchema, "Help was given."),
+        ("cancel", "referral:cancel", s.CancelSchema, "The referring agency withdraws the referral."),
+):
+    if _action in ("acknowledge", "accept"):
+        _schema = s.Strict  # no body fields; an empty JSON object or no body
+    blp.route(f"/referrals/<string:referral_id>/{_action}", endpoint=f"{_action}_referral")(
+        _transition(_action, _permission, _schema, _summary))
+
+
+@blp.route("/referrals/<string:referral_id>/re-refer")
+class ReReferral(MethodView):
+    @blp.arguments(s.ReReferSchema)
+    @blp.response(201, s.ReferralSchema)
+    def post(self, data, referral_id):
+        """Send a declined referral on to another service: a new referral, linked to this one."""
+        principal = require(_verifier(), "referral:create")
+        view = referrals().re_refer(principal, referral_id, data, _origin())
+        return _answer(view, 201, {"Location": f"/v1/referrals/{view.referral.id}"})
+
+
+@blp.route("/audit")
+class Audit(MethodView):
+    @blp.arguments(s.AuditQuerySchema, location="query")
+    @blp.response(200, s.AuditPageSchema)
+    def get(self, query):
+        """The audit log, newest first (administrators)."""
+        require(_verifier(), "audit:read")
+        page, per_page = query.pop("page"), query.pop("per_page")
+        total, items = referrals().audit(page=page, per_page=per_page, **query)
+        return {"total": total, "page": page, "per_page": per_page, "items": items}
+
+
+__all__ = ["blp", "current_principal"]

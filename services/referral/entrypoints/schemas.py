@@ -1,0 +1,185 @@
+"""Request and response schemas of the referral API (also the OpenAPI document).
+
+The shapes only: the rules (consent, scope, transitions, who may act) are the domain's,
+and come back as problem+json naming the field."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from haven.platform.schemas import PageSchema
+
+from ..domain.client import AGE_GROUPS, CONSENT_SCOPES, GENDERS
+from ..domain.model import CANCEL_REASONS, DECLINE_REASONS, RISK_LEVELS, STATUSES, URGENCIES
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE  # a misspelt field is an error, not silently dropped data
+
+
+class ProfileSchema(Strict):
+    client_ref = f.String(required=True, validate=v.Length(min=1, max=64),
+                          metadata={"description": "Pseudonymous client reference of the referring agency; never a name."})
+    age_group = f.String(load_default="unknown", validate=v.OneOf(AGE_GROUPS))
+    gender = f.String(load_default="undisclosed", validate=v.OneOf(GENDERS))
+
+
+class PersonalSchema(Strict):
+    name = f.String(load_default=None, allow_none=True, validate=v.Length(max=200))
+    phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=32))
+    address = f.String(load_default=None, allow_none=True, validate=v.Length(max=500))
+    safe_contact_time = f.String(load_default=None, allow_none=True, validate=v.Length(max=200))
+    safe_contact_method = f.String(load_default=None, allow_none=True, validate=v.Length(max=500))
+    language = f.String(load_default=None, allow_none=True, validate=v.Length(max=16))
+    needs = f.List(f.String(validate=v.Length(max=200)), load_default=list, validate=v.Length(max=20))
+    safety_notes = f.String(load_default=None, allow_none=True, validate=v.Length(max=4000))
+
+
+class ConsentSchema(Strict):
+    given = f.Boolean(required=True)
+    obtained_by = f.String(required=True, validate=v.Length(min=1, max=200))
+    obtained_at = f.AwareDateTime(required=True)
+    scope = f.List(f.String(validate=v.OneOf(CONSENT_SCOPES)), load_default=list)
+    expires_at = f.AwareDateTime(load_default=None, allow_none=True)
+
+
+class OverrideSchema(Strict):
+    reason = f.String(required=True, validate=v.Length(min=1, max=2000),
+                      metadata={"description": "Why the survivor's life is in immediate danger (audited)."})
+
+
+class CreateReferralSchema(Strict):
+    receiving_service_id = f.String(required=True, validate=v.Length(min=1, max=64))
+    urgency = f.String(required=True, validate=v.OneOf(URGENCIES))
+    risk_level = f.String(required=True, validate=v.OneOf(RISK_LEVELS))
+    services_requested = f.List(f.String(validate=v.Length(min=1, max=64)), load_default=list,
+                                validate=v.Length(max=10))
+    profile = f.Nested(ProfileSchema, required=True)
+    personal = f.Nested(PersonalSchema, load_default=None, allow_none=True)
+    consent = f.Nested(ConsentSchema, load_default=None, allow_none=True)
+    override = f.Nested(OverrideSchema, load_default=None, allow_none=True)
+
+
+class ReReferSchema(Strict):
+    receiving_service_id = f.String(required=True, validate=v.Length(min=1, max=64))
+    urgency = f.String(load_default=None, allow_none=True, validate=v.OneOf(URGENCIES))
+    risk_level = f.String(load_default=None, allow_none=True, validate=v.OneOf(RISK_LEVELS))
+    consent = f.Nested(ConsentSchema, load_default=None, allow_none=True)
+    override = f.Nested(OverrideSchema, load_default=None, allow_none=True)
+
+
+class NoteSchema(Strict):
+    note = f.String(load_default=None, allow_none=True, validate=v.Length(max=4000))
+
+
+class DeclineSchema(Strict):
+    reason = f.String(required=True, validate=v.OneOf(DECLINE_REASONS))
+    note = f.String(load_default=None, allow_none=True, validate=v.Length(max=4000))
+
+
+class CancelSchema(Strict):
+    reason = f.String(load_default=None, allow_none=True, validate=v.OneOf(CANCEL_REASONS))
+    note = f.String(load_default=None, allow_none=True, validate=v.Length(max=4000))
+
+
+class TransitionSchema(ma.Schema):
+    action = f.String()
+    from_status = f.String(allow_none=True)
+    to_status = f.String()
+    actor_user_id = f.String(allow_none=True)
+    actor_organization_id = f.String(allow_none=True)
+    at = f.AwareDateTime()
+    reason_code = f.String(allow_none=True)
+    note = f.String(allow_none=True, metadata={"description": "`[withheld]` when you may not see personal data."})
+
+
+class ReferralSchema(ma.Schema):
+    id = f.String()
+    status = f.String(metadata={"enum": list(STATUSES)})
+    urgency = f.String()
+    risk_level = f.String()
+    service_kind = f.String()
+    receiving_service_id = f.String()
+    receiving_organization_id = f.String()
+    referring_organization_id = f.String()
+    referring_user_id = f.String()
+    services_requested = f.List(f.String())
+    profile = f.Nested(ProfileSchema)
+    personal = f.Nested(PersonalSchema, allow_none=True,
+                        metadata={"description": "Only for the referring agency, and the receiving one once it "
+                                                 "has accepted; null otherwise (see personal_withheld)."})
+    personal_withheld = f.Boolean()
+    consent = f.Nested(ConsentSchema, allow_none=True)
+    consent_overridden = f.Boolean()
+    created_at = f.AwareDateTime()
+    acknowledged_at = f.AwareDateTime(allow_none=True)
+    decided_at = f.AwareDateTime(allow_none=True)
+    completed_at = f.AwareDateTime(allow_none=True)
+    cancelled_at = f.AwareDateTime(allow_none=True)
+    previous_referral_id = f.String(allow_none=True)
+    next_referral_id = f.String(allow_none=True)
+    version = f.Integer()
+    allowed_actions = f.List(f.String(), metadata={"description": "What you may do next."})
+
+
+class ReferralSummarySchema(ma.Schema):
+    id = f.String()
+    status = f.String()
+    urgency = f.String()
+    risk_level = f.String()
+    service_kind = f.String()
+    receiving_service_id = f.String()
+    receiving_organization_id = f.String()
+    referring_organization_id = f.String()
+    created_at = f.AwareDateTime()
+    acknowledged_at = f.AwareDateTime(allow_none=True)
+    decided_at = f.AwareDateTime(allow_none=True)
+    completed_at = f.AwareDateTime(allow_none=True)
+    cancelled_at = f.AwareDateTime(allow_none=True)
+
+
+class ReferralPageSchema(PageSchema):
+    items = f.List(f.Nested(ReferralSummarySchema))
+
+
+class ReferralQuerySchema(Strict):
+    status = f.String(validate=v.OneOf(STATUSES))
+    urgency = f.String(validate=v.OneOf(URGENCIES))
+    service_kind = f.String(validate=v.Length(min=1, max=64))
+    created_from = f.AwareDateTime()
+    created_to = f.AwareDateTime()
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000))
+    per_page = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
+
+
+class HistorySchema(ma.Schema):
+    referral_id = f.String()
+    items = f.List(f.Nested(TransitionSchema))
+
+
+class AuditEntrySchema(ma.Schema):
+    id = f.Integer()
+    at = f.AwareDateTime()
+    actor_user_id = f.String()
+    actor_organization_id = f.String(allow_none=True)
+    actor_roles = f.String()
+    action = f.String()
+    referral_id = f.String(allow_none=True)
+    detail = f.String(allow_none=True)
+    source_ip = f.String(allow_none=True)
+    request_id = f.String(allow_none=True)
+
+
+class AuditPageSchema(PageSchema):
+    items = f.List(f.Nested(AuditEntrySchema))
+
+
+class AuditQuerySchema(Strict):
+    referral_id = f.String(validate=v.Length(max=64))
+    actor = f.String(validate=v.Length(max=200))
+    since = f.AwareDateTime()
+    until = f.AwareDateTime()
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000))
+    per_page = f.Integer(load_default=50, validate=v.Range(min=1, max=100))
