@@ -43,6 +43,9 @@ class CreatedV1(_Common):
     services_requested = ma.fields.List(ma.fields.String(), required=True)
     consent_overridden = ma.fields.Boolean(required=True)
     previous_referral_id = ma.fields.String(allow_none=True, load_default=None)
+    # The SLA deadlines in force when it was created (the receiving agency's to-do dates).
+    acknowledge_by = ma.fields.AwareDateTime(allow_none=True, load_default=None)
+    decide_by = ma.fields.AwareDateTime(allow_none=True, load_default=None)
 
 
 class _ByActor(_Common):
@@ -75,9 +78,9 @@ def register() -> None:
 register()
 
 
-def to_cloud_event(event: domain_events.ReferralEvent) -> cloud_events.CloudEvent:
+def to_cloud_event(event: domain_events.ReferralEvent, **extra) -> cloud_events.CloudEvent:
     """A domain event as the CloudEvent the outbox publishes (validated on the way)."""
-    data = {}
+    data = {name: value.isoformat() if isinstance(value, datetime) else value for name, value in extra.items()}
     for f in fields(event):
         value = getattr(event, f.name)
         data[f.name] = value.isoformat() if isinstance(value, datetime) else (

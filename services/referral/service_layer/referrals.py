@@ -349,7 +349,10 @@ class Referrals:
 
     def _publish(self, uow: UnitOfWork, referral: Referral) -> None:
         for event in referral.events:
-            self.outbox.add(uow.connection, contract.TOPIC, referral.id, contract.to_cloud_event(event))
+            extra = {}
+            if event.type == "created":
+                extra = {f"{d.kind}_by": d.due_at for d in sla.deadlines(referral, self.policy)}
+            self.outbox.add(uow.connection, contract.TOPIC, referral.id, contract.to_cloud_event(event, **extra))
         referral.events.clear()
 
     def _observe(self, action: str, referral: Referral) -> None:
