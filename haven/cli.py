@@ -203,6 +203,9 @@ def run(no_demo_data: bool) -> None:
     manager = Manager()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets its own folder
+    # The services of this machine talk to each other here, whatever ports were chosen.
+    directory_url = f"http://127.0.0.1:{DIRECTORY.port(configs[DIRECTORY.name])}"
+    env.setdefault("REFERRAL_DIRECTORY_URL", directory_url)
     urls = {}
     for spec in SERVICES.values():
         config = configs[spec.name]
@@ -214,6 +217,22 @@ def run(no_demo_data: bool) -> None:
     threading.Thread(target=_announce_when_ready, args=(urls, manager), daemon=True).start()
     manager.loop()
     sys.exit(manager.returncode or 0)
+
+
+# --- field keys ----------------------------------------------------------------------
+
+@main.command("rotate-field-keys")
+def rotate_field_keys() -> None:
+    """Re-encrypt every referral's personal fields under the newest REFERRAL_FIELD_KEYS key
+    (after putting a new key first); then the old key can be dropped."""
+    from haven.platform import db
+    from services.referral.adapters.field_cipher import cipher_from_config
+    from services.referral.adapters.rotation import rotate_all
+
+    config = load_configs([REFERRAL])[REFERRAL.name]
+    cipher = cipher_from_config(config.referral_field_keys, config.haven_data_dir)
+    count = rotate_all(db.create_engine(REFERRAL.database_url(config)), cipher)
+    click.echo(f"referral: {count} encrypted values re-encrypted under key {cipher.key_id}")
 
 
 # --- reindex -------------------------------------------------------------------------

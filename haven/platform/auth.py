@@ -12,21 +12,22 @@ half. In production tokens come from an OIDC provider and are verified against i
 | directory:write            |            |              |            |        x        |     |   x   |
 | directory:capacity         |            |      x¹      |            |        x        |     |   x   |
 | directory:confidential     |            |              |     x      |        x        |     |   x   |
-| referral:create            |     x¹     |              |     x      |                 |     |   x   |
-| referral:read              |     x¹     |      x¹      |     x      |                 |  x  |   x   |
+| referral:create            |     x¹     |              |     x¹     |                 |     |       |
+| referral:read              |     x¹     |      x¹      |     x¹     |                 |  x  |   x   |
 | referral:respond           |            |      x¹      |            |                 |     |       |
-| referral:cancel            |     x¹     |              |     x      |                 |     |       |
+| referral:cancel            |     x¹     |              |     x¹     |                 |     |       |
 | referral:consent_override  |            |              |     x      |                 |     |       |
-| referral:personal          |     x¹     |      x¹      |     x      |                 |     |   x   |
+| referral:personal          |     x¹     |      x¹      |     x¹     |                 |     |       |
 | referral:aggregates        |            |              |            |                 |  x  |   x   |
 | audit:read                 |            |              |            |                 |     |   x   |
 | notify:subscriptions       |            |      x¹      |            |                 |     |   x   |
 | notify:inbox               |     x      |      x       |     x      |        x        |  x  |   x   |
 
-¹ Only for their own organization: caseworkers act for the agency they work at (referrals
-  it sends), agency staff for the organization they work at (referrals addressed to it, its
-  capacity, its webhooks). A caseworker or agency_staff token without an `org` claim is
-  refused (403) wherever such a permission is checked. Which records "their own" covers is
+¹ Only for their own organization: caseworkers and their supervisors act for the agency
+  they work at (referrals it sends), agency staff for the organization they work at
+  (referrals addressed to it, its capacity, its webhooks). A caseworker, supervisor or
+  agency_staff token without an `org` claim is refused (403) wherever such a permission is
+  checked. Which records "their own" covers is
   the service's query: `Principal.limited_to_organization(permission)` tells it to filter.
 
 Decisions behind the blanks:
@@ -38,6 +39,9 @@ Decisions behind the blanks:
   someone who knows the case and answers for it, not for a technical administrator.
 - `ops` sees aggregates and referrals without their personal fields, never a survivor's
   name, phone or story: operations staff need to know that help arrives, not to whom.
+- `admin` does not refer and does not read personal fields either: a survivor's details go
+  to the referring agency and, once it accepts, the receiving agency, and to nobody else.
+  Administrators read the audit log and every referral without its personal fields.
 """
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ from .errors import Problem, problem_type
 ROLES = ("caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin")
 
 # People in these roles act for one organization, named by their token's `org` claim.
-ORGANIZATION_ROLES = frozenset({"caseworker", "agency_staff"})
+ORGANIZATION_ROLES = frozenset({"caseworker", "agency_staff", "supervisor"})
 # Permissions whose records belong to an organization: held through an organization role,
 # they reach that organization's records only.
 ORGANIZATION_SCOPED = frozenset({
@@ -78,8 +82,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
                                "referral:consent_override", "referral:personal"},
     "directory_admin": _EVERYONE | _DIRECTORY_ADMIN,
     "ops": _EVERYONE | {"referral:read", "referral:aggregates"},
-    "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:create", "referral:read", "referral:personal",
-                                              "referral:aggregates", "audit:read", "notify:subscriptions"},
+    "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:read", "referral:aggregates", "audit:read",
+                                              "notify:subscriptions"},
 }
 ALGORITHM = "ES256"
 

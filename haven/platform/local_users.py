@@ -118,7 +118,7 @@ def validated(user: LocalUser) -> LocalUser:
         raise UserError("roles", f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}")
     if set(user.roles) & ORGANIZATION_ROLES and not user.organization_id:
         # Refused here rather than at every request: such an account could sign in and do nothing.
-        raise UserError("organization_id", "caseworkers and agency staff belong to an organization")
+        raise UserError("organization_id", "caseworkers, supervisors and agency staff belong to an organization")
     if user.language not in LANGUAGES:
         raise UserError("language", f"one of {', '.join(LANGUAGES)}")
     display_name = user.display_name.strip() or username

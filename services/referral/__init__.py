@@ -21,7 +21,7 @@ SETTINGS = [
             "(`haven run` points it at its own directory)."),
     Setting("REFERRAL_FIELD_KEYS", c.text, None,
             "Keys encrypting survivors' personal fields at rest: Fernet keys, comma-separated, newest first "
-            "(rotation: prepend a new key, run `haven referral-keys rotate`, then drop the old one). Unset: a key "
+            "(rotation: put a new key first, run `haven rotate-field-keys`, then drop the old one). Unset: a key "
             "file created in HAVEN_DATA_DIR/referral (embedded default only; set it wherever the database is "
             "shared).", secret=True),
     Setting("REFERRAL_SLA", _sla, "emergency=15m/1h,high=4h/24h,normal=24h/72h",

@@ -27,13 +27,13 @@ def test_add_list_disable(haven, tmp_path):
     assert added.exit_code == 0, added.output
     assert "added hoa (caseworker)" in added.output
     assert PASSWORD not in added.output
-    haven("users", "add", "sup", "--role", "supervisor", "--role", "admin", "--language", "en", "--password-stdin",
-          input=PASSWORD + "\n")
+    haven("users", "add", "sup", "--role", "supervisor", "--role", "admin", "--organization", "agency-1",
+          "--language", "en", "--password-stdin", input=PASSWORD + "\n")
 
     listed = haven("users", "list")
     assert listed.exit_code == 0
     assert listed.output.splitlines() == ["hoa\tcaseworker\tagency-1\tvi\tactive",
-                                          "sup\tsupervisor,admin\t-\ten\tactive"]
+                                          "sup\tsupervisor,admin\tagency-1\ten\tactive"]
     assert "hoa@example.org" not in listed.output  # contact details are not for terminals and logs
 
     stored = LocalUsers(str(tmp_path)).get("hoa")
@@ -143,7 +143,7 @@ def test_the_demo_data_brings_a_user_for_every_role(tmp_path):
 def test_demo_users_are_created_once(tmp_path):
     from haven.platform.local_users import ensure_demo_users
 
-    organizations = {"caseworker": "a", "agency_staff": "b"}
+    organizations = {"caseworker": "a", "supervisor": "a", "agency_staff": "b"}
     assert len(ensure_demo_users(str(tmp_path), organizations)) == len(DEMO_USERS)
     LocalUsers(str(tmp_path)).disable("demo-admin")
     assert ensure_demo_users(str(tmp_path), organizations) == []

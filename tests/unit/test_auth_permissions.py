@@ -18,12 +18,12 @@ EXPECTED = {
     "directory:write": {DA, ADM},
     "directory:capacity": {AS, DA, ADM},
     "directory:confidential": {SUP, DA, ADM},
-    "referral:create": {CW, SUP, ADM},
+    "referral:create": {CW, SUP},
     "referral:read": {CW, AS, SUP, OPS, ADM},
     "referral:respond": {AS},
     "referral:cancel": {CW, SUP},
     "referral:consent_override": {SUP},
-    "referral:personal": {CW, AS, SUP, ADM},
+    "referral:personal": {CW, AS, SUP},
     "referral:aggregates": {OPS, ADM},
     "audit:read": {ADM},
     "notify:subscriptions": {AS, ADM},
@@ -47,7 +47,7 @@ def test_no_role_holds_an_undocumented_permission():
 
 
 def test_ops_never_sees_personal_fields_and_only_a_supervisor_overrides_consent():
-    assert "referral:personal" not in ROLE_PERMISSIONS["ops"]
+    assert "referral:personal" not in ROLE_PERMISSIONS["ops"] and "referral:personal" not in ROLE_PERMISSIONS["admin"]
     assert {r for r, p in ROLE_PERMISSIONS.items() if "referral:consent_override" in p} == {"supervisor"}
 
 
@@ -79,9 +79,10 @@ def _principal(*roles, organization_id=None):
     (("agency_staff",), "referral:respond", True),
     (("agency_staff",), "directory:capacity", True),
     (("agency_staff",), "notify:subscriptions", True),
-    (("caseworker", "supervisor"), "referral:read", False),  # the supervisor role reads every referral
+    (("caseworker", "supervisor"), "referral:read", True),  # a supervisor, too, reads her agency's only
     (("agency_staff", "admin"), "notify:subscriptions", False),
-    (("supervisor",), "referral:read", False),
+    (("supervisor",), "referral:read", True),
+    (("ops",), "referral:read", False),
     (("ops",), "referral:read", False),
     (("caseworker",), "notify:inbox", False),  # an inbox is a person's, not an organization's
     (("caseworker",), "referral:respond", False),  # not held at all
