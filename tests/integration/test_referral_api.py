@@ -264,7 +264,15 @@ VISIBILITY = {
     "admin": (True, False), "directory_admin": (None, None),
 }
 # Who may take each step on that referral (when the status allows it).
-ACTS = {"acknowledge": {"agency_staff"}, "cancel": {"caseworker", "supervisor"}}
+ACTS = {"acknowledge": {"agency_staff"}, "accept": {"agency_staff"}, "decline": {"agency_staff"},
+        "complete": {"agency_staff"}, "cancel": {"caseworker", "supervisor"}}
+# The steps (by the receiving agency) that bring a referral to where each action applies,
+# what each action sends, and the status it leads to.
+BEFORE = {"acknowledge": [], "accept": ["acknowledge"], "decline": [], "complete": ["acknowledge", "accept"],
+          "cancel": []}
+SENDS = {"decline": {"reason": "out_of_area"}, "cancel": {"reason": "client_safe"}}
+LEADS_TO = {"acknowledge": "acknowledged", "accept": "accepted", "decline": "declined", "complete": "completed",
+            "cancel": "cancelled"}
 
 
 @pytest.mark.parametrize("who", sorted(VISIBILITY))
@@ -296,17 +304,31 @@ def test_authorization_matrix_read(stack, who):
 def test_authorization_matrix_act(stack, who, action):
     client, t = stack["client"], tokens(stack)
     rid = create(stack)["id"]
-    answer = client.post(f"/v1/referrals/{rid}/{action}", json={}, headers=t[who])
+    for step in BEFORE[action]:
+        assert client.post(f"/v1/referrals/{rid}/{step}", json={}, headers=t["agency_staff"]).status_code == 200
+    before = client.get(f"/v1/referrals/{rid}", headers=t["caseworker"]).json["status"]
+    answer = client.post(f"/v1/referrals/{rid}/{action}", json=SENDS.get(action, {}), headers=t[who])
     if who in ACTS[action]:
         assert answer.status_code == 200, answer.json
-    elif VISIBILITY[who][0] is False and ({"referral:respond", "referral:cancel"}):
-        assert answer.status_code in (403, 404), answer.json  # 403: no such permission; 404: not theirs
-        if answer.status_code == 403:
-            assert "permission" in answer.json["detail"]
+    elif VISIBILITY[who][0] is False:
+        # another organization's people: no permission at all (403) or not theirs to see (404)
+        assert answer.status_code in (403, 404), answer.json
     else:
         assert answer.status_code == 403, answer.json
-    status = client.get(f"/v1/referrals/{rid}", headers=t["caseworker"]).json["status"]
-    assert status == ("sent" if who not in ACTS[action] else {"acknowledge": "acknowledged", "cancel": "cancelled"}[action])
+    after = client.get(f"/v1/referrals/{rid}", headers=t["caseworker"]).json["status"]
+    assert after == (LEADS_TO[action] if who in ACTS[action] else before)
+
+
+@pytest.mark.parametrize("who", sorted(VISIBILITY))
+def test_authorization_matrix_re_refer_and_audit(stack, who):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    client.post(f"/v1/referrals/{rid}/decline", json={"reason": "no_capacity"}, headers=t["agency_staff"])
+    onward = client.post(f"/v1/referrals/{rid}/re-refer", json={"receiving_service_id": stack["legal"]["id"]},
+                         headers=t[who])
+    assert onward.status_code == (201 if who in ("caseworker", "supervisor") else
+                                  404 if who == "other_caseworker" else 403), (who, onward.json)
+    assert client.get("/v1/audit", headers=t[who]).status_code == (200 if who == "admin" else 403)
 
 
 def test_create_is_for_referring_agencies_only(stack):
