@@ -63,7 +63,7 @@ class RunningHaven:
                 try:
                     if requests.get(f"{self.url(service)}/readyz", timeout=1).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{service} not ready in {timeout}s:\n{self.log()}")

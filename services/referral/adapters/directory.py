@@ -71,4 +71,5 @@ class DirectoryLookup:
         raise DirectoryUnavailable(why)
 
     def check(self) -> None:
-        self.client.get("/healthz").raise_for_status()
+        # Short: readiness is probed every few seconds and must answer promptly itself.
+        self.client.get("/healthz", timeout=(0.5, 1.0)).raise_for_status()
