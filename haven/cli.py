@@ -123,6 +123,11 @@ def worker(service: str) -> None:
         jobs.append(Job("relay", _relay_job(spec, config)))
     if spec.jobs:
         jobs += resolve(spec.jobs)(config)
+    if spec.outbox and config.event_backend == "embedded":
+        # The embedded log's retention (Kafka enforces its own): the producing side prunes.
+        from haven.platform.eventlog.factory import event_log_from
+
+        jobs.append(Job("event-retention", event_log_from(config).enforce_retention))
     stop = threading.Event()
     for signal_number in (signals.SIGTERM, signals.SIGINT):
         signals.signal(signal_number, lambda *_: stop.set())

@@ -36,6 +36,9 @@ COMMON_SETTINGS: list[Setting] = [
             "Event log: `embedded` (SQLite file HAVEN_DATA_DIR/events.sqlite3, one machine) or `kafka`."),
     Setting("EVENT_PARTITIONS", c.integer(1, 1024), "8", "Partitions of each topic the event log creates."),
     Setting("EVENT_RETENTION_HOURS", c.integer(1, 87_600), "168", "How long the event log keeps records."),
+    Setting("EVENT_RETENTION_RECORDS", c.integer(1_000, 1_000_000_000), "1000000",
+            "Embedded event log: the newest records kept per partition, whatever their age (a size bound; "
+            "Kafka's own retention settings apply there)."),
     Setting("KAFKA_BOOTSTRAP_SERVERS", c.text, None, "host:port[,host:port] of the Kafka cluster "
             "(required with EVENT_BACKEND=kafka)."),
     Setting("KAFKA_REPLICATION_FACTOR", c.integer(1, 10), "3", "Replication factor of topics Haven creates."),

@@ -12,6 +12,7 @@ is seen within `poll_interval`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, hea
 CREATE TABLE IF NOT EXISTS owners (grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
                                    member TEXT NOT NULL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
 """
+
+log = logging.getLogger("haven.eventlog.embedded")
 
 
 class EmbeddedEventLog(EventLog):
@@ -123,11 +126,15 @@ class EmbeddedEventLog(EventLog):
         connection = self._connection()
         result = {}
         for topic in topics:
-            for partition, head, done in connection.execute(
-                    "SELECT h.partition, h.next_offset, coalesce(c.next_offset, 0) FROM heads h "
+            for partition, head, done, oldest in connection.execute(
+                    "SELECT h.partition, h.next_offset, coalesce(c.next_offset, 0), "
+                    '(SELECT min("offset") FROM records r WHERE r.topic = h.topic AND r.partition = h.partition) '
+                    "FROM heads h "
                     "LEFT JOIN committed c ON c.grp = ? AND c.topic = h.topic AND c.partition = h.partition "
                     "WHERE h.topic = ? ORDER BY h.partition", (group, topic)):
-                result[(topic, partition)] = max(0, head - done)
+                # records pruned by retention are no longer there to be handled
+                start = head if oldest is None else oldest
+                result[(topic, partition)] = max(0, head - max(done, start))
         return result
 
     def check(self) -> None:
@@ -144,6 +151,14 @@ class EmbeddedEventLog(EventLog):
                     'DELETE FROM records WHERE topic = ? AND partition = ? AND "offset" < ?',
                     (topic, partition, head - self.retention_records)).rowcount
         return removed
+
+    def enforce_retention(self, stop, every: float = 600.0) -> None:
+        """A worker job: prune now, then every `every` seconds until `stop`."""
+        while not stop.is_set():
+            removed = self.prune()
+            if removed:
+                log.info("event log pruned", extra={"removed": removed})
+            stop.wait(every)
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -23,4 +23,5 @@ def event_log_from(config: Config) -> EventLog:
     from .embedded import EmbeddedEventLog
 
     return EmbeddedEventLog(os.path.join(config.haven_data_dir, "events.sqlite3"), partitions=config.event_partitions,
-                            retention_seconds=config.event_retention_hours * 3600)
+                            retention_seconds=config.event_retention_hours * 3600,
+                            retention_records=config.event_retention_records)
