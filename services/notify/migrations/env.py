@@ -1,7 +1,7 @@
+"""Alembic migrations of the notify database."""
 from alembic import context
-import sqlalchemy as sa
 
 from haven.platform.db import run_alembic_env
+from services.notify.adapters.orm import metadata
 
-# The notify service has no tables of its own yet; its first migration adds them.
-run_alembic_env(context, sa.MetaData())
+run_alembic_env(context, metadata)

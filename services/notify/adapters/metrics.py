@@ -1,0 +1,17 @@
+"""Delivery metrics, by channel and outcome only: never by agency, person or referral."""
+from prometheus_client import Counter, Gauge, Histogram
+
+# From tens of milliseconds (a local webhook) to hours (a receiver down all morning).
+BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
+
+DELIVERY_LATENCY = Histogram("haven_notify_delivery_latency_seconds",
+                             "Referral event -> notification delivered.", ["channel"], buckets=BUCKETS)
+ATTEMPTS = Counter("haven_notify_attempts_total", "Delivery attempts (outcome: delivered, failed).",
+                   ["channel", "outcome"])
+FAILURES = Counter("haven_notify_failures_total",
+                   "Failed attempts by what followed (outcome: retry, dead, undeliverable).", ["channel", "outcome"])
+DEAD_LETTERS = Gauge("haven_notify_dead_letters", "Deliveries given up after their last attempt, not retried since.",
+                     multiprocess_mode="max")
+TIME_TO_NOTIFY = Histogram("haven_referral_time_to_notify_seconds",
+                           "Referral created -> receiving agency notified (first delivery that succeeded).",
+                           ["urgency", "service_kind"], buckets=BUCKETS)

@@ -1,0 +1,70 @@
+"""How deliveries are retried, and when an endpoint is left alone for a while.
+
+Backoff: the wait doubles after each failed attempt, up to a ceiling, and is jittered (half
+fixed, half random) so that a thousand deliveries that failed together when an agency's
+server went down do not all come back in the same second when it returns.
+
+Circuit breaker, one per endpoint (a webhook URL, the SMTP server, the SMS gateway): after
+`failures` consecutive failures it opens, and deliveries to that endpoint wait (without
+spending an attempt) until `open_for` seconds have passed; then a single trial delivery
+goes through (half-open) and its outcome closes the breaker or opens it again. A dead
+endpoint then costs one request per period, not one per queued delivery.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Backoff:
+    max_attempts: int = 8
+    first: float = 2.0
+    ceiling: float = 900.0
+
+    def delay(self, attempts: int, rand: Callable[[], float] = random.random) -> float:
+        """Wait after `attempts` failed attempts (1 = after the first)."""
+        full = min(self.ceiling, self.first * 2 ** (attempts - 1))
+        return full / 2 + rand() * full / 2
+
+
+class CircuitBreaker:
+    """In-memory, per process: the worker is the only sender of its database."""
+
+    def __init__(self, failures: int, open_for: float, clock: Callable[[], float]):
+        self.failures, self.open_for, self.clock = failures, open_for, clock
+        self._state: dict[str, tuple[int, float, bool]] = {}  # key -> (failures, open until, trial out)
+        self._lock = threading.Lock()
+
+    def wait_until(self, key: str) -> float | None:
+        """None if a delivery to `key` may go now (and, when half-open, it is the trial);
+        otherwise the time until which it should wait."""
+        with self._lock:
+            count, until, trial = self._state.get(key, (0, 0.0, False))
+            if count < self.failures:
+                return None
+            now = self.clock()
+            if now < until:
+                return until
+            if trial:  # a trial is on its way; the others wait for its verdict
+                return now + min(1.0, self.open_for)
+            self._state[key] = (count, until, True)
+            return None
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._state.pop(key, None)
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            count, _until, _trial = self._state.get(key, (0, 0.0, False))
+            count += 1
+            until = self.clock() + self.open_for if count >= self.failures else 0.0
+            self._state[key] = (count, until, False)
+
+    def is_open(self, key: str) -> bool:
+        with self._lock:
+            count, until, _ = self._state.get(key, (0, 0.0, False))
+            return count >= self.failures and self.clock() < until

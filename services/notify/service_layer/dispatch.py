@@ -1,0 +1,244 @@
+"""The dispatcher: sends due deliveries, records every attempt, retries with backoff,
+dead-letters after the last attempt, and publishes each final outcome.
+
+Exactly one dispatcher runs per database (in `haven worker notify`). A delivery is claimed
+(`pending` -> `sending`, its attempt row written) before it is sent and settled after, each
+in its own transaction. If the worker dies in between, the next start finds the claim,
+marks that attempt `interrupted` and sends again: nothing is lost, and a receiver may see
+the same delivery twice — with the same CloudEvent id (webhook), `X-Haven-Delivery` header
+(e-mail) or `reference` (SMS), so it can drop the repeat. Only one success is ever recorded
+per delivery, and one delivery exists per recipient, channel and event.
+
+Sends run on a thread pool, so one slow endpoint holds one slot; a circuit breaker per
+endpoint (see `domain.policy`) stops a dead one from soaking up every attempt.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from haven.platform import events as cloud_events
+from haven.platform.outbox import Outbox
+
+from .. import contract
+from ..adapters import metrics
+from ..adapters.channels import Channel, Outbound, Result
+from ..adapters.directory import DirectoryUnavailable, OrganizationContacts
+from ..adapters.orm import attempts, deliveries, subscriptions
+from ..domain.model import EMAIL, ORGANIZATION, WEBHOOK, Notice
+from ..domain.policy import Backoff, CircuitBreaker
+from .common import aware, utcnow
+
+log = logging.getLogger("haven.notify.dispatch")
+
+FINAL = ("delivered", "dead", "undeliverable")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    row: sa.Row
+    attempt_id: int
+    number: int
+    secret: str | None
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, channels: dict[str, Channel], contacts: OrganizationContacts,
+                 backoff: Backoff, breaker: CircuitBreaker, outbox: Outbox, concurrency: int = 8,
+                 idle_wait: float = 0.5):
+        self.engine, self.channels, self.contacts = engine, channels, contacts
+        self.backoff, self.breaker, self.outbox = backoff, breaker, outbox
+        self.concurrency, self.idle_wait = concurrency, idle_wait
+        self.wake = threading.Event()  # set by the consumer when it has written deliveries
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self.recover()
+        measured = 0.0
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="notify-send") as pool:
+            while not stop.is_set():
+                if time.monotonic() - measured > 5:
+                    metrics.DEAD_LETTERS.set(self.dead_letters())
+                    measured = time.monotonic()
+                self.wake.clear()
+                started = self.dispatch_due(pool)
+                if not started:
+                    self.wake.wait(self._until_next_due())
+            # leaving the `with` waits for sends in flight (each bounded by the send timeout)
+
+    def dispatch_due(self, pool: ThreadPoolExecutor) -> int:
+        with self._lock:
+            free = self.concurrency - len(self._busy)
+            busy = set(self._busy)
+        if free <= 0:
+            return 0
+        started = 0
+        for row in self._due(free + len(busy)):
+            if row.id in busy:
+                continue
+            claimed = self._claim(row)
+            if claimed is None:
+                continue
+            with self._lock:
+                self._busy.add(row.id)
+            pool.submit(self._deliver_and_release, claimed)
+            started += 1
+            if started >= free:
+                break
+        return started
+
+    def recover(self) -> int:
+        """At start: claims a dead worker left behind go back to the queue."""
+        with self.engine.begin() as connection:
+            connection.execute(attempts.update().where(attempts.c.outcome.is_(None)).values(outcome="interrupted"))
+            return connection.execute(deliveries.update().where(deliveries.c.status == "sending")
+                                      .values(status="pending", next_attempt_at=utcnow())).rowcount
+
+    def dead_letters(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(deliveries)
+                                      .where(deliveries.c.status == "dead")).scalar_one()
+
+    def _until_next_due(self) -> float:
+        with self.engine.connect() as connection:
+            soonest = connection.execute(sa.select(sa.func.min(deliveries.c.next_attempt_at))
+                                         .where(deliveries.c.status == "pending")).scalar()
+        if soonest is None:
+            return self.idle_wait
+        return max(0.0, min(self.idle_wait, (aware(soonest) - utcnow()).total_seconds()))
+
+    def _due(self, limit: int) -> list[sa.Row]:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(deliveries).where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= utcnow())
+                .order_by(deliveries.c.next_attempt_at).limit(limit)).all()
+
+    # --- one delivery ----------------------------------------------------------------------
+
+    def _endpoint(self, row) -> str | None:
+        channel = self.channels.get(row.channel)
+        return channel.endpoint(row.target or "") if channel else None
+
+    def _claim(self, row) -> Claimed | None:
+        endpoint = self._endpoint(row)
+        if endpoint is not None:
+            wait_until = self.breaker.wait_until(endpoint)
+            if wait_until is not None:  # the endpoint is resting: wait without spending an attempt
+                with self.engine.begin() as connection:
+                    connection.execute(deliveries.update().where(deliveries.c.id == row.id,
+                                                                 deliveries.c.status == "pending")
+                                       .values(next_attempt_at=datetime.fromtimestamp(wait_until, utcnow().tzinfo)))
+                return None
+        number = row.attempts + 1
+        with self.engine.begin() as connection:
+            taken = connection.execute(deliveries.update().where(deliveries.c.id == row.id,
+                                                                 deliveries.c.status == "pending")
+                                       .values(status="sending", attempts=number)).rowcount
+            if not taken:
+                return None
+            attempt_id = connection.execute(attempts.insert().values(
+                delivery_id=row.id, number=number, started_at=utcnow())).inserted_primary_key[0]
+            secret = None
+            if row.channel == WEBHOOK and row.subscription_id:
+                secret = connection.execute(sa.select(subscriptions.c.secret)
+                                            .where(subscriptions.c.id == row.subscription_id)).scalar()
+        return Claimed(row, attempt_id, number, secret)
+
+    def _deliver_and_release(self, claimed: Claimed) -> None:
+        try:
+            self.deliver(claimed)
+        except Exception:  # noqa: BLE001 — the claim stays; `recover` or the next start sends it again
+            log.exception("delivery failed unexpectedly", extra={"channel": claimed.row.channel})
+        finally:
+            with self._lock:
+                self._busy.discard(claimed.row.id)
+            self.wake.set()
+
+    def deliver(self, claimed: Claimed) -> str:
+        row = claimed.row
+        started = time.perf_counter()
+        target, result = row.target, None
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            result = Result(False, error=f"{row.channel}_not_configured")
+        elif row.channel == WEBHOOK and claimed.secret is None:
+            result = Result(False, error="subscription_deleted", permanent=True)
+        elif target is None and row.channel == EMAIL and row.recipient_kind == ORGANIZATION:
+            try:
+                target = self.contacts.email(row.organization_id)
+            except DirectoryUnavailable:
+                result = Result(False, error="directory_unavailable")
+            else:
+                if target is None:
+                    result = Result(False, error="no_contact_address", permanent=True)
+        if result is None:
+            notice = Notice.from_dict(row.notice)
+            result = channel.send(Outbound(row.id, target, row.language, notice, aware(row.created_at),
+                                           claimed.secret))
+            if result.ok:
+                self.breaker.succeeded(channel.endpoint(target))
+            elif not result.permanent:
+                self.breaker.failed(channel.endpoint(target))
+        return self._settle(claimed, target, result, (time.perf_counter() - started) * 1000)
+
+    def _settle(self, claimed: Claimed, target: str | None, result: Result, latency_ms: float) -> str:
+        row, now = claimed.row, utcnow()
+        if result.ok:
+            status, next_at = "delivered", None
+        elif result.error in ("no_contact_address", "subscription_deleted"):
+            status, next_at = "undeliverable", None
+        elif result.permanent or claimed.number >= row.max_attempts:
+            status, next_at = "dead", None
+        else:
+            status, next_at = "pending", now + timedelta(seconds=self.backoff.delay(claimed.number))
+        first_notice = False
+        with self.engine.begin() as connection:
+            connection.execute(attempts.update().where(attempts.c.id == claimed.attempt_id).values(
+                latency_ms=round(latency_ms, 1), outcome="delivered" if result.ok else "failed",
+                status_code=result.status_code, error=result.error))
+            if result.ok and row.event_kind == "created" and row.recipient_kind == ORGANIZATION:
+                first_notice = not connection.execute(sa.select(deliveries.c.id).where(
+                    deliveries.c.event_id == row.event_id, deliveries.c.recipient_kind == ORGANIZATION,
+                    deliveries.c.status == "delivered").limit(1)).first()
+            connection.execute(deliveries.update().where(deliveries.c.id == row.id).values(
+                status=status, next_attempt_at=next_at, target=target, last_status_code=result.status_code,
+                last_error=result.error, finished_at=now if status in FINAL else None))
+            if status in FINAL and row.referral_id:
+                self._publish(connection, row, status, claimed.number, now, result.error)
+        self._observe(row, status, result, now, first_notice)
+        return status
+
+    def _publish(self, connection: Connection, row, status: str, attempts_made: int, now: datetime,
+                 error: str | None) -> None:
+        data = {"delivery_id": row.id, "referral_id": row.referral_id, "event_id": row.event_id,
+                "event_kind": row.event_kind, "channel": row.channel, "recipient_kind": row.recipient_kind,
+                "recipient_id": row.recipient_id, "organization_id": row.organization_id,
+                "subscription_id": row.subscription_id, "outcome": status, "attempts": attempts_made,
+                "event_time": aware(row.event_time).isoformat(), "at": now.isoformat(), "error": error}
+        event = cloud_events.new_event(contract.DELIVERED if status == "delivered" else contract.FAILED,
+                                       contract.SOURCE, data, subject=row.referral_id)
+        self.outbox.add(connection, contract.TOPIC, row.referral_id, event)
+
+    def _observe(self, row, status: str, result: Result, now: datetime, first_notice: bool) -> None:
+        metrics.ATTEMPTS.labels(row.channel, "delivered" if result.ok else "failed").inc()
+        if result.ok:
+            metrics.DELIVERY_LATENCY.labels(row.channel).observe(max(0.0, (now - aware(row.event_time)).total_seconds()))
+            if first_notice:
+                notice = row.notice
+                metrics.TIME_TO_NOTIFY.labels(notice.get("urgency") or "", notice.get("service_kind") or "").observe(
+                    max(0.0, (now - aware(row.event_time)).total_seconds()))
+        else:
+            metrics.FAILURES.labels(row.channel, "retry" if status == "pending" else status).inc()
+            if status != "pending":
+                log.warning("delivery given up", extra={"channel": row.channel, "status": status,
+                                                        "attempts": row.attempts + 1, "error": result.error})
