@@ -100,8 +100,8 @@ class Principal:
 
     def limited_to_organization(self, permission: str) -> bool:
         """True when this caller holds `permission` only through an organization role, so
-        it reaches the records of `organization_id` and no others. A caseworker who is also
-        a supervisor, say, reads every referral."""
+        it reaches the records of `organization_id` and no others (every organization role
+        is bound; an ops or admin role on the same token lifts the limit)."""
         if permission not in ORGANIZATION_SCOPED or not self.can(permission):
             return False
         return permission not in permissions_for(r for r in self.roles if r not in ORGANIZATION_ROLES)

@@ -38,6 +38,10 @@ def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: 
         service=spec.name, title=title, version="1", description=description,
         readiness={"database": spec.migrations().readiness_check(engine)},
     )
+    if config.haven_proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.haven_proxy_hops, x_proto=config.haven_proxy_hops)
     verifier = token_verifier(config)
     # Every service signs people in and says who they are (haven/platform/login.py: why).
     api.register_blueprint(login_blueprint(config, verifier))

@@ -19,6 +19,10 @@ COMMON_SETTINGS: list[Setting] = [
             "Address the HTTP servers listen on (0.0.0.0 inside a container)."),
     Setting("HAVEN_WORKERS", c.integer(1, 64), "2",
             "gunicorn worker processes per service."),
+    Setting("HAVEN_PROXY_HOPS", c.integer(0, 5), "0",
+            "Reverse proxies in front of the services (an ingress: 1). Their X-Forwarded-For and "
+            "X-Forwarded-Proto are then trusted, so the audit log records the client's address, not the "
+            "proxy's. Leave 0 when clients connect directly: the headers could be forged."),
     Setting("FORWARDED_ALLOW_IPS", c.text, "127.0.0.1",
             "Comma-separated proxy addresses whose X-Forwarded-* headers gunicorn trusts."),
     Setting("PROMETHEUS_MULTIPROC_DIR", c.directory_path, None,

@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Mapping
 
-from flask import Flask
+from flask import Flask, request
 
 from haven.platform import db
 from haven.platform.bootstrap import service_app
@@ -47,7 +47,19 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts.app.extensions["haven.referral"] = {"event_log": event_log, "outbox": Outbox(outbox),
                                               "referrals": referrals, "verifier": parts.verifier}
     parts.api.register_blueprint(api.blp)
+    # A referral is a few kilobytes; refuse a body that is not one before parsing it.
+    parts.app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     _translate_errors(parts.app)
+
+    @parts.app.after_request
+    def never_cached(response):
+        # Answers carry survivors' details for some callers and not others: no shared cache
+        # (a proxy, the browser's back button on a shared computer) may keep or mix them.
+        if request.path.startswith(("/v1/referrals", "/v1/audit")):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Vary"] = "Authorization"
+        return response
+
     return parts.app
 
 
@@ -59,6 +71,9 @@ def background_jobs(config) -> list:
     interval = config.referral_sla_check_seconds
 
     def escalate(stop: threading.Event) -> None:
+        # REFERRAL_SLA may have changed since the deadlines were stored.
+        moved = referrals.restamp_deadlines()
+        log.info("SLA deadlines stamped under the current policy", extra={"count": moved})
         while not stop.is_set():
             raised = referrals.escalate_due()
             if raised:

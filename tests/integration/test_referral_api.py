@@ -419,3 +419,134 @@ def test_key_rotation_re_encrypts_and_the_old_key_can_go(stack, tmp_path):
                       REFERRAL_DIRECTORY_URL=f"http://127.0.0.1:{stack['server'].server_port}")
     again = app.test_client().get(f"/v1/referrals/{rid}", headers=tokens(stack)["caseworker"])
     assert again.status_code == 200 and again.json["personal"]["name"] == SECRETS[0]
+
+
+# --- from the review: the edges --------------------------------------------------------
+
+def test_the_receiving_agency_loses_the_personal_fields_when_the_referral_is_cancelled(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    for step in ("acknowledge", "accept"):
+        client.post(f"/v1/referrals/{rid}/{step}", json={}, headers=t["agency_staff"])
+    assert client.get(f"/v1/referrals/{rid}", headers=t["agency_staff"]).json["personal"]["name"] == SECRETS[0]
+    client.post(f"/v1/referrals/{rid}/cancel", json={"reason": "consent_withdrawn"}, headers=t["caseworker"])
+    after = client.get(f"/v1/referrals/{rid}", headers=t["agency_staff"])
+    assert after.status_code == 200 and after.json["personal"] is None
+    assert not [v for v in SECRETS if v in after.get_data(as_text=True)]
+
+
+def test_services_requested_are_kind_codes_the_directory_knows(stack):
+    client, cw = stack["client"], tokens(stack)["caseworker"]
+    free_text = client.post("/v1/referrals", json=body(stack, services_requested=["nguyen_thi_hoa"]), headers=cw)
+    assert free_text.status_code == 422 and free_text.json["errors"][0]["field"] == "services_requested"
+    spaced = client.post("/v1/referrals", json=body(stack, services_requested=["Nguyễn Thị Hoa"]), headers=cw)
+    assert spaced.status_code == 422
+    known = create(stack, services_requested=["shelter", "legal_aid"])
+    assert known["services_requested"] == ["shelter", "legal_aid"]
+
+
+def test_a_response_that_shows_personal_fields_is_an_audited_read(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers=t["agency_staff"])
+    accepted = client.post(f"/v1/referrals/{rid}/accept", json={}, headers=t["agency_staff"])
+    assert accepted.json["personal"]["name"] == SECRETS[0]
+    entries = client.get("/v1/audit", query_string={"referral_id": rid, "actor": "staff-thu"},
+                         headers=t["admin"]).json["items"]
+    assert sorted(e["action"] for e in entries) == ["accept", "acknowledge", "read_personal"]
+
+
+@pytest.mark.parametrize("path", ["/v1/referrals/not-a-uuid", "/v1/referrals/%00", "/v1/referrals/a%00/history"])
+def test_ids_that_are_not_referral_ids_are_404(stack, path):
+    answer = stack["client"].get(path, headers=tokens(stack)["caseworker"])
+    assert answer.status_code == 404 and answer.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"consent": {"given": True, "obtained_by": "cw-lan", "obtained_at": "0001-01-01T00:30:00+01:00"}},
+     "consent.obtained_at"),
+    ({"consent": {"given": "yes", "obtained_by": "cw-lan", "obtained_at": "2026-11-25T08:00:00+00:00"}},
+     "consent.given"),
+    ({"receiving_service_id": "../organizations/x"}, "receiving_service_id"),
+])
+def test_odd_values_are_422_not_500(stack, change, field):
+    answer = stack["client"].post("/v1/referrals", json=body(stack, **change), headers=tokens(stack)["caseworker"])
+    assert answer.status_code == 422, answer.json
+    assert field in {e["field"] for e in answer.json["errors"]}
+
+
+def test_odd_queries_headers_and_bodies_are_4xx(stack):
+    client, t = stack["client"], tokens(stack)
+    far = client.get("/v1/referrals", query_string={"created_from": "9999-12-31T23:59:59-01:00"}, headers=t["caseworker"])
+    assert far.status_code == 422 and far.json["errors"][0]["field"] == "created_from"
+    rid = create(stack)["id"]
+    garbage = client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers={**t["agency_staff"], "If-Match": "1_0"})
+    assert garbage.status_code == 412
+    anything = client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers={**t["agency_staff"], "If-Match": "*"})
+    assert anything.status_code == 200
+    huge = client.post("/v1/referrals", data=b'{"x": "' + b"a" * 300_000 + b'"}', content_type="application/json",
+                       headers=t["caseworker"])
+    assert huge.status_code == 413 and huge.content_type == "application/problem+json"
+    long_id = client.get(f"/v1/referrals/{rid}", headers={**t["caseworker"], "X-Request-ID": "r" * 120})
+    assert long_id.status_code == 200
+
+
+def test_answers_about_referrals_are_never_cached(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    answer = client.get(f"/v1/referrals/{rid}", headers=t["caseworker"])
+    assert answer.headers["Cache-Control"] == "no-store" and "Authorization" in answer.headers["Vary"]
+
+
+def test_allowed_actions_are_what_the_caller_may_really_do(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    ops_with_org = bearer(stack["data"], "ops", organization_id=AGENCY, subject="ops-2")
+    assert client.get(f"/v1/referrals/{rid}", headers=ops_with_org).json["allowed_actions"] == []
+    assert client.get(f"/v1/referrals/{rid}", headers=t["agency_staff"]).json["allowed_actions"] == [
+        "acknowledge", "decline"]
+
+
+def test_re_referral_names_what_it_asks_for(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack)["id"]
+    client.post(f"/v1/referrals/{rid}/decline", json={"reason": "not_eligible"}, headers=t["agency_staff"])
+    onward = client.post(f"/v1/referrals/{rid}/re-refer", headers=t["caseworker"], json={
+        "receiving_service_id": stack["legal"]["id"], "services_requested": ["legal_aid"]})
+    assert onward.status_code == 201 and onward.json["services_requested"] == ["legal_aid"]
+
+
+def test_the_sla_timer_follows_a_changed_policy_skips_nothing_and_audits_itself(stack):
+    from services.referral.bootstrap import referrals_from
+
+    rid = create(stack, urgency="normal")["id"]
+    broken = create(stack, urgency="normal")["id"]
+    with engine(stack).begin() as connection:  # a record whose personal fields no key can read
+        connection.execute(referrals_table.update().where(referrals_table.c.id == broken)
+                           .values(personal="00000000:not-a-token"))
+    config = REFERRAL.load_config({"HAVEN_DATA_DIR": str(stack["data"]), "REFERRAL_SLA": "normal=30m/2h",
+                                   "REFERRAL_DIRECTORY_URL": "http://127.0.0.1:9"})
+    referrals = referrals_from(config, engine(stack))
+    referrals.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=45)
+    referrals.escalate_due()
+    assert not [e for e in outbox_events(stack, rid) if e.type.endswith("escalated.v1")]  # stored: 24 h
+    referrals.restamp_deadlines()
+    referrals.escalate_due()
+    for referral_id in (rid, broken):
+        kinds = [e.data["deadline_kind"] for e in outbox_events(stack, referral_id) if e.type.endswith("escalated.v1")]
+        assert kinds == ["acknowledge"], referral_id
+    entries = stack["client"].get("/v1/audit", query_string={"referral_id": rid},
+                                  headers=tokens(stack)["admin"]).json["items"]
+    assert [(e["action"], e["actor_user_id"], e["detail"]) for e in entries if e["action"] == "escalate"] == [
+        ("escalate", "system:sla-timer", "acknowledge")]
+
+
+def test_behind_a_proxy_the_audit_records_the_clients_address(stack):
+    app = service_app("referral", stack["data"], HAVEN_PROXY_HOPS="1",
+                      REFERRAL_DIRECTORY_URL=f"http://127.0.0.1:{stack['server'].server_port}")
+    answer = app.test_client().post("/v1/referrals", json=body(stack), environ_base={"REMOTE_ADDR": "10.42.0.17"},
+                                    headers={**tokens(stack)["caseworker"], "X-Forwarded-For": "203.0.113.7"})
+    assert answer.status_code == 201
+    entries = stack["client"].get("/v1/audit", query_string={"referral_id": answer.json["id"]},
+                                  headers=tokens(stack)["admin"]).json["items"]
+    assert [e["source_ip"] for e in entries] == ["203.0.113.7"]

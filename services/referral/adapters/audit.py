@@ -22,7 +22,8 @@ class AuditLog:
         self.connection.execute(audit_log.insert().values(
             at=at, actor_user_id=principal.subject, actor_organization_id=principal.organization_id,
             actor_roles=",".join(principal.roles)[:200], action=action, referral_id=referral_id,
-            detail=detail[:500] if detail else None, source_ip=origin.source_ip, request_id=origin.request_id))
+            detail=detail[:500] if detail else None, source_ip=(origin.source_ip or "")[:64] or None,
+            request_id=(origin.request_id or "")[:128] or None))
 
     def list(self, *, referral_id: str | None, actor: str | None, since: datetime | None, until: datetime | None,
              limit: int, offset: int) -> tuple[int, list[dict]]:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import requests
 
@@ -43,25 +44,50 @@ class DirectoryLookup:
         self.max_entries = max_entries
         self._cache: OrderedDict[str, tuple[float, ServiceInfo]] = OrderedDict()
         self._lock = threading.Lock()
+        self._kinds: tuple[float, frozenset[str]] | None = None
 
     def service(self, service_id: str) -> ServiceInfo:
         try:
-            answer = self.client.get(f"/v1/services/{service_id}")
+            answer = self.client.get(f"/v1/services/{quote(str(service_id), safe='')}")
         except requests.RequestException as exc:
             return self._cached(service_id, f"the directory is unreachable ({type(exc).__name__})")
-        if answer.status_code == 404 or answer.status_code == 400:
+        if answer.status_code in (400, 404):
             raise UnknownService(service_id)
         if answer.status_code != 200:
             return self._cached(service_id, f"the directory answered {answer.status_code}")
-        body = answer.json()
-        info = ServiceInfo(id=body["id"], organization_id=body["organization_id"], kind=body["kind"],
-                           active=body.get("status", "active") == "active")
+        try:
+            body = answer.json()
+            info = ServiceInfo(id=str(body["id"]), organization_id=str(body["organization_id"]),
+                               kind=str(body["kind"]), active=body.get("status", "active") == "active")
+        except (ValueError, KeyError, TypeError):
+            return self._cached(service_id, "the directory gave an answer that is not a service")
+        if info.id != str(service_id):
+            raise UnknownService(service_id)
         with self._lock:
             self._cache[service_id] = (time.monotonic(), info)
             self._cache.move_to_end(service_id)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
         return info
+
+    def kinds(self) -> frozenset[str]:
+        """The directory's service kind codes (what `services_requested` may name): a
+        closed list, so free text can never ride along in an event."""
+        with self._lock:
+            fetched = self._kinds
+        if fetched is not None and time.monotonic() - fetched[0] <= self.stale_for:
+            return fetched[1]
+        try:
+            answer = self.client.get("/v1/kinds")
+            answer.raise_for_status()
+            codes = frozenset(str(kind["code"]) for kind in answer.json())
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            if fetched is not None:
+                return fetched[1]
+            raise DirectoryUnavailable(f"the directory's service kinds are unavailable ({type(exc).__name__})") from None
+        with self._lock:
+            self._kinds = (time.monotonic(), codes)
+        return codes
 
     def _cached(self, service_id: str, why: str) -> ServiceInfo:
         with self._lock:

@@ -21,9 +21,9 @@ referrals = sa.Table(
     sa.Column("urgency", sa.String(20), nullable=False),
     sa.Column("risk_level", sa.String(20), nullable=False),
     sa.Column("service_kind", sa.String(64), nullable=False),
-    sa.Column("receiving_service_id", sa.String(64), nullable=False),
-    sa.Column("receiving_organization_id", sa.String(64), nullable=False),
-    sa.Column("referring_organization_id", sa.String(64), nullable=False),
+    sa.Column("receiving_service_id", sa.String(128), nullable=False),
+    sa.Column("receiving_organization_id", sa.String(128), nullable=False),
+    sa.Column("referring_organization_id", sa.String(128), nullable=False),
     sa.Column("referring_user_id", sa.String(200), nullable=False),
     sa.Column("services_requested", sa.JSON, nullable=False),
     sa.Column("profile", sa.JSON, nullable=False),  # pseudonymous ref, age group, gender
@@ -54,7 +54,7 @@ history = sa.Table(
     sa.Column("from_status", sa.String(20)),
     sa.Column("to_status", sa.String(20), nullable=False),
     sa.Column("actor_user_id", sa.String(200)),
-    sa.Column("actor_organization_id", sa.String(64)),
+    sa.Column("actor_organization_id", sa.String(128)),
     sa.Column("at", TS, nullable=False),
     sa.Column("reason_code", sa.String(64)),
     sa.Column("note", sa.Text),  # encrypted
@@ -74,13 +74,13 @@ audit_log = sa.Table(
     sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
     sa.Column("at", TS, nullable=False),
     sa.Column("actor_user_id", sa.String(200), nullable=False),
-    sa.Column("actor_organization_id", sa.String(64)),
+    sa.Column("actor_organization_id", sa.String(128)),
     sa.Column("actor_roles", sa.String(200), nullable=False),
     sa.Column("action", sa.String(40), nullable=False),  # read_personal, create, acknowledge, ...
     sa.Column("referral_id", sa.String(36)),
     sa.Column("detail", sa.String(500)),  # field names, reason codes: never values
     sa.Column("source_ip", sa.String(64)),
-    sa.Column("request_id", sa.String(64)),
+    sa.Column("request_id", sa.String(128)),
     sa.Index("ix_audit_referral", "referral_id", "at"),
     sa.Index("ix_audit_at", "at"),
 )

@@ -31,16 +31,24 @@ class ReferralRepository:
 
     # --- reading -------------------------------------------------------------------------
 
-    def get(self, referral_id: str, *, personal: bool = False, for_update: bool = False) -> Referral | None:
+    def get(self, referral_id: str, *, personal: bool = False, for_update: bool = False, where=None,
+            skip_locked: bool = False, system: bool = False) -> Referral | None:
+        """The referral, if it exists and matches `where` (the caller's visibility: checked in
+        the same query, so a referral someone may not see costs them what a missing one does).
+
+        `personal`: decrypt the personal fields. `system`: without them, yet changeable — for
+        the SLA timer, whose changes (status stamps, history) never touch personal columns."""
         query = sa.select(referrals).where(referrals.c.id == referral_id)
+        if where is not None:
+            query = query.where(where)
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update(skip_locked=skip_locked)
         row = self.connection.execute(query).mappings().first()
         if row is None:
             return None
         entries = self.connection.execute(sa.select(history).where(history.c.referral_id == referral_id)
                                           .order_by(history.c.seq)).mappings().all()
-        referral = self._referral(row, entries, personal)
+        referral = self._referral(row, entries, personal, withheld=not personal and not system)
         self._loaded[referral.id] = (referral.version, len(referral.history))
         return referral
 
@@ -51,6 +59,15 @@ class ReferralRepository:
                                        .order_by(referrals.c.created_at.desc(), referrals.c.id)
                                        .limit(limit).offset(offset)).mappings().all()
         return total, [self._referral(row, (), personal=False) for row in rows]
+
+    def waiting(self) -> list[str]:
+        """Ids of referrals that may still have a deadline (not in a final status)."""
+        return list(self.connection.execute(sa.select(referrals.c.id).where(
+            referrals.c.status.in_(("sent", "acknowledged", "accepted")))).scalars())
+
+    def set_next_deadline(self, referral_id: str, next_deadline_at: datetime | None) -> None:
+        self.connection.execute(referrals.update().where(referrals.c.id == referral_id)
+                                .values(next_deadline_at=next_deadline_at))
 
     def due(self, now: datetime, limit: int = 200) -> list[str]:
         """Ids of referrals whose next SLA deadline has come."""
@@ -141,7 +158,7 @@ class ReferralRepository:
                 to_status=t.to_status, actor_user_id=t.actor_user_id, actor_organization_id=t.actor_organization_id,
                 at=t.at, reason_code=t.reason_code, note=self._encrypt(t.note)) for i, t in enumerate(new)])
 
-    def _referral(self, row, entries, personal: bool) -> Referral:
+    def _referral(self, row, entries, personal: bool, withheld: bool | None = None) -> Referral:
         consent = row["consent"]
         override = None
         if row["override_by"]:
@@ -170,7 +187,7 @@ class ReferralRepository:
             history=tuple(Transition(e["action"], e["from_status"], e["to_status"], e["actor_user_id"],
                                      e["actor_organization_id"], _utc(e["at"]), e["reason_code"],
                                      self._decrypt(e["note"], personal)) for e in entries),
-            version=row["version"], personal_withheld=not personal)
+            version=row["version"], personal_withheld=(not personal) if withheld is None else withheld)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -20,7 +20,10 @@ def utc(value: datetime | None, field: str, *, required: bool = True) -> datetim
         raise InvalidReferral(field, "must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidReferral(field, "must be timezone-aware (UTC)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 in another offset
+        raise InvalidReferral(field, "is out of range") from None
 
 
 def identifier(value, field: str) -> str:

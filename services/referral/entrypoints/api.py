@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from haven.platform.auth import current_principal, require
-from haven.platform.concurrency import etag
+from haven.platform.concurrency import etag, expected_version
 from haven.platform.errors import Problem, problem_type
 from haven.platform.logging import current_request_id
 
@@ -61,15 +61,11 @@ def _answer(view: View, status: int = 200, headers: dict | None = None):
 
 
 def _expected_version() -> int | None:
-    header = request.headers.get("If-Match")
-    if not header:
+    """The version If-Match names; None without the header or with `*` (any version)."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
         return None
-    try:
-        return int(header.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem(412, "If-Match does not hold an ETag this service issued.", title="Precondition failed",
-                      type=problem_type("stale-version"),
-                      errors=[{"location": "headers", "field": "If-Match", "message": "Unknown ETag."}]) from None
+    return expected_version()
 
 
 @blp.route("/referrals")
@@ -101,22 +97,22 @@ class ReferralCollection(MethodView):
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
-@blp.route("/referrals/<string:referral_id>")
+@blp.route("/referrals/<uuid:referral_id>")
 class ReferralById(MethodView):
     @blp.response(200, s.ReferralSchema)
     def get(self, referral_id):
         """One referral; personal fields only where you may see them (the read is audited)."""
         principal = require(_verifier(), "referral:read")
-        return _answer(referrals().get(principal, referral_id, _origin()))
+        return _answer(referrals().get(principal, str(referral_id), _origin()))
 
 
-@blp.route("/referrals/<string:referral_id>/history")
+@blp.route("/referrals/<uuid:referral_id>/history")
 class ReferralHistory(MethodView):
     @blp.response(200, s.HistorySchema)
     def get(self, referral_id):
         """Every step of the referral: who, when, from which status to which, why."""
         principal = require(_verifier(), "referral:read")
-        view = referrals().history(principal, referral_id, _origin())
+        view = referrals().history(principal, str(referral_id), _origin())
         return {"referral_id": view.referral.id, "items": [asdict(t) for t in view.referral.history]}
 
 
@@ -126,7 +122,7 @@ def _transition(action: str, permission: str, schema, summary: str):
     @blp.doc(parameters=[IF_MATCH], summary=summary)
     def post(self, data, referral_id):
         principal = require(_verifier(), permission)
-        return _answer(referrals().act(principal, referral_id, action, _origin(), _expected_version(), **data))
+        return _answer(referrals().act(principal, str(referral_id), action, _origin(), _expected_version(), **data))
 
     return type(f"{action.title()}Referral", (MethodView,), {"post": post})
 
@@ -140,18 +136,18 @@ for _action, _permission, _schema, _summary in (
 ):
     if _action in ("acknowledge", "accept"):
         _schema = s.Strict  # no body fields; an empty JSON object or no body
-    blp.route(f"/referrals/<string:referral_id>/{_action}", endpoint=f"{_action}_referral")(
+    blp.route(f"/referrals/<uuid:referral_id>/{_action}", endpoint=f"{_action}_referral")(
         _transition(_action, _permission, _schema, _summary))
 
 
-@blp.route("/referrals/<string:referral_id>/re-refer")
+@blp.route("/referrals/<uuid:referral_id>/re-refer")
 class ReReferral(MethodView):
     @blp.arguments(s.ReReferSchema)
     @blp.response(201, s.ReferralSchema)
     def post(self, data, referral_id):
         """Send a declined referral on to another service: a new referral, linked to this one."""
         principal = require(_verifier(), "referral:create")
-        view = referrals().re_refer(principal, referral_id, data, _origin())
+        view = referrals().re_refer(principal, str(referral_id), data, _origin())
         return _answer(view, 201, {"Location": f"/v1/referrals/{view.referral.id}"})
 
 

@@ -14,6 +14,21 @@ from ..domain.client import AGE_GROUPS, CONSENT_SCOPES, GENDERS
 from ..domain.model import CANCEL_REASONS, DECLINE_REASONS, RISK_LEVELS, STATUSES, URGENCIES
 
 
+def _plausible(value) -> None:
+    # Far-off years are typing mistakes, and years 1 or 9999 in another offset cannot even
+    # be converted to UTC.
+    if not 2000 <= value.year <= 2200:
+        raise ma.ValidationError("Must be between the years 2000 and 2200.")
+
+
+def When(**kwargs) -> f.AwareDateTime:
+    return f.AwareDateTime(validate=_plausible, **kwargs)
+
+
+# Consent is recorded as exactly true or false, never inferred from "yes" or 1.
+STRICT_BOOLEAN = {"truthy": {True}, "falsy": {False}}
+
+
 class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE  # a misspelt field is an error, not silently dropped data
@@ -38,11 +53,11 @@ class PersonalSchema(Strict):
 
 
 class ConsentSchema(Strict):
-    given = f.Boolean(required=True)
+    given = f.Boolean(required=True, **STRICT_BOOLEAN)
     obtained_by = f.String(required=True, validate=v.Length(min=1, max=200))
-    obtained_at = f.AwareDateTime(required=True)
+    obtained_at = When(required=True)
     scope = f.List(f.String(validate=v.OneOf(CONSENT_SCOPES)), load_default=list)
-    expires_at = f.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = When(load_default=None, allow_none=True)
 
 
 class OverrideSchema(Strict):
@@ -50,12 +65,16 @@ class OverrideSchema(Strict):
                       metadata={"description": "Why the survivor's life is in immediate danger (audited)."})
 
 
+KIND_CODE = v.Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="Not a service kind code (GET /v1/kinds on the directory).")
+
+
 class CreateReferralSchema(Strict):
-    receiving_service_id = f.String(required=True, validate=v.Length(min=1, max=64))
+    receiving_service_id = f.UUID(required=True)
     urgency = f.String(required=True, validate=v.OneOf(URGENCIES))
     risk_level = f.String(required=True, validate=v.OneOf(RISK_LEVELS))
-    services_requested = f.List(f.String(validate=v.Length(min=1, max=64)), load_default=list,
-                                validate=v.Length(max=10))
+    services_requested = f.List(f.String(validate=KIND_CODE), load_default=list, validate=v.Length(max=10),
+                                metadata={"description": "Kind codes of the directory (default: the receiving "
+                                                         "service's kind)."})
     profile = f.Nested(ProfileSchema, required=True)
     personal = f.Nested(PersonalSchema, load_default=None, allow_none=True)
     consent = f.Nested(ConsentSchema, load_default=None, allow_none=True)
@@ -63,7 +82,9 @@ class CreateReferralSchema(Strict):
 
 
 class ReReferSchema(Strict):
-    receiving_service_id = f.String(required=True, validate=v.Length(min=1, max=64))
+    receiving_service_id = f.UUID(required=True)
+    services_requested = f.List(f.String(validate=KIND_CODE), load_default=None, allow_none=True,
+                                validate=v.Length(max=10))
     urgency = f.String(load_default=None, allow_none=True, validate=v.OneOf(URGENCIES))
     risk_level = f.String(load_default=None, allow_none=True, validate=v.OneOf(RISK_LEVELS))
     consent = f.Nested(ConsentSchema, load_default=None, allow_none=True)
@@ -148,8 +169,8 @@ class ReferralQuerySchema(Strict):
     status = f.String(validate=v.OneOf(STATUSES))
     urgency = f.String(validate=v.OneOf(URGENCIES))
     service_kind = f.String(validate=v.Length(min=1, max=64))
-    created_from = f.AwareDateTime()
-    created_to = f.AwareDateTime()
+    created_from = When()
+    created_to = When()
     page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000))
     per_page = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
 
@@ -179,7 +200,7 @@ class AuditPageSchema(PageSchema):
 class AuditQuerySchema(Strict):
     referral_id = f.String(validate=v.Length(max=64))
     actor = f.String(validate=v.Length(max=200))
-    since = f.AwareDateTime()
-    until = f.AwareDateTime()
+    since = When()
+    until = When()
     page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000))
     per_page = f.Integer(load_default=50, validate=v.Range(min=1, max=100))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -36,7 +37,9 @@ from ..domain import sla
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
 from ..domain.errors import InvalidReferral
-from ..domain.model import ACCEPT, Actor, Referral, redacted
+from ..domain.model import ACCEPT, CANCELLED, Actor, Referral, redacted
+
+log = logging.getLogger("haven.referral")
 
 REFERRING_ROLES = {"caseworker", "supervisor"}
 RECEIVING_ROLES = {"agency_staff"}
@@ -103,14 +106,31 @@ def visible(principal: Principal, referral: Referral) -> bool:
 
 
 def personal_visible(principal: Principal, referral: Referral) -> bool:
-    """The referring organization always; the receiving one once it has accepted."""
+    """The referring organization always; the receiving one once it has accepted, and no
+    longer once the referral is cancelled (she may have withdrawn her consent)."""
     if not principal.can("referral:personal") or not principal.organization_id:
         return False
     roles, org = set(principal.roles), principal.organization_id
     if roles & REFERRING_ROLES and referral.referring_organization_id == org:
         return True
     accepted = any(t.action == ACCEPT for t in referral.history)
-    return bool(roles & RECEIVING_ROLES) and referral.receiving_organization_id == org and accepted
+    return (bool(roles & RECEIVING_ROLES) and referral.receiving_organization_id == org and accepted
+            and referral.status != CANCELLED)
+
+
+# What each action needs besides being on the right side of the referral.
+ACTION_PERMISSIONS = {"acknowledge": "referral:respond", "accept": "referral:respond", "decline": "referral:respond",
+                      "complete": "referral:respond", "cancel": "referral:cancel", "re_refer": "referral:create"}
+
+
+def allowed_actions(principal: Principal, referral: Referral) -> tuple[str, ...]:
+    if not principal.organization_id:
+        return ()
+    return tuple(a for a in referral.allowed_actions(actor_of(principal))
+                 if principal.can(ACTION_PERMISSIONS.get(a, "")))
+
+
+SYSTEM = Principal(subject="system:sla-timer", roles=())
 
 
 def visibility_condition(principal: Principal):
@@ -128,6 +148,26 @@ def visibility_condition(principal: Principal):
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _fingerprint(request: dict) -> str:
+    """The same request gives the same hash, whatever offset its times were written in."""
+    def plain(value):
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).isoformat()
+        return str(value)
+
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=plain).encode()).hexdigest()
+
+
+def _what_is_shown(referral: Referral) -> str | None:
+    """Names (never values) of the personal things a view shows, for the audit log."""
+    shown = list(referral.personal.filled()) if referral.personal else []
+    if any(t.note for t in referral.history):
+        shown.append("notes")
+    if referral.override is not None:
+        shown.append("override.reason")
+    return ",".join(shown) or None
 
 
 class UnitOfWork:
@@ -172,7 +212,7 @@ class Referrals:
         """A new referral (True), or the one an earlier request with the same
         Idempotency-Key created (False). Raises UnknownService, ServiceNotReferable,
         DirectoryUnavailable, domain errors, IdempotencyConflict."""
-        request_hash = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+        request_hash = _fingerprint(request)
         if idempotency_key:
             replayed = self._replay(principal, idempotency_key, request_hash)
             if replayed is not None:
@@ -180,9 +220,10 @@ class Referrals:
         override = request.get("override")
         if override is not None and not principal.can("referral:consent_override"):
             raise Forbidden("Overriding consent needs the 'referral:consent_override' permission (supervisors).")
-        service = self.directory.service(request["receiving_service_id"])
+        service = self.directory.service(str(request["receiving_service_id"]))
         if not service.active:
             raise ServiceNotReferable(service.id)
+        self._check_kinds(request.get("services_requested"))
         now = self.clock()
         referral = Referral.create(
             referrer=actor_of(principal), receiving_service_id=service.id,
@@ -213,6 +254,13 @@ class Referrals:
         metrics.TRANSITIONS.labels("create", referral.urgency, referral.service_kind).inc()
         return self._view(principal, referral, origin, audited=True), True
 
+    def _check_kinds(self, requested) -> None:
+        if requested:
+            unknown = sorted(set(requested) - self.directory.kinds())
+            if unknown:
+                raise InvalidReferral("services_requested", "names a kind the directory does not know "
+                                      "(GET /v1/kinds on the directory)")
+
     def _replay(self, principal: Principal, key: str, request_hash: str) -> Referral | None:
         with self._uow() as uow:
             found = uow.referrals.by_idempotency_key(principal.subject, key)
@@ -226,7 +274,7 @@ class Referrals:
 
     def get(self, principal: Principal, referral_id: str, origin: Origin) -> View:
         with self._uow() as uow:
-            referral = uow.referrals.get(referral_id)
+            referral = uow.referrals.get(referral_id, where=visibility_condition(principal))
             if referral is None or not visible(principal, referral):
                 raise NotFound(referral_id)
             if personal_visible(principal, referral):
@@ -239,12 +287,11 @@ class Referrals:
             # Every read of personal fields is audited (own transaction: the read happened).
             with self._uow() as uow:
                 uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(),
-                                 detail=",".join(referral.personal.filled()) if referral.personal else None)
+                                 detail=_what_is_shown(referral))
                 uow.commit()
         if not shown and not referral.personal_withheld:
             referral = redacted(referral)
-        return View(referral, shown, referral.allowed_actions(actor_of(principal)) if principal.organization_id
-                    else ())
+        return View(referral, shown, allowed_actions(principal, referral))
 
     def history(self, principal: Principal, referral_id: str, origin: Origin) -> View:
         return self.get(principal, referral_id, origin)
@@ -274,7 +321,8 @@ class Referrals:
         """acknowledge / accept / decline / complete / cancel. Raises NotFound, domain
         errors (NotPermitted, IllegalTransition, InvalidReferral), StaleReferral."""
         with self._uow() as uow:
-            referral = uow.referrals.get(referral_id, personal=True, for_update=True)
+            referral = uow.referrals.get(referral_id, personal=True, for_update=True,
+                                         where=visibility_condition(principal))
             if referral is None or not visible(principal, referral):
                 raise NotFound(referral_id)
             if expected_version is not None and expected_version != referral.version:
@@ -284,6 +332,9 @@ class Referrals:
             uow.referrals.save(referral, self._next_deadline(referral))
             self._publish(uow, referral)
             uow.audit.record(principal, action, referral.id, origin, now, detail=details.get("reason"))
+            if personal_visible(principal, referral):  # the answer shows them: a read, too
+                uow.audit.record(principal, "read_personal", referral.id, origin, now,
+                                 detail=_what_is_shown(referral))
             uow.commit()
         self._observe(action, referral)
         return self._view(principal, referral, origin, audited=True)
@@ -293,11 +344,13 @@ class Referrals:
         override = request.get("override")
         if override is not None and not principal.can("referral:consent_override"):
             raise Forbidden("Overriding consent needs the 'referral:consent_override' permission (supervisors).")
-        service = self.directory.service(request["receiving_service_id"])
+        service = self.directory.service(str(request["receiving_service_id"]))
         if not service.active:
             raise ServiceNotReferable(service.id)
+        self._check_kinds(request.get("services_requested"))
         with self._uow() as uow:
-            previous = uow.referrals.get(referral_id, personal=True, for_update=True)
+            previous = uow.referrals.get(referral_id, personal=True, for_update=True,
+                                         where=visibility_condition(principal))
             if previous is None or not visible(principal, previous):
                 raise NotFound(referral_id)
             now = max(self.clock(), previous.history[-1].at)
@@ -305,6 +358,8 @@ class Referrals:
                 actor_of(principal), now, receiving_service_id=service.id,
                 receiving_organization_id=service.organization_id, service_kind=service.kind,
                 urgency=request.get("urgency"), risk_level=request.get("risk_level"),
+                services_requested=tuple(request["services_requested"]) if request.get("services_requested")
+                else (service.kind,),
                 consent=Consent(**request["consent"]) if request.get("consent") else None,
                 override=ConsentOverride(by=principal.subject, at=now, reason=override["reason"]) if override else None)
             uow.referrals.save(previous, None)
@@ -314,6 +369,9 @@ class Referrals:
             uow.audit.record(principal, "re_refer", previous.id, origin, now, detail=f"as {successor.id}")
             uow.audit.record(principal, "create", successor.id, origin, now,
                              detail="consent overridden" if override else None)
+            if personal_visible(principal, successor):
+                uow.audit.record(principal, "read_personal", successor.id, origin, now,
+                                 detail=_what_is_shown(successor))
             uow.commit()
         metrics.TRANSITIONS.labels("create", successor.urgency, successor.service_kind).inc()
         return self._view(principal, successor, origin, audited=True)
@@ -321,25 +379,50 @@ class Referrals:
     # --- SLA timers --------------------------------------------------------------------
 
     def escalate_due(self, limit: int = 200) -> int:
-        """Escalate every missed deadline whose time has come; returns how many escalations."""
+        """Escalate every missed deadline whose time has come; returns how many escalations.
+        One referral that cannot be handled is logged and skipped, never blocking the rest;
+        personal fields are neither decrypted nor touched."""
         now = self.clock()
         with self._uow() as uow:
             due = uow.referrals.due(now, limit)
         raised = 0
         for referral_id in due:
-            with self._uow() as uow:
-                referral = uow.referrals.get(referral_id, personal=True, for_update=True)
-                if referral is None:
-                    continue
-                at = max(now, referral.history[-1].at)
-                escalations = sla.escalate_overdue(referral, self.policy, at)
-                uow.referrals.save(referral, self._next_deadline(referral))
-                self._publish(uow, referral)
-                uow.commit()
-            for event in escalations:
-                metrics.SLA_BREACHES.labels(event.deadline_kind, referral.urgency, referral.service_kind).inc()
-            raised += len(escalations)
+            try:
+                raised += self._escalate(referral_id, now)
+            except Exception as exc:  # noqa: BLE001 — the next referral must still be escalated
+                log.error("escalating a referral failed; skipped until the next round",
+                          extra={"referral_id": referral_id, "error": type(exc).__name__})
         return raised
+
+    def _escalate(self, referral_id: str, now: datetime) -> int:
+        with self._uow() as uow:
+            # skip_locked: another timer (a second worker) already has it
+            referral = uow.referrals.get(referral_id, system=True, for_update=True, skip_locked=True)
+            if referral is None:
+                return 0
+            at = max(now, referral.history[-1].at)
+            escalations = sla.escalate_overdue(referral, self.policy, at)
+            uow.referrals.save(referral, self._next_deadline(referral))
+            self._publish(uow, referral)
+            for event in escalations:
+                uow.audit.record(SYSTEM, "escalate", referral.id, Origin(), at, detail=event.deadline_kind)
+            uow.commit()
+        for event in escalations:
+            metrics.SLA_BREACHES.labels(event.deadline_kind, referral.urgency, referral.service_kind).inc()
+        return len(escalations)
+
+    def restamp_deadlines(self) -> int:
+        """After a change of REFERRAL_SLA: store each waiting referral's next deadline under
+        the policy in force now (the timer selects on it). Returns how many moved."""
+        moved = 0
+        with self._uow() as uow:
+            for referral_id in uow.referrals.waiting():
+                referral = uow.referrals.get(referral_id, system=True)
+                due = self._next_deadline(referral)
+                uow.referrals.set_next_deadline(referral_id, due)
+                moved += 1
+            uow.commit()
+        return moved
 
     # --- internals ---------------------------------------------------------------------
 
