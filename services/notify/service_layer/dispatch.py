@@ -9,8 +9,9 @@ the same delivery twice — with the same CloudEvent id (webhook), `X-Haven-Deli
 (e-mail) or `reference` (SMS), so it can drop the repeat. Only one success is ever recorded
 per delivery, and one delivery exists per recipient, channel and event.
 
-Sends run on a thread pool, so one slow endpoint holds one slot; a circuit breaker per
-endpoint (see `domain.policy`) stops a dead one from soaking up every attempt.
+Sends run on a thread pool, `concurrency` at a time per channel, so a slow endpoint holds
+one slot; a circuit breaker per endpoint (see `domain.policy`) stops a dead one from
+soaking up every attempt.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class Dispatcher:
         self.backoff, self.breaker, self.outbox = backoff, breaker, outbox
         self.concurrency, self.idle_wait = concurrency, idle_wait
         self.wake = threading.Event()  # set by the consumer when it has written deliveries
-        self._busy: set[str] = set()
+        self._busy: dict[str, str] = {}  # delivery id -> channel, while it is being sent
         self._lock = threading.Lock()
 
     # --- the loop ------------------------------------------------------------------------
@@ -65,7 +66,8 @@ class Dispatcher:
     def run(self, stop: threading.Event) -> None:
         self.recover()
         measured = 0.0
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="notify-send") as pool:
+        slots = self.concurrency * max(1, len(self.channels))
+        with ThreadPoolExecutor(slots, thread_name_prefix="notify-send") as pool:
             while not stop.is_set():
                 if time.monotonic() - measured > 5:
                     metrics.DEAD_LETTERS.set(self.dead_letters())
@@ -77,25 +79,46 @@ class Dispatcher:
             # leaving the `with` waits for sends in flight (each bounded by the send timeout)
 
     def dispatch_due(self, pool: ThreadPoolExecutor) -> int:
-        with self._lock:
-            free = self.concurrency - len(self._busy)
-            busy = set(self._busy)
-        if free <= 0:
-            return 0
+        """Start what is due, up to `concurrency` sends per channel: slow SMTP conversations
+        never hold up webhooks (nor the other way round)."""
         started = 0
-        for row in self._due(free + len(busy)):
-            if row.id in busy:
-                continue
-            claimed = self._claim(row)
-            if claimed is None:
-                continue
+        for channel in self.channels:
             with self._lock:
-                self._busy.add(row.id)
-            pool.submit(self._deliver_and_release, claimed)
-            started += 1
-            if started >= free:
-                break
+                busy = {key for key, name in self._busy.items() if name == channel}
+            free = self.concurrency - len(busy)
+            if free <= 0:
+                continue
+            count = 0
+            for row in self._due(channel, free + len(busy)):
+                if row.id in busy:
+                    continue
+                claimed = self._claim(row)
+                if claimed is None:
+                    continue
+                with self._lock:
+                    self._busy[row.id] = channel
+                pool.submit(self._deliver_and_release, claimed)
+                count += 1
+                if count >= free:
+                    break
+            started += count
+        started += self._settle_unsendable()
         return started
+
+    def _settle_unsendable(self) -> int:
+        """Deliveries for a channel this worker has no configuration for (SMTP unset since
+        they were queued, say): recorded as failed attempts, dead-lettered in the end."""
+        settled = 0
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(deliveries).where(
+                deliveries.c.status == "pending", deliveries.c.next_attempt_at <= utcnow(),
+                deliveries.c.channel.not_in(list(self.channels))).limit(50)).all()
+        for row in rows:
+            claimed = self._claim(row)
+            if claimed is not None:
+                self.deliver(claimed)
+                settled += 1
+        return settled
 
     def recover(self) -> int:
         """At start: claims a dead worker left behind go back to the queue."""
@@ -117,10 +140,11 @@ class Dispatcher:
             return self.idle_wait
         return max(0.0, min(self.idle_wait, (aware(soonest) - utcnow()).total_seconds()))
 
-    def _due(self, limit: int) -> list[sa.Row]:
+    def _due(self, channel: str, limit: int) -> list[sa.Row]:
         with self.engine.connect() as connection:
             return connection.execute(
-                sa.select(deliveries).where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= utcnow())
+                sa.select(deliveries).where(deliveries.c.status == "pending", deliveries.c.channel == channel,
+                                            deliveries.c.next_attempt_at <= utcnow())
                 .order_by(deliveries.c.next_attempt_at).limit(limit)).all()
 
     # --- one delivery ----------------------------------------------------------------------
@@ -161,7 +185,7 @@ class Dispatcher:
             log.exception("delivery failed unexpectedly", extra={"channel": claimed.row.channel})
         finally:
             with self._lock:
-                self._busy.discard(claimed.row.id)
+                self._busy.pop(claimed.row.id, None)
             self.wake.set()
 
     def deliver(self, claimed: Claimed) -> str:
