@@ -211,6 +211,9 @@ def run(no_demo_data: bool) -> None:
     # The services of this machine talk to each other here, whatever ports were chosen.
     directory_url = f"http://127.0.0.1:{DIRECTORY.port(configs[DIRECTORY.name])}"
     env.setdefault("REFERRAL_DIRECTORY_URL", directory_url)
+    env.setdefault("NOTIFY_DIRECTORY_URL", directory_url)
+    env.setdefault("NOTIFY_REFERRAL_LINK",
+                   f"http://127.0.0.1:{REFERRAL.port(configs[REFERRAL.name])}/v1/referrals/{{id}}")
     urls = {}
     for spec in SERVICES.values():
         config = configs[spec.name]
