@@ -80,7 +80,29 @@ def background_jobs(config) -> list:
                 log.info("missed deadlines escalated", extra={"count": raised})
             stop.wait(interval)
 
-    return [Job("sla-timer", escalate)]
+    return [Job("sla-timer", escalate), Job("delivery-status", _delivery_status(config, referrals.engine))]
+
+
+def _delivery_status(config, engine):
+    """Keep what notify reports about each delivery, to show it on the referral."""
+    import socket
+
+    import services.notify.contract as notify_contract  # registers the delivery event schemas
+    from haven.platform import events
+    from haven.platform.eventlog import worker
+
+    from .adapters import notifications
+
+    def handle(record) -> None:
+        event = events.decode(record.value)  # InvalidEvent: dead-lettered by the worker
+        if event.type in (notify_contract.DELIVERED, notify_contract.FAILED):
+            notifications.record(engine, event.data)
+
+    def run(stop: threading.Event) -> None:
+        worker.run(event_log_from(config), "referral-delivery-status", [notify_contract.TOPIC], handle, stop,
+                   instance=f"referral-{socket.gethostname()}")
+
+    return run
 
 
 def _field_problem(status: int, slug: str, title: str, field: str, message: str):

@@ -161,6 +161,19 @@ def test_the_receiving_agency_then_the_referrer_are_told_by_webhook_email_and_sm
     assert re.search(r'haven_notify_delivery_latency_seconds_count\{channel="webhook"\} [1-9]', metrics)
     assert re.search(r'haven_notify_attempts_total\{channel="email",outcome="delivered"\} [1-9]', metrics)
 
+    # the referrer sees on the referral itself that the agency was told, and how
+    deadline, shown = time.monotonic() + 15, []
+    while time.monotonic() < deadline:
+        shown = requests.get(f"{haven.url('referral')}/v1/referrals/{referral_id}", headers=agencies.referrer,
+                             timeout=5).json()["notifications"]
+        if {("created", "webhook", "organization", "delivered")} <= {
+                (n["event_kind"], n["channel"], n["recipient_kind"], n["outcome"]) for n in shown}:
+            break
+        time.sleep(0.2)
+    assert ("created", "webhook", "organization", "delivered") in {
+        (n["event_kind"], n["channel"], n["recipient_kind"], n["outcome"]) for n in shown}
+    assert "target" not in str(shown) and "@" not in str(shown)  # no addresses on the referral
+
 
 def test_an_always_failing_receiver_is_dead_lettered_and_the_retry_endpoint_redelivers(haven, sinks):
     agencies = Agencies(haven, "b")

@@ -84,3 +84,17 @@ audit_log = sa.Table(
     sa.Index("ix_audit_referral", "referral_id", "at"),
     sa.Index("ix_audit_at", "at"),
 )
+
+# What the notify service reported about each delivery (delivery-events): so the referrer
+# sees on the referral itself that the agency was told, and by which channel.
+notifications = sa.Table(
+    "referral_notifications", metadata,
+    sa.Column("delivery_id", sa.String(64), primary_key=True),
+    sa.Column("referral_id", sa.String(36), nullable=False, index=True),
+    sa.Column("event_kind", sa.String(20), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("recipient_kind", sa.String(20), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("at", TS, nullable=False),
+)

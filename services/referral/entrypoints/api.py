@@ -53,6 +53,7 @@ def _referral_body(view: View) -> dict:
     body["consent"] = asdict(referral.consent) if referral.consent else None
     body["consent_overridden"] = referral.override is not None
     body["allowed_actions"] = list(view.actions)
+    body["notifications"] = view.notifications or []
     return body
 
 

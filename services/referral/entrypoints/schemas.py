@@ -116,6 +116,15 @@ class TransitionSchema(ma.Schema):
     note = f.String(allow_none=True, metadata={"description": "`[withheld]` when you may not see personal data."})
 
 
+class NotificationSchema(ma.Schema):
+    event_kind = f.String()
+    channel = f.String()
+    recipient_kind = f.String()
+    outcome = f.String(metadata={"enum": ["delivered", "dead", "undeliverable"]})
+    attempts = f.Integer()
+    at = f.AwareDateTime()
+
+
 class ReferralSchema(ma.Schema):
     id = f.String()
     status = f.String(metadata={"enum": list(STATUSES)})
@@ -143,6 +152,8 @@ class ReferralSchema(ma.Schema):
     next_referral_id = f.String(allow_none=True)
     version = f.Integer()
     allowed_actions = f.List(f.String(), metadata={"description": "What you may do next."})
+    notifications = f.List(f.Nested(NotificationSchema), metadata={
+        "description": "Who was told about each step, by which channel, and whether it arrived (from notify)."})
 
 
 class ReferralSummarySchema(ma.Schema):

@@ -28,6 +28,7 @@ from haven.platform.outbox import Outbox
 
 from .. import contract
 from ..adapters import metrics
+from ..adapters import notifications
 from ..adapters.audit import AuditLog
 from ..adapters.directory import DirectoryLookup, UnknownService
 from ..adapters.field_cipher import FieldCipher
@@ -75,6 +76,7 @@ class View:
     referral: Referral
     personal_visible: bool
     actions: tuple[str, ...]
+    notifications: list = None  # what notify reported: channel, outcome, attempts (no addresses)
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -291,7 +293,9 @@ class Referrals:
                 uow.commit()
         if not shown and not referral.personal_withheld:
             referral = redacted(referral)
-        return View(referral, shown, allowed_actions(principal, referral))
+        with self.engine.connect() as connection:
+            sent = notifications.of_referral(connection, referral.id)
+        return View(referral, shown, allowed_actions(principal, referral), sent)
 
     def history(self, principal: Principal, referral_id: str, origin: Origin) -> View:
         return self.get(principal, referral_id, origin)
