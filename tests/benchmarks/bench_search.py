@@ -1,12 +1,18 @@
 """Directory search benchmark: prints figures, asserts nothing.
 
     .venv/bin/python -m tests.benchmarks.bench_search --services 100000
+    .venv/bin/python -m tests.benchmarks.bench_search --backends elasticsearch --elasticsearch-url URL
 
-Loads N generated services into an embedded directory (SQLite + FTS5), serves it with
-`haven serve directory` (gunicorn, as in production), then drives it from 8 client
+Loads N generated services into an embedded directory (SQLite), then for each search
+backend: rebuilds its index from the database (timed: the bulk indexing rate), serves it
+with `haven serve directory` (gunicorn, as in production) and drives it from 8 client
 processes over HTTP: first /healthz, then search with q + kind + radius + open_now.
 Reports latency percentiles, throughput, their ratio, and the RSS of every directory
 process. Reuse a loaded data dir with --data-dir to skip the load.
+
+Without --elasticsearch-url the Elasticsearch figures come from the noida-db stand-in the
+tests use (started here): they measure Haven's adapter and the stand-in, not a real
+cluster, and are labelled so.
 """
 from __future__ import annotations
 
@@ -45,6 +51,27 @@ def load(data_dir: str, services: int) -> None:
     started = time.monotonic()
     count = directory.load_trusted(demo_data.generate(services))
     print(f"loaded and indexed {count} services in {time.monotonic() - started:.1f}s")
+
+
+def backend_environ(data_dir: str, backend: str, elasticsearch_url: str | None) -> dict:
+    environ = {"HAVEN_DATA_DIR": data_dir, "SEARCH_BACKEND": backend}
+    if backend == "elasticsearch":
+        environ.update(ELASTICSEARCH_URL=elasticsearch_url, ELASTICSEARCH_INDEX="haven-bench",
+                       ELASTICSEARCH_REPLICAS="0")
+    return environ
+
+
+def rebuild(environ: dict) -> tuple[int, float]:
+    """Rebuild the backend's index from the database: (services, seconds)."""
+    from haven.platform import db
+    from services.directory import SPEC
+    from services.directory.bootstrap import directory_from
+
+    config = SPEC.load_config(environ)
+    directory = directory_from(config, db.create_engine(SPEC.database_url(config)))
+    started = time.monotonic()
+    count = directory.rebuild_index()
+    return count, time.monotonic() - started
 
 
 def search_path(rng: random.Random) -> str:
@@ -123,13 +150,87 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--data-dir", help="reuse (or create) this data dir")
+    parser.add_argument("--backends", default="embedded,elasticsearch",
+                        help="comma-separated search backends to measure, in order")
+    parser.add_argument("--elasticsearch-url", help="a real cluster (default: start the noida-db stand-in)")
+    parser.add_argument("--standin-searches", type=int, default=20,
+                        help="searches (one at a time) measured on the stand-in")
     args = parser.parse_args()
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="haven-bench-")
     if not os.path.exists(os.path.join(data_dir, "directory.sqlite3")):
         load(data_dir, args.services)
+    standin = None
+    elasticsearch_url = args.elasticsearch_url
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "elasticsearch" in backends and not elasticsearch_url:
+        from tests.support.noida_es import NoidaElasticsearch
+
+        standin = NoidaElasticsearch(tempfile.mkdtemp(prefix="haven-bench-es-")).start()
+        elasticsearch_url = standin.url
+    engines = {"embedded": "embedded engine (SQLite FTS5 + in-memory columns)",
+               "elasticsearch": "Elasticsearch STAND-IN (noida-db 0.2.3, not a real cluster)"
+               if standin is not None else f"Elasticsearch at {elasticsearch_url}"}
+    print(f"\ndirectory search benchmark: {args.services} services, gunicorn "
+          f"{os.environ.get('HAVEN_WORKERS', '2')} workers, {os.cpu_count()} cores", flush=True)
+    try:
+        for backend in backends:
+            environ = backend_environ(data_dir, backend, elasticsearch_url)
+            indexed, seconds = rebuild(environ)
+            print(f"\n{engines[backend]}:\n  rebuild from the database: {indexed} services in {seconds:.1f}s "
+                  f"= {indexed / seconds:.0f} services/s", flush=True)
+            if backend == "elasticsearch" and standin is not None:
+                # The stand-in reads every document on every search (tests/support/noida_es.py):
+                # at this size a search outlasts Haven's 10 s client timeout, so its searches
+                # are timed in-process, one at a time, through the adapter.
+                standin_searches(environ, args.standin_searches)
+            else:
+                report(serve_and_drive(environ, args.seconds, args.concurrency), args.seconds, args.concurrency)
+    finally:
+        if standin is not None:
+            standin.stop()
+
+
+def standin_searches(environ: dict, count: int) -> None:
+    from datetime import date, datetime, timezone
+
+    from services.directory.adapters.elastic_index import ElasticProviderIndex, elastic_client
+    from services.directory.domain.search import SearchQuery, Viewer
+
+    index = ElasticProviderIndex(elastic_client(environ["ELASTICSEARCH_URL"], timeout=600),
+                                 alias=environ["ELASTICSEARCH_INDEX"])
+    rng = random.Random(7)
+    latencies = []
+    for _ in range(count):
+        lat, lon = rng.choice(CENTRES)
+        query = SearchQuery(text=rng.choice(TERMS), kinds=(rng.choice(KINDS), rng.choice(KINDS)),
+                            latitude=lat + rng.uniform(-0.1, 0.1), longitude=lon + rng.uniform(-0.1, 0.1),
+                            radius_km=rng.choice([10, 20, 30]), open_at=datetime.now(timezone.utc))
+        started = time.perf_counter()
+        index.search(query, Viewer(), date.today())
+        latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    print(f"  search (in-process, one at a time, {count} searches): p50 {pick(0.5):.0f} ms  "
+          f"p95 {pick(0.95):.0f} ms  max {latencies[-1]:.0f} ms", flush=True)
+
+
+def report(found: dict, seconds: float, concurrency: int) -> None:
+    healthz, search, memory = found["healthz"], found["search"], found["memory"]
+    print(f"  concurrency {concurrency}, {seconds:.0f}s per phase")
+    for name, phase in (("healthz", healthz), ("search ", search)):
+        print(f"  {name}: {phase['rps']:8.1f} req/s  p50 {phase['p50_ms']:6.1f} ms  "
+              f"p95 {phase['p95_ms']:6.1f} ms  p99 {phase['p99_ms']:6.1f} ms  "
+              f"({phase['requests']} requests, {phase['errors']} errors)")
+    print(f"  search/healthz throughput ratio: {search['rps'] / healthz['rps']:.2f} (target >= 0.33)")
+    print(f"  search p95: {search['p95_ms']:.1f} ms (target <= 50 ms)")
+    print("  RSS per directory process: " + ", ".join(f"{mb:.0f} MB" for mb in memory.values())
+          + f" (max {max(memory.values()):.0f} MB; target <= 300 MB)", flush=True)
+
+
+def serve_and_drive(environ: dict, seconds: float, concurrency: int) -> dict:
     port = free_port()
-    env = {**os.environ, "HAVEN_DATA_DIR": data_dir, "DIRECTORY_PORT": str(port), "LOG_LEVEL": "warning"}
+    env = {**os.environ, **environ, "DIRECTORY_PORT": str(port), "LOG_LEVEL": "warning"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen([sys.executable, "-m", "haven", "serve", "directory"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -141,27 +242,16 @@ def main() -> None:
                 if connection.getresponse().status == 200:
                     break
             except OSError:
-                time.sleep(0.2)
-        drive(port, "search", 3, args.concurrency)  # warm-up: page cache, connections
-        healthz = drive(port, "healthz", args.seconds, args.concurrency)
-        search = drive(port, "search", args.seconds, args.concurrency)
-        processes = [server.pid] + children_of(server.pid)
-        memory = rss_mb(processes)
+                pass
+            time.sleep(0.2)
+        drive(port, "search", 3, concurrency)  # warm-up: page cache, connections
+        healthz = drive(port, "healthz", seconds, concurrency)
+        search = drive(port, "search", seconds, concurrency)
+        memory = rss_mb([server.pid] + children_of(server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
-
-    print(f"\ndirectory search benchmark: {args.services} services, embedded engine (SQLite FTS5), "
-          f"gunicorn {os.environ.get('HAVEN_WORKERS', '2')} workers, concurrency {args.concurrency}, "
-          f"{args.seconds:.0f}s per phase, {os.cpu_count()} cores")
-    for name, figures in (("healthz", healthz), ("search ", search)):
-        print(f"  {name}: {figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms  "
-              f"p95 {figures['p95_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  "
-              f"({figures['requests']} requests, {figures['errors']} errors)")
-    print(f"  search/healthz throughput ratio: {search['rps'] / healthz['rps']:.2f} (target >= 0.33)")
-    print(f"  search p95: {search['p95_ms']:.1f} ms (target <= 50 ms)")
-    print("  RSS per directory process: " + ", ".join(f"{mb:.0f} MB" for mb in memory.values())
-          + f" (max {max(memory.values()):.0f} MB; target <= 300 MB)")
+    return {"healthz": healthz, "search": search, "memory": memory}
 
 
 if __name__ == "__main__":

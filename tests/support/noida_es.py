@@ -23,6 +23,12 @@ work as the client expects. Where it differs from a real cluster:
   `service_id` keyword;
 - a document without a point sorts with a `null` `_geo_distance` value (a real cluster
   gives `Infinity`); Haven reads both;
+- a `geo_point` accepts latitudes outside -90..90 (a real cluster refuses the document);
+- it has no inverted index to speak of: every search reads every document, and re-parses
+  object fields of `_source` as it goes, so a search costs ~0.1-0.3 s at 5 000 services
+  (text on the edge n-gram fields ~1 s) and grows linearly — fine for tests, meaningless as
+  a performance figure (the benchmark labels its figures "stand-in"). Haven keeps the
+  listing payload as one unindexed JSON string, which is also cheaper on a real cluster;
 - cluster health is `yellow` on its single node whatever the replicas; relevance scores are
   its own (BM25-like, not Lucene's numbers), so the contract suite checks relevance order
   only where every engine must agree;

@@ -4,10 +4,12 @@ document per service.
 Text is indexed as written and folded by the analyzers (lowercase, then asciifolding with
 `preserve_original`, so `Lạng Sơn` is found by `lang son` and an exact spelling still
 counts a little more). A `.prefix` sub-field holds edge n-grams for the last word of a query
-and for autocomplete. The listing itself rides along unindexed (`listing`) and is redacted
-by Haven for each caller, exactly as the embedded adapter does.
+and for autocomplete. The listing itself rides along unindexed (`listing`, a JSON string) and
+is redacted by Haven for each caller, exactly as the embedded adapter does.
 """
 from __future__ import annotations
+
+import json
 
 from ..domain import hours as opening
 from ..domain.model import DEFAULT_TIMEZONE
@@ -17,7 +19,7 @@ from .codec import listing_to_dict
 
 # Bumped whenever the template or the document changes: an index of another version is
 # rebuilt from the database when the directory starts.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 NO_AGE_LOW, NO_AGE_HIGH = -1, 10_000
 TEXT_FIELDS = {"name": 10.0, "organization": 5.0, "places": 2.0, "description": 1.0}
 SECRET_TEXT_FIELDS = {"secret_places": 2.0}  # searched only for callers with directory:confidential
@@ -70,7 +72,9 @@ def template(patterns: list[str], replicas: int = 1) -> dict:
                     "cell_points": points,  # confidential locations: the centre of their cell
                     "public_points": points,  # what a caller without the permission measures from
                     **{name: _text() for name in (*TEXT_FIELDS, *SECRET_TEXT_FIELDS)},
-                    "listing": {"type": "object", "enabled": False},
+                    # the listing as one JSON string, neither indexed nor in doc values: read
+                    # back whole for the page's hits only, and never parsed field by field
+                    "listing": {"type": "keyword", "index": False, "doc_values": False},
                 },
             },
         },
@@ -116,7 +120,7 @@ def document(listing: Listing) -> dict:
         "places": public_places,
         "description": service.description,
         "secret_places": secret_places,
-        "listing": listing_to_dict(listing),
+        "listing": json.dumps(listing_to_dict(listing), ensure_ascii=False, separators=(",", ":")),
     }
 
 

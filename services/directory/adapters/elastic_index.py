@@ -13,6 +13,7 @@ them searchable (`refresh=wait_for`): the API answers only once search sees the 
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from contextlib import contextmanager
@@ -272,7 +273,7 @@ class ElasticProviderIndex(ProviderIndex):
                                        size=size, track_total_hits=True, aggs=q.facet_aggregations(),
                                        source=["listing"])
             total, aggregations = found["hits"]["total"]["value"], found.get("aggregations", {})
-            hits = [(listing_from_dict(h["_source"]["listing"]), None) for h in found["hits"]["hits"]]
+            hits = [(_listing(h), None) for h in found["hits"]["hits"]]
         query_terms = terms(query.text)[:q.MAX_WORDS] if query.text else []
         results = []
         for listing, distance in hits:
@@ -300,7 +301,7 @@ class ElasticProviderIndex(ProviderIndex):
                                        aggs=q.facet_aggregations(), source=["listing"])
             window = []
             for h in found["hits"]["hits"]:
-                listing = listing_from_dict(h["_source"]["listing"])
+                listing = _listing(h)
                 measured = h["sort"][0]
                 measured = float("inf") if measured in (None, "Infinity") else float(measured)
                 shown = nearest_visible_distance(query.origin, listing, viewer)
@@ -340,7 +341,7 @@ class ElasticProviderIndex(ProviderIndex):
             must.append({"multi_match": {"query": word, "fields": fields, "operator": "and"}})
         found = self.client.search(index=self.alias, size=self.SUGGESTION_CANDIDATES, source=["listing"],
                                    query={"bool": {"must": must, "must_not": [{"term": {"status": "inactive"}}]}})
-        listings = (redact_listing(listing_from_dict(h["_source"]["listing"]), viewer) for h in found["hits"]["hits"])
+        listings = (redact_listing(_listing(h), viewer) for h in found["hits"]["hits"])
         return suggestions(listings, text, limit)
 
     def service_ids(self) -> set[str]:
@@ -354,6 +355,10 @@ class ElasticProviderIndex(ProviderIndex):
             if len(page) < 5000:
                 return ids
             after = page[-1]["sort"]
+
+
+def _listing(hit: dict) -> Listing:
+    return listing_from_dict(json.loads(hit["_source"]["listing"]))
 
 
 def _generation(alias: str, index: str) -> int:
