@@ -55,6 +55,17 @@ def test_a_killed_worker_loses_nothing_and_records_one_success_per_delivery(tmp_
                 assert len(receiver.accepted()) < EVENTS
                 worker = _start_worker(env, log)
                 got = receiver.wait_for(EVENTS, timeout=30)
+                # What the receiver took just before the kill is sent again (the worker never
+                # heard the answer): wait until every delivery is settled, not only received.
+                engine = db.create_engine(SPEC.database_url(SPEC.load_config(env)))
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    with engine.connect() as connection:
+                        unsettled = connection.execute(sa.select(sa.func.count()).select_from(deliveries).where(
+                            deliveries.c.status != "delivered")).scalar_one()
+                    if not unsettled:
+                        break
+                    time.sleep(0.1)
             finally:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(30)
