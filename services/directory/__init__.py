@@ -40,4 +40,6 @@ SPEC = ServiceSpec(
     migrations_package="services.directory.migrations",
     demo_data="services.directory.demo:load",
     prepare="services.directory.bootstrap:prepare",
+    outbox="services.directory.adapters.orm:outbox",
+    jobs="services.directory.bootstrap:background_jobs",
 )

@@ -37,6 +37,21 @@ def provider_index(config) -> ProviderIndex:
     return SqliteProviderIndex(os.path.join(config.haven_data_dir, "search"))
 
 
+def background_jobs(config) -> list:
+    """The directory worker's job (beside its outbox relay): keep the search index in step
+    with every change, whoever made it (provider events)."""
+    from functools import partial as bind
+
+    from haven.platform import db
+    from haven.platform.background import Job
+    from haven.platform.eventlog.factory import event_log_from
+
+    from .entrypoints import provider_events
+
+    directory = directory_from(config, db.create_engine(SPEC.database_url(config)))
+    return [Job("index-sync", bind(provider_events.run, event_log_from(config), directory))]
+
+
 def directory_from(config, engine) -> Directory:
     return Directory(partial(SqlUnitOfWork, engine), provider_index(config))
 

@@ -109,3 +109,8 @@ service_locations = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     sa.Index("ix_service_locations_location", "location_id"),
 )
+
+# Provider events leave through the outbox, written in the same transaction as the change.
+from haven.platform.outbox import outbox_table  # noqa: E402  (after the tables it sits beside)
+
+outbox = outbox_table(metadata)

@@ -186,10 +186,15 @@ class SqliteProviderIndex(ProviderIndex):
         connection = self._connection()
         with _transaction(connection):
             for listing in listings:
-                stored = connection.execute("SELECT stamp FROM docs WHERE service_id = ?",
+                stored = connection.execute("SELECT stamp, payload FROM docs WHERE service_id = ?",
                                             (listing.service.id,)).fetchone()
                 if stored is not None and stored[0] > _stamp(listing):
                     continue  # two writers raced to the index: the newer listing is already in
+                if stored is not None and stored[0] == _stamp(listing) and stored[1] == json.dumps(
+                        listing_to_dict(listing), ensure_ascii=False):
+                    # This very listing is in already (the API wrote it, then its provider event
+                    # came): rewriting it would only churn rowids under concurrent readers.
+                    continue
                 self._remove(connection, listing.service.id)
                 doc = _insert(connection, listing)
                 connection.execute("INSERT INTO changes (doc) VALUES (?)", (doc,))
@@ -294,11 +299,20 @@ class SqliteProviderIndex(ProviderIndex):
 
     def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult:
         connection = self._connection()
-        with self._columns_lock:
-            columns = self._columns(connection)
-            found = evaluate(columns, query, viewer)
+        for attempt in (1, 2):
+            with self._columns_lock:
+                columns = self._columns(connection)
+                found = evaluate(columns, query, viewer)
+            page = self._listings(connection, found.page, viewer)
+            # Another process may replace a listing (new rowid) between catching up with the
+            # change log and reading the page: catch up again and search once more.
+            if all(item is not None for item in page):
+                break
         hits = []
-        for rowid, (listing, document) in zip(found.page, self._listings(connection, found.page, viewer)):
+        for rowid, item in zip(found.page, page):
+            if item is None:
+                continue  # replaced twice in a row meanwhile: the next search has it
+            listing, document = item
             distance = found.distances.get(int(rowid))
             hits.append(Hit(listing=listing, distance_km=distance, document=document,
                             highlights=highlights(listing, found.words), stale=listing.service.is_stale(today)))

@@ -3,6 +3,8 @@ work and the search index. Every write reaches the index before the use case ret
 the administrator who just saved a record finds it in search at once."""
 from __future__ import annotations
 
+import logging
+
 import time
 
 from dataclasses import replace
@@ -16,6 +18,9 @@ from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Sugg
 from .unit_of_work import SqlUnitOfWork
 
 UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
+
+
+log = logging.getLogger("haven.directory")
 
 
 class InUse(Exception):
@@ -50,8 +55,10 @@ class Directory:
             revised = _revise(uow.organizations, "organization", id, expected_version, changes)
             affected = uow.services.of_organization(id)
             listings = self._listings(uow, affected)
+            for service in affected:
+                uow.announce(service, "updated")
             uow.commit()
-        self.index.upsert(listings)  # its name is part of every one of its services' listings
+        self._reindex(listings)  # its name is part of every one of its services' listings
         return revised
 
     def remove_organization(self, id: str, expected_version: int) -> None:
@@ -88,8 +95,10 @@ class Directory:
             for service in affected:
                 self._check_service(uow, service)  # a shelter's location must stay confidential
             listings = self._listings(uow, list(affected))
+            for service in affected:
+                uow.announce(service, "updated")
             uow.commit()
-        self.index.upsert(listings)
+        self._reindex(listings)
         return revised
 
     def remove_location(self, id: str, expected_version: int) -> None:
@@ -108,8 +117,9 @@ class Directory:
             self._check_service(uow, service)
             uow.services.add(service)
             listings = self._listings(uow, [service])
+            uow.announce(service, "created")
             uow.commit()
-        self.index.upsert(listings)
+        self._reindex(listings)
         return service
 
     def get_service(self, id: str) -> Service:
@@ -132,24 +142,27 @@ class Directory:
             revised = _revise(uow.services, "service", id, expected_version, changes,
                               check=lambda s: self._check_service(uow, s))
             listings = self._listings(uow, [revised])
+            uow.announce(revised, "updated")
             uow.commit()
-        self.index.upsert(listings)
+        self._reindex(listings)
         return revised
 
     def remove_service(self, id: str, expected_version: int) -> None:
         with self.uow() as uow:
             current = _found(uow.services.get(id), "service", id)
             _remove(uow.services, "service", current, expected_version)
+            uow.announce(current, "retired")
             uow.commit()
-        self.index.delete([id])
+        self._reindex(deleted=[id])
 
     def update_capacity(self, id: str, available: int, maximum: int) -> Service:
         with self.uow() as uow:
             service = _found(uow.services.get(id), "service", id).with_capacity(available, maximum)
             uow.services.save_capacity(service)
             listings = self._listings(uow, [service])
+            uow.announce(service, "capacity_changed")
             uow.commit()
-        self.index.upsert(listings)
+        self._reindex(listings)
         return service
 
     def load_trusted(self, providers: Iterable[tuple[Organization, list[Location], list[Service]]],
@@ -190,8 +203,11 @@ class Directory:
             for item in items:
                 try:
                     with self.uow() as uow:
-                        touched |= self._import_one(uow, collection, item)
+                        changed = self._import_one(uow, collection, item)
+                        for service in uow.services.get_many(sorted(changed)).values():
+                            uow.announce(service, "updated")
                         uow.commit()
+                    touched |= changed
                     counts[collection] += 1
                 except (InvalidReference, ValueError) as exc:
                     field = exc.field if isinstance(exc, InvalidReference) else ""
@@ -201,7 +217,7 @@ class Directory:
             with self.uow() as uow:
                 found = uow.services.get_many(ordered[start:start + 500])
                 listings = self._listings(uow, list(found.values()))
-            self.index.upsert(listings)
+            self._reindex(listings)
         return counts, errors
 
     def _import_one(self, uow: SqlUnitOfWork, collection: str, item) -> set[str]:
@@ -232,6 +248,35 @@ class Directory:
         for service in affected:  # e.g. a shelter's location may not become public
             self._check_service(uow, service)
         return {service.id for service in affected}
+
+    # --- keeping the search index in step --------------------------------------------
+
+    def _reindex(self, listings=(), deleted=()) -> None:
+        """After the change is committed: make it searchable before the caller hears back.
+        If the index cannot take it now (Elasticsearch down), the change stands anyway — the
+        database is the record — and its provider event brings the index up to date later
+        (`sync_listing`), so the caller gets no error for a change that was made."""
+        try:
+            if listings:
+                self.index.upsert(listings)
+            if deleted:
+                self.index.delete(list(deleted))
+        except Exception as exc:  # noqa: BLE001 — see above
+            log.warning("search index not updated now; the provider event will bring it up to date",
+                        extra={"error": type(exc).__name__})
+
+    def sync_listing(self, service_id: str) -> str:
+        """Bring one service's listing in the index up to date with the database (a provider
+        event's consumer calls this): 'upserted' or 'deleted'. Raises if the index cannot
+        take it, so the event is retried."""
+        with self.uow() as uow:
+            service = uow.services.get(service_id)
+            listings = self._listings(uow, [service]) if service is not None else []
+        if listings:
+            self.index.upsert(listings)
+            return "upserted"
+        self.index.delete([service_id])
+        return "deleted"
 
     # --- reference data --------------------------------------------------------------
 

@@ -3,6 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from haven.platform.outbox import Outbox
+
+from .. import contract
+from ..adapters.orm import outbox
+from ..domain.model import Service, now
+
 from ..adapters.repository import (AreaRepository, KindRepository, LocationRepository, OrganizationRepository,
                                    ServiceRepository)
 
@@ -16,6 +22,7 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._outbox = Outbox(outbox)
 
     def __enter__(self) -> "SqlUnitOfWork":
         self.connection = self.engine.connect()
@@ -25,6 +32,7 @@ class SqlUnitOfWork:
         self.services = ServiceRepository(self.connection)
         self.areas = AreaRepository(self.connection)
         self.kinds = KindRepository(self.connection)
+        self._announced: list = []
         return self
 
     def __exit__(self, *exc) -> None:
@@ -34,5 +42,12 @@ class SqlUnitOfWork:
         finally:
             self.connection.close()
 
+    def announce(self, service: Service, change: str) -> None:
+        """A provider event for `service`, written with this transaction (the outbox)."""
+        self._announced.append(contract.service_changed(service.id, service.organization_id, change, now()))
+
     def commit(self) -> None:
+        for event in self._announced:
+            self._outbox.add(self.connection, contract.TOPIC, event.subject, event)
+        self._announced.clear()
         self.transaction.commit()
