@@ -125,7 +125,9 @@ class NotificationSchema(ma.Schema):
     at = f.AwareDateTime()
 
 
-class ReferralSchema(ma.Schema):
+class ReferralSummarySchema(ma.Schema):
+    """What a list shows of each referral: never personal fields."""
+
     id = f.String()
     status = f.String(metadata={"enum": list(STATUSES)})
     urgency = f.String()
@@ -134,6 +136,14 @@ class ReferralSchema(ma.Schema):
     receiving_service_id = f.String()
     receiving_organization_id = f.String()
     referring_organization_id = f.String()
+    created_at = f.AwareDateTime()
+    acknowledged_at = f.AwareDateTime(allow_none=True)
+    decided_at = f.AwareDateTime(allow_none=True)
+    completed_at = f.AwareDateTime(allow_none=True)
+    cancelled_at = f.AwareDateTime(allow_none=True)
+
+
+class ReferralSchema(ReferralSummarySchema):
     referring_user_id = f.String()
     services_requested = f.List(f.String())
     profile = f.Nested(ProfileSchema)
@@ -143,33 +153,12 @@ class ReferralSchema(ma.Schema):
     personal_withheld = f.Boolean()
     consent = f.Nested(ConsentSchema, allow_none=True)
     consent_overridden = f.Boolean()
-    created_at = f.AwareDateTime()
-    acknowledged_at = f.AwareDateTime(allow_none=True)
-    decided_at = f.AwareDateTime(allow_none=True)
-    completed_at = f.AwareDateTime(allow_none=True)
-    cancelled_at = f.AwareDateTime(allow_none=True)
     previous_referral_id = f.String(allow_none=True)
     next_referral_id = f.String(allow_none=True)
     version = f.Integer()
     allowed_actions = f.List(f.String(), metadata={"description": "What you may do next."})
     notifications = f.List(f.Nested(NotificationSchema), metadata={
         "description": "Who was told about each step, by which channel, and whether it arrived (from notify)."})
-
-
-class ReferralSummarySchema(ma.Schema):
-    id = f.String()
-    status = f.String()
-    urgency = f.String()
-    risk_level = f.String()
-    service_kind = f.String()
-    receiving_service_id = f.String()
-    receiving_organization_id = f.String()
-    referring_organization_id = f.String()
-    created_at = f.AwareDateTime()
-    acknowledged_at = f.AwareDateTime(allow_none=True)
-    decided_at = f.AwareDateTime(allow_none=True)
-    completed_at = f.AwareDateTime(allow_none=True)
-    cancelled_at = f.AwareDateTime(allow_none=True)
 
 
 class ReferralPageSchema(PageSchema):

@@ -220,12 +220,7 @@ class Referrals:
             if replayed is not None:
                 return self._view(principal, replayed, origin), False
         override = request.get("override")
-        if override is not None and not principal.can("referral:consent_override"):
-            raise Forbidden("Overriding consent needs the 'referral:consent_override' permission (supervisors).")
-        service = self.directory.service(str(request["receiving_service_id"]))
-        if not service.active:
-            raise ServiceNotReferable(service.id)
-        self._check_kinds(request.get("services_requested"))
+        service = self._receiving_service(principal, request)
         now = self.clock()
         referral = Referral.create(
             referrer=actor_of(principal), receiving_service_id=service.id,
@@ -255,6 +250,17 @@ class Referrals:
             raise
         metrics.TRANSITIONS.labels("create", referral.urgency, referral.service_kind).inc()
         return self._view(principal, referral, origin, audited=True), True
+
+    def _receiving_service(self, principal: Principal, request: dict):
+        """Before anything is written: may this caller override consent (if asked), and is
+        the receiving service real, active, and are the kinds asked for ones it knows?"""
+        if request.get("override") is not None and not principal.can("referral:consent_override"):
+            raise Forbidden("Overriding consent needs the 'referral:consent_override' permission (supervisors).")
+        service = self.directory.service(str(request["receiving_service_id"]))
+        if not service.active:
+            raise ServiceNotReferable(service.id)
+        self._check_kinds(request.get("services_requested"))
+        return service
 
     def _check_kinds(self, requested) -> None:
         if requested:
@@ -346,12 +352,7 @@ class Referrals:
     def re_refer(self, principal: Principal, referral_id: str, request: dict, origin: Origin) -> View:
         """A declined referral sent on to another service, linked to it."""
         override = request.get("override")
-        if override is not None and not principal.can("referral:consent_override"):
-            raise Forbidden("Overriding consent needs the 'referral:consent_override' permission (supervisors).")
-        service = self.directory.service(str(request["receiving_service_id"]))
-        if not service.active:
-            raise ServiceNotReferable(service.id)
-        self._check_kinds(request.get("services_requested"))
+        service = self._receiving_service(principal, request)
         with self._uow() as uow:
             previous = uow.referrals.get(referral_id, personal=True, for_update=True,
                                          where=visibility_condition(principal))
