@@ -86,8 +86,11 @@ def _read_exactly(connection: socket.socket, count: int) -> bytes:
     return data
 
 
-class NoidaKafka:
-    """One noida-db process serving only Kafka, on 127.0.0.1:<free port>."""
+class NoidaStandIn:
+    """One noida-db process serving one protocol (`protocol`) on 127.0.0.1:<free port>, in a
+    session of its own, its data under `tmp_dir`. Subclasses say how to tell it answers."""
+
+    protocol = ""
 
     def __init__(self, tmp_dir: str | os.PathLike, port: int | None = None, start_timeout: float = 30.0,
                  stop_timeout: float = 10.0):
@@ -99,18 +102,17 @@ class NoidaKafka:
         self.stop_timeout = stop_timeout
         self.process: subprocess.Popen | None = None
 
-    @property
-    def bootstrap(self) -> str:
-        return f"{HOST}:{self.port}"
+    def answers(self) -> bool:
+        raise NotImplementedError
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> NoidaKafka:
+    def start(self):
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [noida_executable(), "start", "--data-dir", str(self.data_dir), "--host", HOST,
-                   "--only", "kafka", "--kafka-port", str(self.port)]
+                   "--only", self.protocol, f"--{self.protocol}-port", str(self.port)]
         with open(self.log_path, "ab") as log:
             log.write(f"--- {time.strftime('%H:%M:%S')} {' '.join(command)}\n".encode())
             log.flush()
@@ -122,11 +124,11 @@ class NoidaKafka:
                 self._reap_group(self.process.pid)
                 self.process = None
                 raise RuntimeError(f"noida-db exited during start-up:\n{self.log_tail()}")
-            if metadata_answers(HOST, self.port, timeout=0.5):
+            if self.answers():
                 return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"noida-db did not answer a Kafka metadata request on {self.bootstrap} within "
+        raise RuntimeError(f"noida-db did not answer as {self.protocol} on port {self.port} within "
                            f"{self.start_timeout:.0f}s:\n{self.log_tail()}")
 
     @property
@@ -141,7 +143,7 @@ class NoidaKafka:
         """Crash it (SIGKILL). The stand-in loses whatever it received since its last clean start."""
         self._signal_and_reap(signal.SIGKILL)
 
-    def restart(self) -> NoidaKafka:
+    def restart(self):
         """Stop, then start again on the same data directory and port."""
         self.stop()
         return self.start()
@@ -184,11 +186,24 @@ class NoidaKafka:
         except OSError:
             return "(no log)"
 
-    def __enter__(self) -> NoidaKafka:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class NoidaKafka(NoidaStandIn):
+    """The Kafka protocol: `bootstrap` is what a client connects to."""
+
+    protocol = "kafka"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def answers(self) -> bool:
+        return metadata_answers(HOST, self.port, timeout=0.5)
 
 
 def _group_alive(group: int) -> bool:

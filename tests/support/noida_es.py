@@ -41,19 +41,13 @@ does not forward signals: it runs in a session of its own, stopped through its p
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-from .network import free_port
-from .noida import HOST, _group_alive, noida_executable
+from .noida import HOST, NoidaStandIn
 
 
-def answers(url: str, timeout: float = 1.0) -> bool:
+def root_answers(url: str, timeout: float = 1.0) -> bool:
     """True if an Elasticsearch node answers its root endpoint at `url`."""
     try:
         with urllib.request.urlopen(url + "/", timeout=timeout) as response:
@@ -62,73 +56,14 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-class NoidaElasticsearch:
-    """One noida-db process serving only Elasticsearch, on 127.0.0.1:<free port>."""
+class NoidaElasticsearch(NoidaStandIn):
+    """The Elasticsearch protocol: `url` is what a client connects to."""
 
-    def __init__(self, tmp_dir: str | os.PathLike, port: int | None = None, start_timeout: float = 30.0,
-                 stop_timeout: float = 10.0):
-        self.root = Path(tmp_dir)
-        self.data_dir = self.root / "noida-data"
-        self.log_path = self.root / "noida.log"
-        self.port = port or free_port()
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
-        self.process: subprocess.Popen | None = None
+    protocol = "elasticsearch"
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> NoidaElasticsearch:
-        if self.process is not None:
-            return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [noida_executable(), "start", "--data-dir", str(self.data_dir), "--host", HOST,
-                   "--only", "elasticsearch", "--elasticsearch-port", str(self.port)]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            cwd=self.root, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                raise RuntimeError(f"noida-db exited during start-up:\n{self.log_tail()}")
-            if answers(self.url, timeout=0.5):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"noida-db did not answer on {self.url} within {self.start_timeout:.0f}s:\n"
-                           f"{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Clean shutdown (SIGTERM), SIGKILL if it lingers."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        group = process.pid  # a session of its own: its id is the process group's id
-        try:
-            os.killpg(group, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + self.stop_timeout
-        while time.monotonic() < deadline and _group_alive(group):
-            process.poll()
-            time.sleep(0.05)
-        if _group_alive(group):
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait(timeout=self.stop_timeout)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def __enter__(self) -> NoidaElasticsearch:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def answers(self) -> bool:
+        return root_answers(self.url, timeout=0.5)
