@@ -107,6 +107,9 @@ def worker(service: str) -> None:
 
     spec = SERVICES[service]
     config = load_configs([spec])[service]
+    port = spec.worker_port(config)
+    if not _port_free(config.haven_bind_host, port):  # before touching a running worker's metrics
+        fail(f"{service.upper()}_WORKER_PORT={port}: port {port} on {config.haven_bind_host} is already in use")
     # Its own metrics folder: the worker's samples must not mix with the HTTP server's.
     metrics_dir = os.path.join(config.haven_data_dir, "run", "metrics", f"{service}-worker")
     shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -131,9 +134,6 @@ def worker(service: str) -> None:
     stop = threading.Event()
     for signal_number in (signals.SIGTERM, signals.SIGINT):
         signals.signal(signal_number, lambda *_: stop.set())
-    port = spec.worker_port(config)
-    if not _port_free(config.haven_bind_host, port):
-        fail(f"{service.upper()}_WORKER_PORT={port}: port {port} on {config.haven_bind_host} is already in use")
     run_worker(jobs, stop, config.haven_bind_host, port)
 
 

@@ -50,6 +50,10 @@ SETTINGS = [
             "circuit breaker: its deliveries then wait instead of hammering it ..."),
     Setting("NOTIFY_BREAKER_OPEN_SECONDS", c.number(0.1), "30",
             "... for this long, after which one trial delivery tests it again."),
+    Setting("NOTIFY_WEBHOOK_PRIVATE_TARGETS", c.boolean, "false",
+            "Allow webhook URLs on loopback, private and link-local addresses (an on-premise receiver). Off: "
+            "such URLs are refused when subscribing and again before each send, so a subscription cannot make "
+            "the worker probe internal services."),
     Setting("NOTIFY_SEND_TIMEOUT_SECONDS", c.number(0.1), "10",
             "Time limit of one webhook POST, SMTP conversation or SMS gateway call."),
     Setting("NOTIFY_DELIVERY_CONCURRENCY", c.integer(1, 256), "8",

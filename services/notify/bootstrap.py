@@ -34,7 +34,7 @@ def backoff_from(config) -> Backoff:
 
 def channels_from(config) -> dict:
     timeout = config.notify_send_timeout_seconds
-    channels = {"webhook": WebhookChannel(timeout)}
+    channels = {"webhook": WebhookChannel(timeout, private_targets=config.notify_webhook_private_targets)}
     if config.notify_smtp_host:
         channels["email"] = EmailChannel(config.notify_smtp_host, config.notify_smtp_port,
                                          config.notify_smtp_security, config.notify_smtp_username,
@@ -49,9 +49,12 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
                         description="Notifications to receiving agencies and referrers: webhook, email, SMS, inbox.")
     backoff = backoff_from(parts.config)
     parts.app.extensions["haven.notify"] = {
-        "verifier": parts.verifier, "subscriptions": Subscriptions(parts.engine, backoff),
+        "verifier": parts.verifier, "subscriptions": Subscriptions(parts.engine, backoff,
+                                       private_targets=parts.config.notify_webhook_private_targets),
         "deliveries": Deliveries(parts.engine, backoff), "inbox": Inbox(parts.engine)}
     parts.api.register_blueprint(api.blp)
+    # Subscriptions and inbox marks are small: refuse a large body before parsing it.
+    parts.app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
     @parts.app.errorhandler(NotFound)
     def not_found(exc):

@@ -45,7 +45,7 @@ def main() -> None:
     smtp = SmtpSink().start() if args.with_email else None
     data_dir = tempfile.mkdtemp(prefix="haven-bench-notify-") + "/data"
     extra = {"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(smtp.port)} if smtp else {}
-    haven = RunningHaven(data_dir, LOG_LEVEL="warning", **extra)
+    haven = RunningHaven(data_dir, LOG_LEVEL="warning", NOTIFY_WEBHOOK_PRIVATE_TARGETS="true", **extra)
     haven.env.update(REFERRAL_DIRECTORY_URL=haven.url("directory"), NOTIFY_DIRECTORY_URL=haven.url("directory"))
     haven.start()
     try:

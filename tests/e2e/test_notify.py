@@ -42,7 +42,7 @@ def receiver_for(sinks) -> WebhookReceiver:
 def start_haven(data_dir, sinks, **settings) -> RunningHaven:
     haven = RunningHaven(data_dir, NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(sinks["smtp"].port),
                          NOTIFY_SMS_GATEWAY_URL=sinks["sms"].url("/sms"), NOTIFY_SMS_GATEWAY_TOKEN="gateway-token",
-                         **settings)
+                         NOTIFY_WEBHOOK_PRIVATE_TARGETS="true", **settings)  # local receivers
     haven.env.update(REFERRAL_DIRECTORY_URL=haven.url("directory"), NOTIFY_DIRECTORY_URL=haven.url("directory"),
                      NOTIFY_REFERRAL_LINK=haven.url("referral") + "/v1/referrals/{id}")
     return haven.start()

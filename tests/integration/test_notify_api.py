@@ -7,7 +7,8 @@ from tests.support.auth import bearer
 
 @pytest.fixture
 def app(tmp_path, database_url):
-    return service_app("notify", tmp_path, database_url)
+    # private targets allowed: the API tests name 127.0.0.1 receivers (the rule has its own test)
+    return service_app("notify", tmp_path, database_url, NOTIFY_WEBHOOK_PRIVATE_TARGETS="true")
 
 
 @pytest.fixture

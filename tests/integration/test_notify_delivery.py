@@ -31,7 +31,8 @@ class World:
         env = {"HAVEN_DATA_DIR": str(tmp_path), "NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(smtp.port),
                "NOTIFY_RETRY_FIRST_SECONDS": "0.05", "NOTIFY_RETRY_MAX_SECONDS": "0.2",
                "NOTIFY_RETRY_MAX_ATTEMPTS": "4", "NOTIFY_BREAKER_FAILURES": "50",
-               "NOTIFY_DIRECTORY_URL": "http://127.0.0.1:9", "NOTIFY_DATABASE_URL": database_url, **settings}
+               "NOTIFY_DIRECTORY_URL": "http://127.0.0.1:9", "NOTIFY_DATABASE_URL": database_url,
+               "NOTIFY_WEBHOOK_PRIVATE_TARGETS": "true", **settings}  # the receivers are on 127.0.0.1
         self.app = service_app("notify", tmp_path, **env)
         self.client = self.app.test_client()
         config = SPEC.load_config(env)

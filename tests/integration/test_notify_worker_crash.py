@@ -32,9 +32,10 @@ def _start_worker(env, log):
 def test_a_killed_worker_loses_nothing_and_records_one_success_per_delivery(tmp_path):
     env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "PYTHONPATH": os.getcwd(),
            "NOTIFY_WORKER_PORT": str(free_port()), "NOTIFY_DIRECTORY_URL": "http://127.0.0.1:9",
-           "NOTIFY_RETRY_FIRST_SECONDS": "0.1", "NOTIFY_RETRY_MAX_SECONDS": "0.5", "LOG_LEVEL": "warning"}
+           "NOTIFY_RETRY_FIRST_SECONDS": "0.1", "NOTIFY_RETRY_MAX_SECONDS": "0.5", "LOG_LEVEL": "warning",
+           "NOTIFY_WEBHOOK_PRIVATE_TARGETS": "true"}  # the receiver is on 127.0.0.1
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    app = service_app("notify", tmp_path)
+    app = service_app("notify", tmp_path, NOTIFY_WEBHOOK_PRIVATE_TARGETS="true")
     with WebhookReceiver(delay=0.4) as receiver:
         hook = app.test_client().post("/v1/subscriptions", headers=bearer(tmp_path, "agency_staff",
                                                                           organization_id="org-shelter"),

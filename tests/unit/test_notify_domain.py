@@ -78,3 +78,28 @@ def test_the_breaker_opens_after_consecutive_failures_and_lets_one_trial_through
     assert breaker.wait_until("https://a") is not None  # the others wait for its verdict
     breaker.succeeded("https://a")
     assert breaker.wait_until("https://a") is None and not breaker.is_open("https://a")
+
+
+def test_a_trial_that_never_reports_back_does_not_shut_the_endpoint_for_good():
+    now = [100.0]
+    breaker = CircuitBreaker(failures=1, open_for=10, clock=lambda: now[0], trial_timeout=60)
+    breaker.failed("smtp://mail")
+    now[0] = 111
+    assert breaker.wait_until("smtp://mail") is None  # the trial goes out ... and is never heard of
+    assert breaker.wait_until("smtp://mail") is not None
+    now[0] = 172
+    assert breaker.wait_until("smtp://mail") is None  # another trial may go
+
+
+def test_a_trial_that_sent_nothing_lets_the_next_delivery_be_the_trial():
+    now = [100.0]
+    breaker = CircuitBreaker(failures=1, open_for=10, clock=lambda: now[0])
+    breaker.failed("smtp://mail")
+    now[0] = 111
+    assert breaker.wait_until("smtp://mail") is None
+    breaker.release("smtp://mail")  # e.g. the directory could not say where to send it
+    assert breaker.wait_until("smtp://mail") is None
+
+
+def test_backoff_never_overflows_after_many_manual_retries():
+    assert Backoff(first=2, ceiling=900).delay(5000, rand=lambda: 1.0) == 900

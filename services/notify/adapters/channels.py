@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -23,6 +24,7 @@ from .. import contract
 from ..domain import signature
 from ..domain.messages import render
 from ..domain.model import Notice
+from . import targets
 
 
 @dataclass(frozen=True)
@@ -68,29 +70,61 @@ def webhook_body(outbound: Outbound) -> bytes:
     return event.to_json()
 
 
+ANSWER_BYTES = 64 * 1024
+
+
+def bounded_answer(answer: requests.Response, limit: float) -> int:
+    """The status code; reads at most ANSWER_BYTES of the body within `limit` seconds in all
+    (a read timeout alone bounds each read, not the whole: a receiver dripping a byte at a
+    time, or sending gigabytes, must not hold a send slot or the worker's memory)."""
+    deadline = time.monotonic() + limit
+    try:
+        read = 0
+        while read < ANSWER_BYTES:
+            # read1: whatever has arrived (at least a byte), not a full buffer, so a slow drip
+            # is noticed at the deadline instead of after thousands of bytes
+            chunk = answer.raw.read1(8192)
+            if not chunk:
+                break
+            read += len(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError
+        return answer.status_code
+    finally:
+        answer.close()
+
+
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, private_targets: bool = False):
         self.timeout = timeout
+        self.private_targets = private_targets
         self.session = requests.Session()
 
     def endpoint(self, target: str) -> str:
         return target
 
     def send(self, outbound: Outbound) -> Result:
+        if not self.private_targets:
+            parts = urlsplit(outbound.target)
+            if targets.resolved_problem(parts.hostname or "", parts.port):
+                return Result(False, error="target_not_public", permanent=True)
         body = webhook_body(outbound)
         headers = {"Content-Type": "application/cloudevents+json; charset=utf-8", "User-Agent": "Haven-Notify/1",
                    signature.HEADER: signature.sign(outbound.secret or "", body, int(time.time()))}
         try:
             # No redirects: the agency registered this URL, not whatever it points to.
             answer = self.session.post(outbound.target, data=body, headers=headers, allow_redirects=False,
-                                       timeout=(min(5.0, self.timeout), self.timeout))
+                                       timeout=(min(5.0, self.timeout), self.timeout), stream=True)
+            status = bounded_answer(answer, self.timeout)
         except requests.RequestException as exc:
             return Result(False, error=type(exc).__name__)
-        if 200 <= answer.status_code < 300:
-            return Result(True, answer.status_code)
-        return Result(False, answer.status_code, f"http_{answer.status_code}")
+        except TimeoutError:
+            return Result(False, error="answer_too_slow")
+        if 200 <= status < 300:
+            return Result(True, status)
+        return Result(False, status, f"http_{status}")
 
 
 class EmailChannel:
@@ -163,9 +197,12 @@ class SmsChannel:
                           ensure_ascii=False).encode("utf-8")
         try:
             answer = self.session.post(self.gateway_url, data=body, headers=self.headers, allow_redirects=False,
-                                       timeout=(min(5.0, self.timeout), self.timeout))
+                                       timeout=(min(5.0, self.timeout), self.timeout), stream=True)
+            bounded_answer(answer, self.timeout)
         except requests.RequestException as exc:
             return Result(False, error=type(exc).__name__)
+        except TimeoutError:
+            return Result(False, error="answer_too_slow")
         if 200 <= answer.status_code < 300:
             return Result(True, answer.status_code)
         # The gateway says the number itself is wrong: retrying cannot help.

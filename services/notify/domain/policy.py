@@ -26,32 +26,43 @@ class Backoff:
 
     def delay(self, attempts: int, rand: Callable[[], float] = random.random) -> float:
         """Wait after `attempts` failed attempts (1 = after the first)."""
-        full = min(self.ceiling, self.first * 2 ** (attempts - 1))
+        # the exponent is capped: after many manual retries 2**n would overflow a float
+        full = min(self.ceiling, self.first * 2 ** min(max(attempts - 1, 0), 40))
         return full / 2 + rand() * full / 2
 
 
 class CircuitBreaker:
     """In-memory, per process: the worker is the only sender of its database."""
 
-    def __init__(self, failures: int, open_for: float, clock: Callable[[], float]):
+    def __init__(self, failures: int, open_for: float, clock: Callable[[], float], trial_timeout: float = 60.0):
         self.failures, self.open_for, self.clock = failures, open_for, clock
-        self._state: dict[str, tuple[int, float, bool]] = {}  # key -> (failures, open until, trial out)
+        # A trial that never reports back (a crash in between, a path that sent nothing)
+        # must not keep the endpoint shut for good: after this long another one may go.
+        self.trial_timeout = trial_timeout
+        self._state: dict[str, tuple[int, float, float]] = {}  # key -> (failures, open until, trial sent at)
         self._lock = threading.Lock()
 
     def wait_until(self, key: str) -> float | None:
         """None if a delivery to `key` may go now (and, when half-open, it is the trial);
         otherwise the time until which it should wait."""
         with self._lock:
-            count, until, trial = self._state.get(key, (0, 0.0, False))
+            count, until, trial = self._state.get(key, (0, 0.0, 0.0))
             if count < self.failures:
                 return None
             now = self.clock()
             if now < until:
                 return until
-            if trial:  # a trial is on its way; the others wait for its verdict
+            if trial and now - trial < self.trial_timeout:  # a trial is on its way: wait for its verdict
                 return now + min(1.0, self.open_for)
-            self._state[key] = (count, until, True)
+            self._state[key] = (count, until, now)
             return None
+
+    def release(self, key: str) -> None:
+        """The trial (if any) sent nothing after all: let the next delivery be the trial."""
+        with self._lock:
+            if key in self._state:
+                count, until, _trial = self._state[key]
+                self._state[key] = (count, until, 0.0)
 
     def succeeded(self, key: str) -> None:
         with self._lock:
@@ -59,12 +70,12 @@ class CircuitBreaker:
 
     def failed(self, key: str) -> None:
         with self._lock:
-            count, _until, _trial = self._state.get(key, (0, 0.0, False))
+            count, _until, _trial = self._state.get(key, (0, 0.0, 0.0))
             count += 1
             until = self.clock() + self.open_for if count >= self.failures else 0.0
-            self._state[key] = (count, until, False)
+            self._state[key] = (count, until, 0.0)
 
     def is_open(self, key: str) -> bool:
         with self._lock:
-            count, until, _ = self._state.get(key, (0, 0.0, False))
+            count, until, _ = self._state.get(key, (0, 0.0, 0.0))
             return count >= self.failures and self.clock() < until

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from haven.platform.auth import require
 from haven.platform.errors import Problem, problem_type
 
-from ..service_layer.subscriptions import PERMISSION
+from ..service_layer.subscriptions import PERMISSION, TargetRefused
 from . import schemas as s
 
 blp = Blueprint("notify", __name__, url_prefix="/v1",
@@ -41,6 +41,10 @@ class SubscriptionCollection(MethodView):
             body = _parts()["subscriptions"].create(principal, data)
         except PermissionError as exc:
             raise Problem(403, str(exc), title="Forbidden", type=problem_type("forbidden")) from None
+        except TargetRefused as exc:
+            raise Problem(422, f"target: {exc}", title="Request validation failed",
+                          type=problem_type("validation-error"),
+                          errors=[{"location": "json", "field": "target", "message": str(exc)}]) from None
         return body, 201, {"Location": f"/v1/subscriptions/{body['id']}"}
 
     @blp.arguments(s.SubscriptionQuerySchema, location="query")

@@ -15,9 +15,15 @@ from ..service_layer.fanout import Fanout
 GROUP = "notify"
 
 
+REFERRAL_TYPES = frozenset(referral_contract.event_type(kind) for kind in referral_contract.KINDS)
+
+
 def handler(fanout: Fanout, wake: threading.Event) -> Callable[[Record], None]:
     def handle(record: Record) -> None:
         event = cloud_events.decode(record.value)  # InvalidEvent: dead-lettered at once by the worker
+        if event.type not in REFERRAL_TYPES:
+            # a valid event of another stream, published here by mistake: no retry will help
+            raise worker.Permanent(f"not a referral event: {event.type}")
         if fanout.handle(event):
             wake.set()
 

@@ -35,7 +35,11 @@ class CreateSubscriptionSchema(Strict):
     def target_fits_channel(self, data, **_):
         target, channel = data.get("target", "").strip(), data.get("channel")
         if channel == "webhook":
-            parts = urlsplit(target)
+            try:
+                parts = urlsplit(target)
+                parts.port  # noqa: B018 — raises on a port out of range
+            except ValueError:
+                raise ma.ValidationError("For a webhook: an http:// or https:// URL.", "target") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ma.ValidationError("For a webhook: an http:// or https:// URL.", "target")
             if parts.username or parts.password:

@@ -209,10 +209,14 @@ class Dispatcher:
             notice = Notice.from_dict(row.notice)
             result = channel.send(Outbound(row.id, target, row.language, notice, aware(row.created_at),
                                            claimed.secret))
-            if result.ok:
+            if result.ok or result.permanent:
+                # A permanent refusal (SMTP 5xx, a 400 from the gateway) is an answer too: the
+                # endpoint is up, only this message is wrong.
                 self.breaker.succeeded(channel.endpoint(target))
-            elif not result.permanent:
+            else:
                 self.breaker.failed(channel.endpoint(target))
+        elif channel is not None:
+            self.breaker.release(channel.endpoint(target or ""))  # nothing was sent: no verdict
         return self._settle(claimed, target, result, (time.perf_counter() - started) * 1000)
 
     def _settle(self, claimed: Claimed, target: str | None, result: Result, latency_ms: float) -> str:

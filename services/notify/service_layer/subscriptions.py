@@ -11,16 +11,23 @@ after that only its owner's receiver knows it.
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from haven.platform.auth import Principal
 
+from ..adapters import targets
 from ..adapters.orm import deliveries, subscriptions
 from ..domain import signature
 from ..domain.model import ORGANIZATION, USER, WEBHOOK, ping_notice
 from ..domain.policy import Backoff
 from .common import NotFound, new_id, utcnow
+
+
+class TargetRefused(ValueError):
+    """A webhook URL on an address the worker must not reach (see adapters/targets.py)."""
 
 PERMISSION = "notify:subscriptions"
 
@@ -37,14 +44,19 @@ def _public(row) -> dict:
 
 
 class Subscriptions:
-    def __init__(self, engine: Engine, backoff: Backoff):
+    def __init__(self, engine: Engine, backoff: Backoff, private_targets: bool = False):
         self.engine, self.backoff = engine, backoff
+        self.private_targets = private_targets
 
     def create(self, principal: Principal, request: dict) -> dict:
         scope = scope_of(principal)
         organization_id = request.get("organization_id") or principal.organization_id
         if scope is not None and organization_id != scope:
             raise PermissionError("You manage the subscriptions of your own organization only.")
+        if request["channel"] == WEBHOOK and not self.private_targets:
+            problem = targets.literal_problem(urlsplit(request["target"]).hostname or "")
+            if problem:
+                raise TargetRefused(problem)
         secret = signature.new_secret() if request["channel"] == WEBHOOK else None
         row = {"id": new_id(), "organization_id": organization_id, "user_id": request.get("user_id"),
                "channel": request["channel"], "target": request["target"], "secret": secret,
