@@ -260,3 +260,21 @@ def test_inbox_items_for_the_agency_and_the_referrer(world):
     assert world.client.post(f"/v1/inbox/{item['id']}/read", headers=someone_else).status_code == 404
     with world.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(inbox)).scalar() == 2
+
+
+def test_an_address_the_agency_removed_gets_nothing_more_retries_included(world, smtp):
+    subscription = world.subscribe("email", "desk@shelter.example")
+    staff = bearer(world.data_dir, "agency_staff", organization_id=SHELTER)
+    # the SMTP server refuses for a while: the e-mail waits for its retry ...
+    world.stop.set()
+    world.thread.join(10)
+    world.fanout.handle(referral_event("created"))
+    # ... and meanwhile the agency removes the address
+    assert world.client.delete(f"/v1/subscriptions/{subscription['id']}", headers=staff).status_code == 204
+    world.stop.clear()
+    world.thread = threading.Thread(target=world.dispatcher_job.run, args=(world.stop,))
+    world.thread.start()
+    world.wait_until_settled()
+    [row] = world.deliveries(channel="email", subscription_id=subscription["id"])
+    assert row.status == "undeliverable" and row.last_error == "subscription_deleted"
+    assert smtp.to("desk@shelter.example") == []

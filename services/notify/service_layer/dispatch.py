@@ -48,6 +48,7 @@ class Claimed:
     attempt_id: int
     number: int
     secret: str | None
+    unsubscribed: bool = False  # its subscription was deleted since it was queued
 
 
 class Dispatcher:
@@ -172,11 +173,13 @@ class Dispatcher:
                 return None
             attempt_id = connection.execute(attempts.insert().values(
                 delivery_id=row.id, number=number, started_at=utcnow())).inserted_primary_key[0]
-            secret = None
-            if row.channel == WEBHOOK and row.subscription_id:
-                secret = connection.execute(sa.select(subscriptions.c.secret)
-                                            .where(subscriptions.c.id == row.subscription_id)).scalar()
-        return Claimed(row, attempt_id, number, secret)
+            secret, unsubscribed = None, False
+            if row.subscription_id:
+                found = connection.execute(sa.select(subscriptions.c.secret)
+                                           .where(subscriptions.c.id == row.subscription_id)).first()
+                unsubscribed = found is None
+                secret = found.secret if found is not None else None
+        return Claimed(row, attempt_id, number, secret, unsubscribed)
 
     def _deliver_and_release(self, claimed: Claimed) -> None:
         try:
@@ -195,7 +198,8 @@ class Dispatcher:
         channel = self.channels.get(row.channel)
         if channel is None:
             result = Result(False, error=f"{row.channel}_not_configured")
-        elif row.channel == WEBHOOK and claimed.secret is None:
+        elif claimed.unsubscribed or (row.channel == WEBHOOK and claimed.secret is None):
+            # the agency removed this address: nothing more goes there, retries included
             result = Result(False, error="subscription_deleted", permanent=True)
         elif target is None and row.channel == EMAIL and row.recipient_kind == ORGANIZATION:
             try:
