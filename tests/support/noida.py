@@ -36,6 +36,7 @@ stopped by signalling that process group (which holds only the wrapper and the s
 """
 from __future__ import annotations
 
+import abc
 import os
 import signal
 import socket
@@ -86,7 +87,7 @@ def _read_exactly(connection: socket.socket, count: int) -> bytes:
     return data
 
 
-class NoidaStandIn:
+class NoidaStandIn(abc.ABC):
     """One noida-db process serving one protocol (`protocol`) on 127.0.0.1:<free port>, in a
     session of its own, its data under `tmp_dir`. Subclasses say how to tell it answers."""
 
@@ -102,8 +103,9 @@ class NoidaStandIn:
         self.stop_timeout = stop_timeout
         self.process: subprocess.Popen | None = None
 
+    @abc.abstractmethod
     def answers(self) -> bool:
-        raise NotImplementedError
+        """Whether the stand-in answers its protocol yet."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
