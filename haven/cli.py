@@ -108,15 +108,18 @@ def worker(service: str) -> None:
     spec = SERVICES[service]
     config = load_configs([spec])[service]
     port = spec.worker_port(config)
-    if not _port_free(config.haven_bind_host, port):  # before touching a running worker's metrics
-        fail(f"{service.upper()}_WORKER_PORT={port}: port {port} on {config.haven_bind_host} is already in use")
+    from haven.platform.background import Job, bind_endpoint, run_worker
+
+    try:  # before touching a running worker's metrics
+        endpoint = bind_endpoint(config.haven_bind_host, port)
+    except OSError as exc:
+        fail(f"{service.upper()}_WORKER_PORT={port}: cannot listen on {config.haven_bind_host}:{port} "
+             f"({exc.strerror or exc})")
     # Its own metrics folder: the worker's samples must not mix with the HTTP server's.
     metrics_dir = os.path.join(config.haven_data_dir, "run", "metrics", f"{service}-worker")
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    from haven.platform.background import Job, run_worker
-
     haven_logging.configure(f"{service}-worker", config.log_level)
     url = spec.database_url(config)
     if db.is_embedded(url):
@@ -134,7 +137,7 @@ def worker(service: str) -> None:
     stop = threading.Event()
     for signal_number in (signals.SIGTERM, signals.SIGINT):
         signals.signal(signal_number, lambda *_: stop.set())
-    run_worker(jobs, stop, config.haven_bind_host, port)
+    run_worker(jobs, stop, endpoint)
 
 
 def _relay_job(spec: ServiceSpec, config):

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from . import metrics
-
 log = logging.getLogger("haven.worker")
 
 
@@ -68,6 +66,10 @@ def _endpoint(jobs: list[Job]):
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
+            # Imported here, not above: prometheus-client picks its storage when imported,
+            # and the worker binds its port (`bind_endpoint`) before choosing its folder.
+            from . import metrics
+
             body, content_type = metrics.exposition()
             start_response("200 OK", [("Content-Type", content_type)])
             return [body]
@@ -85,17 +87,24 @@ def _endpoint(jobs: list[Job]):
     return app
 
 
-def run_worker(jobs: list[Job], stop: threading.Event, host: str, port: int) -> None:
-    """Run `jobs` until `stop` is set, serving /metrics and /healthz on host:port; then
-    let each job finish what it is doing and return."""
-    server: WSGIServer = make_server(host, port, _endpoint(jobs), handler_class=_QuietHandler)
+def bind_endpoint(host: str, port: int) -> WSGIServer:
+    """Take the worker's port first, before anything else: a worker that cannot serve its
+    /healthz must not start jobs (or touch the metrics of the worker that has the port).
+    Raises OSError when the port is taken."""
+    return make_server(host, port, _endpoint([]), handler_class=_QuietHandler)
+
+
+def run_worker(jobs: list[Job], stop: threading.Event, server: WSGIServer) -> None:
+    """Run `jobs` until `stop` is set, serving /metrics and /healthz on `server` (from
+    `bind_endpoint`); then let each job finish what it is doing and return."""
+    server.set_app(_endpoint(jobs))
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
                                name="worker-endpoint")
     serving.start()
     for job in jobs:
         job.thread = threading.Thread(target=supervise, args=(job, stop), name=f"job-{job.name}")
         job.thread.start()
-    log.info("worker started", extra={"jobs": [job.name for job in jobs], "port": port})
+    log.info("worker started", extra={"jobs": [job.name for job in jobs], "port": server.server_port})
     try:
         stop.wait()
     finally:

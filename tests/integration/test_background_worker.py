@@ -6,13 +6,13 @@ import time
 import requests
 
 from haven.platform import metrics
-from haven.platform.background import Job, run_worker
+from haven.platform.background import Job, bind_endpoint, run_worker
 from tests.support.network import free_port
 
 
 def _start(jobs):
     stop, port = threading.Event(), free_port()
-    thread = threading.Thread(target=run_worker, args=(jobs, stop, "127.0.0.1", port))
+    thread = threading.Thread(target=run_worker, args=(jobs, stop, bind_endpoint("127.0.0.1", port)))
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 10
@@ -80,3 +80,25 @@ def test_metrics_are_served(monkeypatch):
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_a_worker_whose_port_is_taken_stops_at_once_and_leaves_the_other_workers_metrics(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    port = free_port()
+    samples = tmp_path / "run" / "metrics" / "referral-worker"
+    samples.mkdir(parents=True)
+    (samples / "counter_1.db").write_bytes(b"the running worker's samples")
+    env = {**os.environ, "HAVEN_DATA_DIR": str(tmp_path), "REFERRAL_WORKER_PORT": str(port)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with socket.socket() as running_worker:
+        running_worker.bind(("127.0.0.1", port))
+        running_worker.listen()
+        second = subprocess.run([sys.executable, "-m", "haven", "worker", "referral"], env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2
+    assert f"REFERRAL_WORKER_PORT={port}: cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert (samples / "counter_1.db").read_bytes() == b"the running worker's samples"

@@ -59,7 +59,7 @@ class RunningHaven:
         for service in SERVICES:
             while True:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"haven run exited early:\n{self.log()}")
+                    raise RuntimeError(f"haven run exited early:\n{self.why_it_stopped()}")
                 try:
                     if requests.get(f"{self.url(service)}/readyz", timeout=1).status_code == 200:
                         break
@@ -80,6 +80,23 @@ class RunningHaven:
     def log(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()[-5000:]
+
+    def why_it_stopped(self) -> str:
+        """The process that stopped first and its last words (honcho then stops the rest,
+        which fills the tail of the log with shutdown noise)."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+
+        def who(line: str) -> str:  # honcho's lines: "HH:MM:SS name | text"
+            return line.split("| ", 1)[0].split(" ", 1)[-1].strip() if "| " in line else ""
+
+        stops = [n for n, line in enumerate(lines) if who(line) == "system" and " stopped (rc=" in line]
+        if not stops:
+            return self.log()
+        first = lines[stops[0]]
+        name = first.split("| ", 1)[1].split(" stopped", 1)[0]
+        own = [line for line in lines[:stops[0]] if who(line) == name]
+        return "\n".join([f"{name} stopped first; its last lines:", *own[-40:], first])
 
     def kill_everything(self) -> None:
         for pid in processes_using(self.data_dir):
