@@ -46,6 +46,8 @@ def test_an_agency_registers_a_webhook_and_sees_its_secret_once(client, who):
     ({"channel": "webhook", "target": "https://user:pw@x.example/"}, "target"),
     ({"channel": "email", "target": "not-an-address"}, "target"),
     ({"channel": "sms", "target": "call me"}, "target"),
+    ({"channel": "sms", "target": "1-----"}, "target"),  # one digit is no phone number
+    ({"channel": "sms", "target": "+84 912 345 678 901 23"}, "target"),  # E.164: at most 15 digits
     ({"channel": "pigeon", "target": "https://x.example/"}, "channel"),
     ({"channel": "email", "target": "a@b.example", "language": "fr"}, "language"),
     ({"channel": "email"}, "target"),

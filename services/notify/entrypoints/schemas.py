@@ -13,6 +13,9 @@ from haven.platform.schemas import PageQuerySchema, PageSchema
 from ..domain.model import CHANNELS
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
+# E.164 allows at most 15 digits; fewer than 8 is no subscriber number anywhere we serve
+# (a short code would reach a service, not an agency's duty phone).
+_PHONE_DIGITS = range(8, 16)
 _EMAIL = v.Email()
 
 
@@ -49,8 +52,8 @@ class CreateSubscriptionSchema(Strict):
                 _EMAIL(target)
             except ma.ValidationError:
                 raise ma.ValidationError("For e-mail: an e-mail address.", "target") from None
-        elif channel == "sms" and not _PHONE.match(target):
-            raise ma.ValidationError("For SMS: a phone number (digits, optionally starting with +).", "target")
+        elif channel == "sms" and not (_PHONE.match(target) and len(re.sub(r"\D", "", target)) in _PHONE_DIGITS):
+            raise ma.ValidationError("For SMS: a phone number of 8 to 15 digits, optionally starting with +.", "target")
 
     @ma.post_load
     def normalize(self, data, **_):
