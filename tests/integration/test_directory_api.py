@@ -215,6 +215,19 @@ def test_open_at_without_offset_is_vietnam_time(api, shelter):
     assert api.client.get("/v1/search?open_now=true").get_json()["total"] == 1
 
 
+def test_services_can_be_listed_for_one_organization(api, shelter):
+    organization, _location, service = shelter
+    other = api.created("/v1/organizations", {"name": "Văn phòng trợ giúp pháp lý"})
+    api.created("/v1/services", {"organization_id": other["id"], "name": "Trợ giúp pháp lý", "kind": "legal_aid",
+                                 "service_areas": ["20"]})
+    assert api.client.get("/v1/services").get_json()["total"] == 2
+    own = api.client.get(f"/v1/services?organization_id={organization['id']}").get_json()
+    assert own["total"] == 1 and [item["id"] for item in own["items"]] == [service["id"]]
+    bad = api.client.get("/v1/services?organization_id=not-a-uuid")
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    assert "organization_id" in [error["field"] for error in bad.get_json()["errors"]]
+
+
 def test_reference_lists(api):
     kinds = {k["code"] for k in api.client.get("/v1/kinds").get_json()}
     assert {"shelter", "trusted_address", "social_work", "health", "legal_aid", "police", "counselling",

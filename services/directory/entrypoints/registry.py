@@ -113,11 +113,12 @@ class LocationById(MethodView):
 
 @blp.route("/services")
 class Services(MethodView):
-    @blp.arguments(PageQuerySchema, location="query")
+    @blp.arguments(s.ServiceListQuerySchema, location="query")
     @blp.response(200, s.ServicePageSchema)
     def get(self, query):
-        """List services, by name."""
-        total, listings = directory().list_services(query["page"], query["per_page"])
+        """List services, by name; `organization_id` narrows it to one organization's."""
+        organization_id = str(query["organization_id"]) if "organization_id" in query else None
+        total, listings = directory().list_services(query["page"], query["per_page"], organization_id)
         return {"total": total, "page": query["page"], "per_page": query["per_page"],
                 "items": [service_view(listing.service) for listing in listings]}
 

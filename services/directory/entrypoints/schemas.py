@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from haven.platform.schemas import MAX_PER_PAGE, PageSchema
+from haven.platform.schemas import MAX_PER_PAGE, PageQuerySchema, PageSchema
 
 from ..domain.hours import parse_clock
 from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS
@@ -133,6 +133,11 @@ class ServiceSchema(Stamped):
         low, high = data.get("minimum_age"), data.get("maximum_age")
         if low is not None and high is not None and low > high:
             raise ma.ValidationError("Cannot be above maximum_age.", "minimum_age")
+
+
+class ServiceListQuerySchema(PageQuerySchema):
+    organization_id = f.UUID(metadata={"description": "Only this organization's services (e.g. your own, "
+                                                      "to keep their capacity current)."})
 
 
 class SearchQuerySchema(ma.Schema):
