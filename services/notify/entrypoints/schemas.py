@@ -16,6 +16,12 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 # E.164 allows at most 15 digits; fewer than 8 is no subscriber number anywhere we serve
 # (a short code would reach a service, not an agency's duty phone).
 _PHONE_DIGITS = range(8, 16)
+
+
+def _digits(phone: str) -> str:
+    return re.sub(r"\D", "", phone)
+
+
 _EMAIL = v.Email()
 
 
@@ -52,14 +58,14 @@ class CreateSubscriptionSchema(Strict):
                 _EMAIL(target)
             except ma.ValidationError:
                 raise ma.ValidationError("For e-mail: an e-mail address.", "target") from None
-        elif channel == "sms" and not (_PHONE.match(target) and len(re.sub(r"\D", "", target)) in _PHONE_DIGITS):
+        elif channel == "sms" and not (_PHONE.match(target) and len(_digits(target)) in _PHONE_DIGITS):
             raise ma.ValidationError("For SMS: a phone number of 8 to 15 digits, optionally starting with +.", "target")
 
     @ma.post_load
     def normalize(self, data, **_):
         data["target"] = data["target"].strip()
         if data["channel"] == "sms":
-            data["target"] = ("+" if data["target"].startswith("+") else "") + re.sub(r"\D", "", data["target"])
+            data["target"] = ("+" if data["target"].startswith("+") else "") + _digits(data["target"])
         return data
 
 
