@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from . import db, logging as haven_logging
 from .auth import LocalKeys, TokenVerifier
 from .config import Config
-from .http import Api, create_service_app
+from .http import DEFAULT_BODY_LIMIT, Api, create_service_app
 from .login import login_blueprint
 from .service import ServiceSpec
 
@@ -30,13 +30,13 @@ def token_verifier(config: Config) -> TokenVerifier:
 
 
 def service_app(spec: ServiceSpec, environ: Mapping[str, str] | None, *, title: str,
-                description: str) -> ServiceParts:
+                description: str, max_body_bytes: int = DEFAULT_BODY_LIMIT) -> ServiceParts:
     config = spec.load_config(environ)
     haven_logging.configure(spec.name, config.log_level)
     engine = db.create_engine(spec.database_url(config))
     app, api = create_service_app(
         service=spec.name, title=title, version="1", description=description,
-        readiness={"database": spec.migrations().readiness_check(engine)},
+        readiness={"database": spec.migrations().readiness_check(engine)}, max_body_bytes=max_body_bytes,
     )
     if config.haven_proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

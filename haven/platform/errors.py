@@ -112,7 +112,7 @@ def _handle_http_exception(exc: HTTPException) -> Response:
     return problem_response(status, title=exc.name, detail=detail, headers=headers)
 
 
-def _handle_problem(exc: Problem) -> Response:
+def render_problem(exc: Problem) -> Response:
     return problem_response(exc.status, title=exc.title, detail=exc.detail, type=exc.type,
                             headers=exc.headers, **exc.extensions)
 
@@ -127,7 +127,7 @@ def _handle_unexpected(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_exception)
-    app.register_error_handler(Problem, _handle_problem)
+    app.register_error_handler(Problem, render_problem)
     app.register_error_handler(Exception, _handle_unexpected)
 
 

@@ -18,7 +18,9 @@ import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 
 from . import metrics
-from .errors import ProblemSchema, problem_response, problem_type, register_error_handlers
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import Problem, ProblemSchema, problem_response, problem_type, register_error_handlers, render_problem
 from .logging import request_id_var
 
 ReadinessCheck = Callable[[], None]
@@ -54,10 +56,16 @@ _DOCS_PAGE = """<!doctype html>
 </body></html>"""
 
 
+DEFAULT_BODY_LIMIT = 256 * 1024
+"""Bytes of request body a route takes unless its service or the route says otherwise."""
+
+
 def create_service_app(*, service: str, title: str, version: str, description: str,
-                       readiness: Mapping[str, ReadinessCheck]) -> tuple[Flask, Api]:
+                       readiness: Mapping[str, ReadinessCheck],
+                       max_body_bytes: int = DEFAULT_BODY_LIMIT) -> tuple[Flask, Api]:
     app = Flask(f"haven.{service}")
     app.config.update(
+        HAVEN_MAX_BODY_BYTES=max_body_bytes,
         API_TITLE=title,
         API_VERSION=version,
         OPENAPI_VERSION="3.0.3",
@@ -69,6 +77,9 @@ def create_service_app(*, service: str, title: str, version: str, description: s
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     api = Api(app)
     register_error_handlers(app)  # after Api(): replaces flask-smorest's own error handler
+    # A chunked body that runs past the limit while being read (werkzeug's LimitedStream)
+    app.register_error_handler(RequestEntityTooLarge, lambda _exc: render_problem(
+        body_too_large((request.max_content_length or max_body_bytes + 1) - 1)))
     _install_request_hooks(app, service)
     # Services add their own checks (a search index, a broker) to this mapping.
     app.extensions["haven.readiness"] = dict(readiness)
@@ -114,6 +125,56 @@ def _has_body() -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
+# --- body limits ---------------------------------------------------------------------
+# Every body is bounded before a byte of it is parsed, signed in or not: a stranger's
+# 100 MB POST must cost the service nothing but the refusal. A route that needs more (an
+# import) is marked with `takes_large_body`; it raises its limit with `admit_large_body`
+# only once it knows who is calling, and then reads the body as a stream.
+
+def takes_large_body(view):
+    """Mark a view whose body may exceed the service's limit once the caller is authorized;
+    the platform then neither bounds nor parses its body before the view runs."""
+    view.takes_large_body = True
+    return view
+
+
+def body_too_large(limit: int) -> Problem:
+    # The rest of the body is never read: the connection is closed after the answer, so
+    # the server does not drain a body it has refused.
+    return Problem(413, f"The request body is larger than this endpoint takes ({limit} bytes).",
+                   title="Content Too Large", type=problem_type("body-too-large"), max_bytes=limit,
+                   headers={"Connection": "close"},
+                   errors=[{"location": "body", "field": "", "message": f"Longer than {limit} bytes."}])
+
+
+def _bound_body(limit: int) -> None:
+    """Refuse a declared length above `limit` now, and make reading a chunked body stop
+    with 413 at the limit (werkzeug wraps the stream once it knows the per-request limit)."""
+    # One byte of slack: werkzeug's stream ends quietly at its limit (a chunked body would be
+    # cut, not refused), so a body that reaches limit + 1 is the sign of one too large.
+    request.max_content_length = limit + 1
+    if request.content_length is not None and request.content_length > limit:
+        raise body_too_large(limit)
+
+
+def read_body() -> bytes:
+    """The whole body, refused with 413 if a chunked one runs past the route's limit."""
+    raw = request.get_data(cache=True)
+    limit = (request.max_content_length or 1) - 1
+    if request.content_length is None and len(raw) > limit:
+        raise body_too_large(limit)
+    return raw
+
+
+def admit_large_body(limit: int) -> None:
+    """Called by a `takes_large_body` view after authorization: its own, larger limit."""
+    _bound_body(limit)
+
+
+def _view_takes_large_body(app: Flask) -> bool:
+    return getattr(app.view_functions.get(request.endpoint), "takes_large_body", False)
+
+
 def _malformed(detail: str, field: str = "", location: str = "json") -> Response:
     return problem_response(400, title="Malformed request", detail=detail, type=problem_type("malformed-request"),
                             errors=[{"location": location, "field": field, "message": detail}])
@@ -144,15 +205,24 @@ def _screen_request(app: Flask) -> Response | None:
     character or a lone surrogate (neither PostgreSQL nor UTF-8 can hold them)."""
     if "%00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
         return _malformed("Query parameters may not contain NUL characters.", location="query")
+    if request.url_rule is not None and _view_takes_large_body(app):
+        return None  # the view bounds its body itself, once it knows the caller
+    # Before routing matters: an unknown path or method gets its 404/405, not a read body.
+    _bound_body(app.config["HAVEN_MAX_BODY_BYTES"])
     if request.method not in ("POST", "PUT", "PATCH") or request.url_rule is None or not _has_body():
         return None
     if getattr(app.view_functions.get(request.endpoint), "accepts_any_body", False):
         return None
+    return screen_json_body()
+
+
+def screen_json_body() -> Response | None:
+    """The JSON checks of `_screen_request`, for a view that reads its body itself."""
     if not request.is_json:
         return problem_response(415, detail="Send the body as JSON with Content-Type: application/json.",
                                 errors=[{"location": "headers", "field": "Content-Type",
                                          "message": f"Unsupported: {request.mimetype or 'none'}."}])
-    raw = request.get_data(cache=True)
+    raw = read_body()
     try:
         text = raw.decode("utf-8")
         parsed = json.loads(text)

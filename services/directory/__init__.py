@@ -28,6 +28,9 @@ SEARCH_SETTINGS = [
     Setting("ELASTICSEARCH_USERNAME", c.text, None, "User name for basic authentication."),
     Setting("ELASTICSEARCH_PASSWORD", c.text, None, "Password for basic authentication.", secret=True),
     Setting("ELASTICSEARCH_CA_CERTS", c.text, None, "CA bundle that signed the cluster's certificate (https)."),
+    Setting("DIRECTORY_IMPORT_MAX_BYTES", c.integer(64 * 1024, 1024 ** 3), str(64 * 1024 * 1024),
+            "Largest HSDS or CSV import body, in bytes (read as a stream, only from a caller with "
+            "directory:write; every other body is refused above 256 KiB before it is read)."),
 ]
 
 SPEC = ServiceSpec(

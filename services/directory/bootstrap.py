@@ -106,7 +106,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts = service_app(SPEC, environ, title="Haven directory",
                         description="Providers of help for survivors of gender-based violence, and search over them.")
     directory = directory_from(parts.config, parts.engine)
-    parts.app.extensions["haven.directory"] = {"directory": directory, "verifier": parts.verifier}
+    parts.app.extensions["haven.directory"] = {"directory": directory, "verifier": parts.verifier,
+                                               "import_max_bytes": parts.config.directory_import_max_bytes}
     keeper = IndexKeeper(directory, parts.app.extensions["haven.readiness"]["database"])
     parts.app.extensions["haven.readiness"]["search index"] = keeper.check
     directory.index.warm()  # each worker loads its search columns before taking requests

@@ -46,15 +46,15 @@ def channels_from(config) -> dict:
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts = service_app(SPEC, environ, title="Haven notify",
-                        description="Notifications to receiving agencies and referrers: webhook, email, SMS, inbox.")
+                        description="Notifications to receiving agencies and referrers: webhook, email, SMS, inbox.",
+                        # Subscriptions and inbox marks are small: refuse a large body unread.
+                        max_body_bytes=64 * 1024)
     backoff = backoff_from(parts.config)
     parts.app.extensions["haven.notify"] = {
         "verifier": parts.verifier, "subscriptions": Subscriptions(parts.engine, backoff,
                                        private_targets=parts.config.notify_webhook_private_targets),
         "deliveries": Deliveries(parts.engine, backoff), "inbox": Inbox(parts.engine)}
     parts.api.register_blueprint(api.blp)
-    # Subscriptions and inbox marks are small: refuse a large body before parsing it.
-    parts.app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
 
     @parts.app.errorhandler(NotFound)
     def not_found(exc):

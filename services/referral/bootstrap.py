@@ -37,7 +37,9 @@ def referrals_from(config, engine) -> Referrals:
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts = service_app(SPEC, environ, title="Haven referral",
-                        description="Consent-gated referrals between caseworkers and partner agencies.")
+                        description="Consent-gated referrals between caseworkers and partner agencies.",
+                        # A referral is a few kilobytes: refuse a body that is not one unread.
+                        max_body_bytes=256 * 1024)
     event_log = event_log_from(parts.config)
     # Referrals keep being accepted while the event log is down: their events wait in the
     # outbox. Readiness says so without taking the service out of rotation.
@@ -47,8 +49,6 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts.app.extensions["haven.referral"] = {"event_log": event_log, "outbox": Outbox(outbox),
                                               "referrals": referrals, "verifier": parts.verifier}
     parts.api.register_blueprint(api.blp)
-    # A referral is a few kilobytes; refuse a body that is not one before parsing it.
-    parts.app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     _translate_errors(parts.app)
 
     @parts.app.after_request

@@ -142,6 +142,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..domain.model import (AREA_LEVELS, BASE_KINDS, DEFAULT_TIMEZONE, GENDERS, MAX_CAPACITY, WEEKDAYS, Address,
@@ -1168,11 +1169,13 @@ def _csv_code(value: str, level: str) -> str | None:
     return text.zfill(CODE_WIDTH[level])
 
 
-def parse_csv(text: str, *, kinds: Iterable[Kind | str] | None = None) -> ImportBatch:
-    """Read the provincial spreadsheet format (see the module docstring) into Haven records."""
+def parse_csv(source: str | TextIO, *, kinds: Iterable[Kind | str] | None = None) -> ImportBatch:
+    """Read the provincial spreadsheet format (see the module docstring) into Haven records.
+    `source` is the text, or a text stream (an upload read as it arrives; a byte-order mark
+    is the stream's decoder's to drop)."""
     batch = ImportBatch()
     known_kinds = _kind_table(kinds)
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(source.lstrip("\ufeff")) if isinstance(source, str) else source)
     try:
         rows = list(reader)
     except csv.Error as exc:  # a cell beyond the csv module's limit, a NUL byte...

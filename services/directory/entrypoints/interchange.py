@@ -2,17 +2,19 @@
 lets existing Open Referral tools read Haven."""
 from __future__ import annotations
 
+import io
 import json
 import math
 
 import marshmallow as ma
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 
 from haven.platform.errors import Problem, problem_type
+from haven.platform.http import admit_large_body, screen_json_body, takes_large_body
 from haven.platform.schemas import MAX_PER_PAGE
 
 from ..adapters import hsds
@@ -44,8 +46,14 @@ def _report(batch: hsds.ImportBatch):
     return body
 
 
+def import_limit() -> int:
+    return current_app.extensions["haven.directory"]["import_max_bytes"]
+
+
 @blp.route("/v1/import/hsds")
 class ImportHsds(MethodView):
+    decorators = [takes_large_body]
+
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "description": "HSDS 3.0: an array of services (full form), or of organizations with nested "
                        "services and locations, or one such object."}}}})
@@ -54,23 +62,30 @@ class ImportHsds(MethodView):
         """Import HSDS 3.0 JSON. Good records are stored and indexed; bad ones are reported, one
         error per record naming the field."""
         require_permission("directory:write")
-        document = request.get_json()  # malformed JSON: 400 problem from the platform
+        admit_large_body(import_limit())
+        refused = screen_json_body()  # malformed JSON, NUL characters: 400 as on every route
+        if refused is not None:
+            return refused
+        document = request.get_json()
         kinds = list(directory().kinds().values())
         return _report(hsds.parse_hsds(document, kinds=kinds))
 
 
 def _csv_import() -> dict:
     require_permission("directory:write")
+    admit_large_body(import_limit())
     if request.mimetype not in ("text/csv", "text/plain"):
         raise Problem(415, "Send the spreadsheet as CSV (Content-Type: text/csv; charset=utf-8).",
                       errors=[{"location": "headers", "field": "Content-Type", "message": "Expected text/csv."}])
+    kinds = list(directory().kinds().values())
+    # Decoded and parsed as it arrives: the upload is never held as bytes and text at once.
+    rows = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="")
     try:
-        text = request.get_data().decode("utf-8")
+        batch = hsds.parse_csv(rows, kinds=kinds)
     except UnicodeDecodeError:
         raise Problem(400, "The file is not UTF-8 text: save the spreadsheet as 'CSV UTF-8'.",
                       errors=[{"location": "body", "field": "", "message": "Not UTF-8."}]) from None
-    kinds = list(directory().kinds().values())
-    return _report(hsds.parse_csv(text, kinds=kinds))
+    return _report(batch)
 
 
 @blp.route("/v1/import/csv", methods=["POST"])
@@ -81,7 +96,7 @@ def import_csv():
     return _csv_import()
 
 
-import_csv.accepts_any_body = True  # read by the platform's JSON content-type check
+import_csv = takes_large_body(import_csv)  # bounded by import_limit(), after authorization
 
 
 @blp.route("/v1/export/hsds")
