@@ -28,6 +28,9 @@ SETTINGS = [
             "Deadlines to acknowledge / to decide per urgency (m, h, d). A missed one is escalated once."),
     Setting("REFERRAL_SLA_CHECK_SECONDS", c.number(0.2), "15",
             "How often the worker looks for missed deadlines."),
+    Setting("REFERRAL_IDEMPOTENCY_KEY_HOURS", c.number(0.01), "24",
+            "How long an Idempotency-Key replays its referral; after that the same key is a new request, "
+            "and the worker forgets the key."),
 ]
 
 SPEC = ServiceSpec(

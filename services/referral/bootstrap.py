@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Mapping
 
 from flask import Flask, request
@@ -27,12 +28,16 @@ from .service_layer.referrals import (Forbidden, IdempotencyConflict, NotFound, 
                                       ServiceNotReferable)
 
 log = logging.getLogger(__name__)
+# Expired keys already replay nothing (the query asks for their age); pruning only keeps
+# the table small, so a few minutes' delay is harmless.
+IDEMPOTENCY_PRUNE_SECONDS = 300
 
 
 def referrals_from(config, engine) -> Referrals:
     return Referrals(engine, cipher_from_config(config.referral_field_keys, config.haven_data_dir),
                      DirectoryLookup(config.referral_directory_url), Outbox(outbox),
-                     SlaPolicy.parse(config.referral_sla))
+                     SlaPolicy.parse(config.referral_sla),
+                     idempotency_window=timedelta(hours=config.referral_idempotency_key_hours))
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -80,7 +85,15 @@ def background_jobs(config) -> list:
                 log.info("missed deadlines escalated", extra={"count": raised})
             stop.wait(interval)
 
-    return [Job("sla-timer", escalate), Job("delivery-status", _delivery_status(config, referrals.engine))]
+    def forget_idempotency_keys(stop: threading.Event) -> None:
+        while not stop.is_set():
+            forgotten = referrals.forget_expired_idempotency_keys()
+            if forgotten:
+                log.info("expired idempotency keys forgotten", extra={"count": forgotten})
+            stop.wait(IDEMPOTENCY_PRUNE_SECONDS)
+
+    return [Job("sla-timer", escalate), Job("delivery-status", _delivery_status(config, referrals.engine)),
+            Job("idempotency-keys", forget_idempotency_keys)]
 
 
 def _delivery_status(config, engine):

@@ -168,6 +168,57 @@ def test_create_is_idempotent_with_the_same_key(stack):
     assert different.status_code == 422 and different.json["errors"][0]["field"] == "Idempotency-Key"
 
 
+def _age_idempotency_key(stack, key: str, hours: float) -> None:
+    """As if the key had been used `hours` ago (the referral itself stays as it is)."""
+    from services.referral.adapters.orm import idempotency_keys
+
+    with engine(stack).begin() as connection:
+        connection.execute(idempotency_keys.update().where(idempotency_keys.c.key == key)
+                           .values(created_at=datetime.now(timezone.utc) - timedelta(hours=hours)))
+
+
+def test_an_idempotency_key_expires_after_its_window(stack):
+    client, cw = stack["client"], tokens(stack)["caseworker"]
+    request = body(stack)
+    first = client.post("/v1/referrals", json=request, headers={**cw, "Idempotency-Key": "expiring-1"})
+    _age_idempotency_key(stack, "expiring-1", 23.5)  # within the default 24 h: still a retry
+    retry = client.post("/v1/referrals", json=request, headers={**cw, "Idempotency-Key": "expiring-1"})
+    assert retry.json["id"] == first.json["id"] and retry.headers["Idempotent-Replayed"] == "true"
+    _age_idempotency_key(stack, "expiring-1", 24.5)  # past it: the same key is a new request, whatever its body
+    later = client.post("/v1/referrals", json={**request, "urgency": "normal"},
+                        headers={**cw, "Idempotency-Key": "expiring-1"})
+    assert later.status_code == 201 and later.json["id"] != first.json["id"]
+    assert "Idempotent-Replayed" not in later.headers
+    again = client.post("/v1/referrals", json={**request, "urgency": "normal"},
+                        headers={**cw, "Idempotency-Key": "expiring-1"})
+    assert again.json["id"] == later.json["id"]  # and the new use replays from then on
+
+
+def test_the_worker_forgets_expired_idempotency_keys_only(stack):
+    from services.referral.adapters.orm import idempotency_keys
+    from services.referral.bootstrap import background_jobs, referrals_from
+
+    client, cw = stack["client"], tokens(stack)["caseworker"]
+    for key in ("prune-old", "prune-new"):
+        assert client.post("/v1/referrals", json=body(stack), headers={**cw, "Idempotency-Key": key}).status_code == 201
+    _age_idempotency_key(stack, "prune-old", 48)
+    config = REFERRAL.load_config({"HAVEN_DATA_DIR": str(stack["data"]), "REFERRAL_DIRECTORY_URL": "http://127.0.0.1:9"})
+    assert "idempotency-keys" in [job.name for job in background_jobs(config)]
+    assert referrals_from(config, engine(stack)).forget_expired_idempotency_keys() >= 1
+    with engine(stack).connect() as connection:
+        left = set(connection.execute(sa.select(idempotency_keys.c.key)).scalars())
+    assert "prune-old" not in left and "prune-new" in left
+
+
+def test_the_idempotency_window_is_a_setting(stack):
+    from haven.platform.config import ConfigError
+
+    short = REFERRAL.load_config({"HAVEN_DATA_DIR": str(stack["data"]), "REFERRAL_IDEMPOTENCY_KEY_HOURS": "0.5"})
+    assert short.referral_idempotency_key_hours == 0.5
+    with pytest.raises(ConfigError, match="REFERRAL_IDEMPOTENCY_KEY_HOURS"):
+        REFERRAL.load_config({"HAVEN_DATA_DIR": str(stack["data"]), "REFERRAL_IDEMPOTENCY_KEY_HOURS": "0"})
+
+
 def test_unknown_or_inactive_services_are_refused(stack):
     client, cw = stack["client"], tokens(stack)["caseworker"]
     unknown = client.post("/v1/referrals", json=body(stack, receiving_service_id="no-such-service"), headers=cw)

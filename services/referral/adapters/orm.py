@@ -66,7 +66,7 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("referral_id", sa.String(36), sa.ForeignKey("referrals.id"), nullable=False),
-    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False, index=True),  # expiry and pruning go by age
 )
 
 audit_log = sa.Table(

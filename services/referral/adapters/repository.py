@@ -76,11 +76,12 @@ class ReferralRepository:
                                             referrals.c.next_deadline_at <= now)
             .order_by(referrals.c.next_deadline_at).limit(limit)).scalars())
 
-    def by_idempotency_key(self, user_id: str, key: str) -> tuple[str, str] | None:
-        """(request hash, referral id) stored for this user's key, if any."""
+    def by_idempotency_key(self, user_id: str, key: str, not_before: datetime) -> tuple[str, str] | None:
+        """(request hash, referral id) stored for this user's key since `not_before`, if any."""
         row = self.connection.execute(sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.referral_id)
                                       .where(idempotency_keys.c.user_id == user_id,
-                                             idempotency_keys.c.key == key)).first()
+                                             idempotency_keys.c.key == key,
+                                             idempotency_keys.c.created_at >= not_before)).first()
         return None if row is None else (row.request_hash, row.referral_id)
 
     # --- writing -------------------------------------------------------------------------
@@ -108,9 +109,17 @@ class ReferralRepository:
         self._loaded[referral.id] = (referral.version, len(referral.history))
 
     def remember_idempotency_key(self, user_id: str, key: str, request_hash: str, referral_id: str,
-                                 at: datetime) -> None:
+                                 at: datetime, expired_before: datetime) -> None:
+        """Store the key; an expired use of the same key (not yet pruned) makes way for it."""
+        self.connection.execute(idempotency_keys.delete().where(
+            idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key,
+            idempotency_keys.c.created_at < expired_before))
         self.connection.execute(idempotency_keys.insert().values(
             user_id=user_id, key=key, request_hash=request_hash, referral_id=referral_id, created_at=at))
+
+    def forget_idempotency_keys(self, before: datetime) -> int:
+        """Drop the keys stored before `before`; how many."""
+        return self.connection.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < before)).rowcount
 
     # --- mapping -------------------------------------------------------------------------
 

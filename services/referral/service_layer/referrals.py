@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import sqlalchemy as sa
@@ -196,11 +196,14 @@ class UnitOfWork:
 
 class Referrals:
     def __init__(self, engine: Engine, cipher: FieldCipher, directory: DirectoryLookup, outbox: Outbox,
-                 policy: sla.SlaPolicy, clock: Callable[[], datetime] = _now):
+                 policy: sla.SlaPolicy, clock: Callable[[], datetime] = _now,
+                 idempotency_window: timedelta = timedelta(hours=24)):
         self.engine = engine
         self.cipher = cipher
         self.directory = directory
         self.outbox = outbox
+        # A retry within this window replays; later, the same key is a new request.
+        self.idempotency_window = idempotency_window
         self.policy = policy
         self.clock = clock
 
@@ -237,7 +240,7 @@ class Referrals:
                 uow.referrals.add(referral, self._next_deadline(referral))
                 if idempotency_key:
                     uow.referrals.remember_idempotency_key(principal.subject, idempotency_key, request_hash,
-                                                           referral.id, now)
+                                                           referral.id, now, now - self.idempotency_window)
                 self._publish(uow, referral)
                 uow.audit.record(principal, "create", referral.id, origin, now,
                                  detail="consent overridden" if override else None)
@@ -271,12 +274,20 @@ class Referrals:
 
     def _replay(self, principal: Principal, key: str, request_hash: str) -> Referral | None:
         with self._uow() as uow:
-            found = uow.referrals.by_idempotency_key(principal.subject, key)
+            found = uow.referrals.by_idempotency_key(principal.subject, key,
+                                                     self.clock() - self.idempotency_window)
             if found is None:
                 return None
             if found[0] != request_hash:
                 raise IdempotencyConflict(key)
             return uow.referrals.get(found[1], personal=True)
+
+    def forget_expired_idempotency_keys(self) -> int:
+        """The worker's pruning: keys past the window replay nothing, so they go."""
+        with self._uow() as uow:
+            count = uow.referrals.forget_idempotency_keys(self.clock() - self.idempotency_window)
+            uow.commit()
+        return count
 
     # --- read --------------------------------------------------------------------------
 
