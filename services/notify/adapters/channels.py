@@ -24,7 +24,7 @@ from .. import contract
 from ..domain import signature
 from ..domain.messages import render
 from ..domain.model import Notice
-from . import targets
+from . import pinned_http, targets
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ def webhook_body(outbound: Outbound) -> bytes:
 
 
 ANSWER_BYTES = 64 * 1024
+MAX_ADDRESSES_TRIED = 3  # a dual-stack name: its IPv6 and IPv4 addresses, and one more
 
 
 def bounded_answer(answer: requests.Response, limit: float) -> int:
@@ -100,23 +101,28 @@ class WebhookChannel:
     def __init__(self, timeout: float, private_targets: bool = False):
         self.timeout = timeout
         self.private_targets = private_targets
-        self.session = requests.Session()
+        self.session = pinned_http.pinned_session()
 
     def endpoint(self, target: str) -> str:
         return target
 
     def send(self, outbound: Outbound) -> Result:
-        if not self.private_targets:
-            parts = urlsplit(outbound.target)
-            if targets.resolved_problem(parts.hostname or "", parts.port):
-                return Result(False, error="target_not_public", permanent=True)
+        # Resolve once, check every address, connect only to those (targets.py says why).
+        try:
+            url = pinned_http.prepared_url(outbound.target)
+            parts = urlsplit(url)
+            addresses = targets.resolve(parts.hostname or "", parts.port or pinned_http.default_port(parts.scheme))
+        except (requests.RequestException, ValueError):
+            return Result(False, error="target_unreadable", permanent=True)
+        except (OSError, UnicodeError):
+            return Result(False, error="name_not_resolved")  # DNS may be back on the next attempt
+        if not self.private_targets and not all(address.public for address in addresses):
+            return Result(False, error="target_not_public", permanent=True)
         body = webhook_body(outbound)
         headers = {"Content-Type": "application/cloudevents+json; charset=utf-8", "User-Agent": "Haven-Notify/1",
                    signature.HEADER: signature.sign(outbound.secret or "", body, int(time.time()))}
         try:
-            # No redirects: the agency registered this URL, not whatever it points to.
-            answer = self.session.post(outbound.target, data=body, headers=headers, allow_redirects=False,
-                                       timeout=(min(5.0, self.timeout), self.timeout), stream=True)
+            answer = self._post(url, addresses, body, headers)
             status = bounded_answer(answer, self.timeout)
         except requests.RequestException as exc:
             return Result(False, error=type(exc).__name__)
@@ -125,6 +131,19 @@ class WebhookChannel:
         if 200 <= status < 300:
             return Result(True, status)
         return Result(False, status, f"http_{status}")
+
+    def _post(self, url: str, addresses: list, body: bytes, headers: dict) -> requests.Response:
+        """The first address that takes the connection gets the POST (the next is tried only
+        when nothing reached the last one, so no receiver sees it twice)."""
+        for position, address in enumerate(addresses[:MAX_ADDRESSES_TRIED], start=1):
+            try:
+                # No redirects: the agency registered this URL, not whatever it points to.
+                return pinned_http.post(self.session, url, address, headers, data=body, allow_redirects=False,
+                                        timeout=(min(5.0, self.timeout), self.timeout), stream=True)
+            except requests.RequestException as exc:
+                if position == min(len(addresses), MAX_ADDRESSES_TRIED) or not pinned_http.never_connected(exc):
+                    raise
+        raise AssertionError("unreachable: resolve() returns at least one address")
 
 
 class EmailChannel:

@@ -54,7 +54,8 @@ class Subscriptions:
         if scope is not None and organization_id != scope:
             raise PermissionError("You manage the subscriptions of your own organization only.")
         if request["channel"] == WEBHOOK and not self.private_targets:
-            problem = targets.literal_problem(urlsplit(request["target"]).hostname or "")
+            parts = urlsplit(request["target"])
+            problem = targets.subscription_problem(parts.hostname or "", parts.port)
             if problem:
                 raise TargetRefused(problem)
         secret = signature.new_secret() if request["channel"] == WEBHOOK else None
