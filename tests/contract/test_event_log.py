@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from haven.platform.eventlog import Message, worker
+from haven.platform.eventlog import MemberFenced, Message, worker
 from tests.support.eventlog_adapters import open_event_log
 
 
@@ -38,6 +38,15 @@ def drain(consumer, expected: int, timeout: float = 15) -> list:
         for record in consumer.poll(0.2):
             got.append(record)
             consumer.commit(record)
+    return got
+
+
+def take(consumer, expected: int, timeout: float = 15) -> list:
+    """Poll (a consumer or a reader) until `expected` records arrived; commit nothing."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < expected and time.monotonic() < deadline:
+        got += consumer.poll(0.2)
     return got
 
 
@@ -136,7 +145,7 @@ def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_group_goes_on(eve
     assert sum(event_log.lag("notify", ["t"]).values()) == 0
 
     # the cause is fixed: replay re-delivers it to the group
-    assert worker.replay_dead_letters(event_log, "notify", timeout=0.5) == 1
+    assert worker.replay_dead_letters(event_log, "notify", timeout=5).replayed == {"t": 1}
     fixed, stop = [], threading.Event()
     thread = threading.Thread(target=worker.run, args=(event_log, "notify", ["t"], lambda r: fixed.append(r.value),
                                                        stop))
@@ -177,3 +186,93 @@ def test_a_consumer_killed_mid_batch_loses_nothing_when_it_restarts(log_spec, ev
     handled = [line.split()[1] for line in out.read_text().splitlines()]
     assert set(handled) == {str(i) for i in range(total)}  # nothing lost; a few may repeat
     assert len(handled) - total <= 100  # only the killed batch is redelivered
+
+
+def test_end_offsets_and_committed_positions(event_log):
+    event_log.publish([Message("t", "one-key", str(i).encode()) for i in range(5)])
+    ends = event_log.end_offsets(["t"])
+    (busy,) = [tp for tp, end in ends.items() if end]
+    assert ends[busy] == 5 and sum(ends.values()) == 5
+    assert event_log.committed("g", ["t"])[busy] == 0  # never committed: from the oldest record
+    consumer = event_log.consumer("g", ["t"])
+    records = take(consumer, 5)
+    consumer.commit(records[2])
+    consumer.close()
+    assert event_log.committed("g", ["t"])[busy] == 3
+    assert event_log.end_offsets(["no-such-topic"]) == {}
+
+
+def test_a_reader_sees_every_partition_and_leaves_no_group_behind(event_log):
+    event_log.publish([Message("t", f"k{i}", str(i).encode()) for i in range(20)])
+    consumer = event_log.consumer("workers", ["t"])
+    while not consumer.poll(0.2):  # a member of a real group, which the reader must not disturb
+        pass
+    reader = event_log.reader(["t"])
+    got = take(reader, 20)
+    event_log.publish([Message("t", "late", b"late")])
+    got += take(reader, 1)
+    reader.close()
+    consumer.close()
+    assert sorted(r.value for r in got) == sorted([str(i).encode() for i in range(20)] + [b"late"])
+    groups = event_log.groups()
+    assert groups == [g for g in groups if g == "workers"]  # the reader left nothing; `workers` may be gone
+    assert sum(event_log.lag("workers", ["t"]).values()) == 21  # and moved no group's offsets
+
+
+def test_groups_lists_the_groups_that_committed(event_log):
+    event_log.publish([Message("t", "k", b"v")])
+    consumer = event_log.consumer("notify", ["t"])
+    consumer.commit_all(drain(consumer, 1))
+    consumer.close()
+    assert "notify" in event_log.groups()
+
+
+def test_replay_stops_at_the_end_of_the_dead_letters_it_found(event_log):
+    """A dead letter that fails again during the replay is dead-lettered again, and waits
+    for the next run: the replay ends, however fast the poison comes round."""
+    dlq = worker.dead_letter_topic("notify")
+    event_log.publish([Message(dlq, f"k{i}", f"dead-{i}".encode(), {"dlq.topic": "t", "dlq.attempts": "5"})
+                       for i in range(4)] + [Message(dlq, "x", b"no origin")])
+    stop, runs = threading.Event(), []
+
+    def always_poison(record):
+        raise worker.Permanent("still broken")
+
+    looping = threading.Thread(target=worker.run, args=(event_log, "notify", ["t"], always_poison, stop,
+                                                        worker.Retry(max_attempts=1)))
+    looping.start()  # every replayed record comes straight back to the dead-letter topic
+    try:
+        progress = []
+        first = worker.replay_dead_letters(event_log, "notify", timeout=10,
+                                           progress=lambda done, total: progress.append((done, total)))
+        assert first.replayed == {"t": 4} and first.skipped == 1
+        assert progress and progress[-1] == (5, 5)
+        # the four come back as dead letters; the next run replays those, once each
+        deadline = time.monotonic() + 20
+        while sum(event_log.end_offsets([dlq]).values()) < 9 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = worker.replay_dead_letters(event_log, "notify", timeout=10)
+        assert second.replayed == {"t": 4} and second.skipped == 0
+    finally:
+        stop.set()
+        looping.join(15)
+    reader = event_log.reader(["t"])
+    seen = take(reader, 8)
+    reader.close()
+    replayed = [r for r in seen if r.headers.get("replayed") == "true"]
+    assert len(replayed) == 8 and all(not k.startswith("dlq.") for r in replayed for k in r.headers)
+
+
+def test_a_second_consumer_under_the_same_instance_name_fences_the_first(event_log):
+    event_log.publish([Message("t", "k", str(i).encode()) for i in range(3)])
+    first = event_log.consumer("g", ["t"], instance="worker-0")
+    records = take(first, 3)
+    second = event_log.consumer("g", ["t"], instance="worker-0")  # a replica started with the same name
+    again = take(second, 3)
+    assert [r.value for r in again] == [r.value for r in records]  # the newer one has the partitions
+    with pytest.raises(MemberFenced):
+        first.commit_all(records)  # the older one can no longer move the group on
+    first.close()  # and its leaving does not take the newer one's partitions away
+    second.commit_all(again)
+    assert sum(event_log.lag("g", ["t"]).values()) == 0
+    second.close()

@@ -71,8 +71,28 @@ class Consumer(abc.ABC):
         """Leave the group: its partitions go to the other members."""
 
 
+class Reader(abc.ABC):
+    """Reads topics from their oldest retained record without joining any consumer group:
+    it holds every partition, commits nothing and leaves no trace in the log (`haven events
+    tail`)."""
+
+    @abc.abstractmethod
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        """The next records, per partition in order; waits up to `timeout` seconds."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+
 class EventLogUnavailable(ConnectionError):
     """The log cannot be reached now (a broker down, say); retrying later may succeed."""
+
+
+class MemberFenced(RuntimeError):
+    """Another live member took this member's `instance` name: two worker replicas share one
+    name. The newer one keeps the partitions; this one must stop (its records stay
+    uncommitted and are delivered to the newer one)."""
 
 
 class EventLog(abc.ABC):
@@ -95,6 +115,24 @@ class EventLog(abc.ABC):
     @abc.abstractmethod
     def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
         """Records not yet committed by `group`, per (topic, partition)."""
+
+    @abc.abstractmethod
+    def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        """The offset the next record will get, per (topic, partition) of existing topics."""
+
+    @abc.abstractmethod
+    def committed(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        """Where `group` reads next, per (topic, partition) of existing topics: after its last
+        commit, or the oldest retained record when it committed nothing there (or what it
+        committed was pruned since)."""
+
+    @abc.abstractmethod
+    def reader(self, topics: list[str]) -> Reader:
+        """A group-less reader of `topics` from their oldest retained records (see `Reader`)."""
+
+    @abc.abstractmethod
+    def groups(self) -> list[str]:
+        """The consumer groups the log knows (with members or committed offsets), sorted."""
 
     @abc.abstractmethod
     def check(self) -> None:

@@ -20,7 +20,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from . import Consumer, EventLog, Message, Record, partition_for
+from . import Consumer, EventLog, MemberFenced, Message, Reader, Record, partition_for
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS members (grp TEXT NOT NULL, member TEXT NOT NULL, hea
 -- next poll, when what it read before is handled) or is gone: no two members read it at once.
 CREATE TABLE IF NOT EXISTS owners (grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
                                    member TEXT NOT NULL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
+-- Which process holds a named instance now: the newest consumer under a name fences the older
+-- one (as Kafka does with group.instance.id), so two replicas sharing a name never read the
+-- same partitions at once.
+CREATE TABLE IF NOT EXISTS incarnations (grp TEXT NOT NULL, member TEXT NOT NULL, token TEXT NOT NULL,
+                                         PRIMARY KEY (grp, member)) WITHOUT ROWID;
 """
 
 log = logging.getLogger("haven.eventlog.embedded")
@@ -123,19 +128,42 @@ class EmbeddedEventLog(EventLog):
         return EmbeddedConsumer(self, group, topics, instance)
 
     def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        return {tp: max(0, head - next_read) for tp, (next_read, head) in self._positions(group, topics).items()}
+
+    def committed(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        return {tp: next_read for tp, (next_read, _head) in self._positions(group, topics).items()}
+
+    def _positions(self, group: str, topics: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(where `group` reads next, head) per partition, in one snapshot."""
         connection = self._connection()
         result = {}
-        for topic in topics:
-            for partition, head, done, oldest in connection.execute(
-                    "SELECT h.partition, h.next_offset, coalesce(c.next_offset, 0), "
-                    '(SELECT min("offset") FROM records r WHERE r.topic = h.topic AND r.partition = h.partition) '
-                    "FROM heads h "
-                    "LEFT JOIN committed c ON c.grp = ? AND c.topic = h.topic AND c.partition = h.partition "
-                    "WHERE h.topic = ? ORDER BY h.partition", (group, topic)):
-                # records pruned by retention are no longer there to be handled
-                start = head if oldest is None else oldest
-                result[(topic, partition)] = max(0, head - max(done, start))
+        connection.execute("BEGIN")  # one read snapshot: heads and commits of the same moment
+        try:
+            for topic in topics:
+                for partition, head, done, oldest in connection.execute(
+                        "SELECT h.partition, h.next_offset, coalesce(c.next_offset, 0), "
+                        '(SELECT min("offset") FROM records r WHERE r.topic = h.topic AND r.partition = h.partition) '
+                        "FROM heads h "
+                        "LEFT JOIN committed c ON c.grp = ? AND c.topic = h.topic AND c.partition = h.partition "
+                        "WHERE h.topic = ? ORDER BY h.partition", (group, topic)):
+                    # records pruned by retention are no longer there to be handled
+                    start = head if oldest is None else oldest
+                    result[(topic, partition)] = (min(head, max(done, start)), head)
+        finally:
+            connection.execute("COMMIT")
         return result
+
+    def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        connection = self._connection()
+        return {(topic, partition): head for topic in topics for partition, head in connection.execute(
+            "SELECT partition, next_offset FROM heads WHERE topic = ? ORDER BY partition", (topic,))}
+
+    def reader(self, topics: list[str]) -> "EmbeddedReader":
+        return EmbeddedReader(self, topics)
+
+    def groups(self) -> list[str]:
+        return [g for (g,) in self._connection().execute(
+            "SELECT grp FROM members UNION SELECT grp FROM committed UNION SELECT grp FROM owners ORDER BY 1")]
 
     def check(self) -> None:
         self._connection().execute("SELECT count(*) FROM topics").fetchone()
@@ -175,13 +203,24 @@ class EmbeddedConsumer(Consumer):
         # A named instance is the same member after a restart: it takes its partitions back
         # at once, where an anonymous one waits for its predecessor's session to expire.
         self.member = f"instance:{instance}" if instance else uuid.uuid4().hex
+        self.token = uuid.uuid4().hex
         self.positions: dict[tuple[str, int], int] = {}
         self._last_heartbeat = 0.0
+        with self.log._transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO incarnations (grp, member, token) VALUES (?, ?, ?)",
+                               (self.group, self.member, self.token))
         self._heartbeat()
+
+    def _ensure_not_fenced(self, connection) -> None:
+        row = connection.execute("SELECT token FROM incarnations WHERE grp = ? AND member = ?",
+                                 (self.group, self.member)).fetchone()
+        if row is not None and row[0] != self.token:
+            raise MemberFenced(f"another consumer of group {self.group!r} took this one's instance name")
 
     def _heartbeat(self) -> None:
         now = time.time()
         with self.log._transaction() as connection:
+            self._ensure_not_fenced(connection)
             connection.execute("INSERT OR REPLACE INTO members (grp, member, heartbeat) VALUES (?, ?, ?)",
                                (self.group, self.member, now))
             connection.execute("DELETE FROM members WHERE grp = ? AND heartbeat < ?",
@@ -193,6 +232,7 @@ class EmbeddedConsumer(Consumer):
         taken over only once its previous owner has let go of it or is gone."""
         now = time.time()
         with self.log._transaction() as connection:
+            self._ensure_not_fenced(connection)
             live = [m for (m,) in connection.execute(
                 "SELECT member FROM members WHERE grp = ? AND heartbeat >= ? ORDER BY member",
                 (self.group, now - self.log.session_timeout))]
@@ -228,23 +268,11 @@ class EmbeddedConsumer(Consumer):
 
     def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
         deadline = time.monotonic() + timeout
-        connection = self.log._connection()
         while True:
             if time.time() - self._last_heartbeat > self.log.session_timeout / 3:
                 self._heartbeat()
             self._refresh_positions(self.assignment())
-            found: list[Record] = []
-            for (topic, partition), position in sorted(self.positions.items()):
-                if len(found) >= max_records:
-                    break
-                rows = connection.execute(
-                    'SELECT "offset", key, value, headers, ts FROM records WHERE topic = ? AND partition = ? '
-                    'AND "offset" >= ? ORDER BY "offset" LIMIT ?',
-                    (topic, partition, position, max_records - len(found))).fetchall()
-                for offset, key, value, headers, ts in rows:
-                    found.append(Record(topic, partition, offset, key, bytes(value), json.loads(headers), ts))
-                if rows:
-                    self.positions[(topic, partition)] = rows[-1][0] + 1
+            found = _read(self.log._connection(), self.positions, max_records)
             if found or time.monotonic() >= deadline:
                 return found
             time.sleep(self.log.poll_interval)
@@ -255,6 +283,7 @@ class EmbeddedConsumer(Consumer):
     def commit_all(self, records: list[Record]) -> None:
         """One transaction for the whole batch; offsets never move backwards."""
         with self.log._transaction() as connection:
+            self._ensure_not_fenced(connection)
             connection.executemany(
                 "INSERT INTO committed (grp, topic, partition, next_offset) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (grp, topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
@@ -266,5 +295,51 @@ class EmbeddedConsumer(Consumer):
 
     def close(self) -> None:
         with self.log._transaction() as connection:
+            try:
+                self._ensure_not_fenced(connection)
+            except MemberFenced:
+                return  # the rows under this name are the newer consumer's now
             connection.execute("DELETE FROM members WHERE grp = ? AND member = ?", (self.group, self.member))
             connection.execute("DELETE FROM owners WHERE grp = ? AND member = ?", (self.group, self.member))
+            connection.execute("DELETE FROM incarnations WHERE grp = ? AND member = ?", (self.group, self.member))
+
+
+class EmbeddedReader(Reader):
+    """Reads every partition of its topics from the oldest retained record; it writes nothing
+    to the log (no member, no owner, no commit)."""
+
+    def __init__(self, log: EmbeddedEventLog, topics: list[str]):
+        self.log = log
+        log.ensure_topics(topics)
+        connection = log._connection()
+        self.positions = {(topic, partition): 0 for topic in dict.fromkeys(topics) for (partition,) in
+                          connection.execute("SELECT partition FROM heads WHERE topic = ? ORDER BY partition",
+                                             (topic,))}
+
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = _read(self.log._connection(), self.positions, max_records)
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(self.log.poll_interval)
+
+    def close(self) -> None:
+        pass
+
+
+def _read(connection, positions: dict[tuple[str, int], int], max_records: int) -> list[Record]:
+    """Up to `max_records` records from `positions` on, moving each position past what it returns."""
+    found: list[Record] = []
+    for (topic, partition), position in sorted(positions.items()):
+        if len(found) >= max_records:
+            break
+        rows = connection.execute(
+            'SELECT "offset", key, value, headers, ts FROM records WHERE topic = ? AND partition = ? '
+            'AND "offset" >= ? ORDER BY "offset" LIMIT ?',
+            (topic, partition, position, max_records - len(found))).fetchall()
+        for offset, key, value, headers, ts in rows:
+            found.append(Record(topic, partition, offset, key, bytes(value), json.loads(headers), ts))
+        if rows:
+            positions[(topic, partition)] = rows[-1][0] + 1
+    return found

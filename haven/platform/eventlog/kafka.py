@@ -44,7 +44,7 @@ from kafka import errors as kafka_errors
 from kafka.admin import OffsetSpec
 from kafka.structs import MemberState, OffsetAndMetadata
 
-from . import Consumer, EventLog, EventLogUnavailable, Message, Record
+from . import Consumer, EventLog, EventLogUnavailable, MemberFenced, Message, Reader, Record
 
 log = logging.getLogger("haven.eventlog.kafka")
 
@@ -103,6 +103,7 @@ class KafkaEventLog(EventLog):
                  request_timeout: float = 15.0,
                  check_timeout: float = 3.0,
                  session_timeout: float = 10.0,
+                 heartbeat_interval: float | None = None,
                  max_poll_interval: float = 300.0,
                  join_timeout: float = 10.0,
                  client_options: dict[str, Any] | None = None):
@@ -117,6 +118,12 @@ class KafkaEventLog(EventLog):
         self.request_timeout = request_timeout
         self.check_timeout = check_timeout
         self.session_timeout = session_timeout
+        # A member that misses heartbeats for `session_timeout` is dead: beat a few times
+        # within it, so one lost heartbeat is not a rebalance.
+        self.heartbeat_interval = session_timeout / 4 if heartbeat_interval is None else heartbeat_interval
+        if not 0 < self.heartbeat_interval < session_timeout:
+            raise ValueError(f"the heartbeat interval ({self.heartbeat_interval:g}s) must be shorter than the "
+                             f"session timeout ({session_timeout:g}s)")
         self.max_poll_interval = max_poll_interval
         self.join_timeout = join_timeout
         security = {"security_protocol": (security_protocol or "PLAINTEXT").upper(),
@@ -341,7 +348,7 @@ class KafkaEventLog(EventLog):
                 group_id=group, enable_auto_commit=False, auto_offset_reset="earliest", **static,
                 allow_auto_create_topics=not self.auto_provision,
                 session_timeout_ms=int(self.session_timeout * 1000),
-                heartbeat_interval_ms=max(100, int(self.session_timeout * 1000 / 4)),
+                heartbeat_interval_ms=max(100, int(self.heartbeat_interval * 1000)),
                 max_poll_interval_ms=int(self.max_poll_interval * 1000),
                 request_timeout_ms=max(int(self.request_timeout * 1000), 1000),
                 fetch_max_wait_ms=100,
@@ -352,23 +359,52 @@ class KafkaEventLog(EventLog):
     def lag(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
         """Per (topic, partition) of the existing topics: records after the group's committed
         offset (after the earliest retained record if the group never committed there)."""
-        counts = self.partition_counts(topics)
-        partitions = [TopicPartition(t, p) for t in topics if t in counts for p in range(counts[t])]
+        return {tp: max(0, end - next_read) for tp, (next_read, end) in self._positions(group, topics).items()}
+
+    def committed(self, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+        return {tp: next_read for tp, (next_read, _end) in self._positions(group, topics).items()}
+
+    def _positions(self, group: str, topics: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
+        """(where `group` reads next, end offset) per partition of the existing topics."""
+        partitions = self._topic_partitions(topics)
         if not partitions:
             return {}
-        doing = f"reading the lag of group {group!r}"
+        doing = f"reading the position of group {group!r}"
         committed = self._admin_call(doing, lambda admin: admin.list_group_offsets({group: partitions})).get(group, {})
-        ends = self._admin_call(doing, lambda admin: admin.list_partition_offsets(
-            {tp: OffsetSpec.LATEST for tp in partitions}))
-        starts = self._admin_call(doing, lambda admin: admin.list_partition_offsets(
-            {tp: OffsetSpec.EARLIEST for tp in partitions}))
+        ends = self._offsets(partitions, OffsetSpec.LATEST, doing)
+        starts = self._offsets(partitions, OffsetSpec.EARLIEST, doing)
         result = {}
         for tp in partitions:
-            start, end = starts[tp].offset, ends[tp].offset
+            start, end = starts[tp], ends[tp]
             done = committed.get(tp)
             position = done.offset if done is not None and done.offset >= 0 else start
-            result[(tp.topic, tp.partition)] = max(0, end - max(position, start))
+            result[(tp.topic, tp.partition)] = (min(end, max(position, start)), end)
         return result
+
+    def _topic_partitions(self, topics: Iterable[str]) -> list[TopicPartition]:
+        topics = list(dict.fromkeys(topics))
+        counts = self.partition_counts(topics)
+        return [TopicPartition(t, p) for t in topics if t in counts for p in range(counts[t])]
+
+    def _offsets(self, partitions: list[TopicPartition], spec, doing: str) -> dict[TopicPartition, int]:
+        answer = self._admin_call(doing, lambda admin: admin.list_partition_offsets({tp: spec for tp in partitions}))
+        return {tp: answer[tp].offset for tp in partitions}
+
+    def end_offsets(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        partitions = self._topic_partitions(topics)
+        if not partitions:
+            return {}
+        ends = self._offsets(partitions, OffsetSpec.LATEST, f"reading the end offsets of {list(topics)}")
+        return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    def reader(self, topics: list[str]) -> KafkaEventReader:
+        self._ensure_open()
+        self._provision(topics)
+        return KafkaEventReader(self, self._topic_partitions(topics))
+
+    def groups(self) -> list[str]:
+        listed = self._admin_call("listing consumer groups", lambda admin: admin.list_groups())
+        return sorted({group["group_id"] for group in listed})
 
     def check(self) -> None:
         """Raise `KafkaUnavailable` unless a broker answers within `check_timeout` seconds.
@@ -495,6 +531,8 @@ class KafkaEventConsumer(Consumer):
         try:
             self._consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in wanted.items()},
                                   timeout_ms=int(self.log.request_timeout * 1000))
+        except kafka_errors.FencedInstanceIdError as exc:
+            raise MemberFenced(f"group {self.group!r}: another consumer took this one's instance name") from exc
         except _LOST_OWNERSHIP as exc:
             log.warning("commit skipped: the partition moved to another member, which will deliver again",
                         extra={"group": self.group, "partitions": sorted(str(tp) for tp in wanted),
@@ -527,6 +565,41 @@ class KafkaEventConsumer(Consumer):
             self._consumer.close(autocommit=False, timeout_ms=int(self.log.request_timeout * 1000))
         except Exception:
             log.warning("closing a Kafka consumer failed", exc_info=True)
+
+
+class KafkaEventReader(Reader):
+    """Every partition of its topics by manual assignment (`assign`, no `group_id`): no group
+    is joined, nothing is committed, and the broker keeps no trace of it."""
+
+    def __init__(self, log_: KafkaEventLog, partitions: list[TopicPartition]):
+        self.log = log_
+        try:
+            self._consumer = KafkaConsumer(
+                group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                request_timeout_ms=max(int(log_.request_timeout * 1000), 1000), fetch_max_wait_ms=100,
+                **log_._common)
+        except kafka_errors.KafkaError as exc:
+            raise KafkaUnavailable(f"Kafka at {log_._where()} is unreachable: {_describe(exc)}") from exc
+        self._partitions = partitions
+        if partitions:
+            self._consumer.assign(partitions)
+            self._consumer.seek_to_beginning(*partitions)
+
+    def poll(self, timeout: float, max_records: int = 100) -> list[Record]:
+        if not self._partitions:  # kafka-python refuses to poll nothing
+            time.sleep(timeout)
+            return []
+        try:
+            batches = self._consumer.poll(timeout_ms=max(0, int(timeout * 1000)), max_records=max_records)
+        except kafka_errors.KafkaError as exc:
+            raise _unavailable_or_error(f"reading on {self.log._where()}", exc) from exc
+        return KafkaEventConsumer._records(batches)
+
+    def close(self) -> None:
+        try:
+            self._consumer.close(autocommit=False, timeout_ms=int(self.log.request_timeout * 1000))
+        except Exception:
+            log.warning("closing a Kafka reader failed", exc_info=True)
 
 
 def _close_quietly(producer: KafkaProducer, timeout: float) -> None:

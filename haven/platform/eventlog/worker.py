@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import EventLog, Message, Record
@@ -120,20 +120,74 @@ def _lag_by_topic(event_log: EventLog, group: str, topics: list[str]) -> dict[tu
     return totals
 
 
-def replay_dead_letters(event_log: EventLog, group: str, timeout: float = 1.0) -> int:
-    """Send every dead letter of `group` back to the topic it came from. Returns how many."""
-    replayer = event_log.consumer(f"{group}.dlq-replay", [dead_letter_topic(group)])
-    count = 0
+@dataclass
+class ReplaySummary:
+    """What one replay run did. `left` are dead letters that arrived after it started (a
+    replayed record failing again, say): the next run replays them, this one does not."""
+
+    replayed: dict[str, int] = field(default_factory=dict)  # per original topic
+    skipped: int = 0  # dead letters that do not say where they came from
+    left: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.replayed.values())
+
+
+def replay_dead_letters(event_log: EventLog, group: str, timeout: float = 10.0,
+                        progress: Callable[[int, int], None] | None = None) -> ReplaySummary:
+    """Send the dead letters of `group` back to the topics they came from, up to the end of
+    the dead-letter topic as it is when the replay starts, then return.
+
+    Bounded: a replayed record that fails again is dead-lettered behind that end, so it waits
+    for the next run instead of going round for ever. Resumable: the replay is a consumer
+    group of its own (`<group>.dlq-replay`) that commits each batch once it is published
+    again, so a second run starts where the first stopped. A crash between the two only
+    replays that batch twice, which consumers, idempotent on the event id, absorb.
+    `progress(done, total)` is called after each batch. Stops early (what is left stays for
+    the next run) when nothing arrives for `timeout` seconds (records pruned meanwhile)."""
+    topic = dead_letter_topic(group)
+    event_log.ensure_topics([topic])
+    replay_group = f"{group}.dlq-replay"
+    ends = event_log.end_offsets([topic])  # the bound: taken first, before anything is replayed
+    starts = event_log.committed(replay_group, [topic])
+    pending = {tp: end for tp, end in ends.items() if starts.get(tp, end) < end}
+    total = sum(end - starts[tp] for tp, end in pending.items())
+    summary = ReplaySummary()
+    if not pending:
+        return summary
+    replayer = event_log.consumer(replay_group, [topic])
+    done, quiet_since = 0, time.monotonic()
     try:
-        while True:
-            records = replayer.poll(timeout)
-            if not records:
-                return count
-            for record in records:
+        while pending and time.monotonic() - quiet_since < timeout:
+            batch, handled = [], []
+            for record in replayer.poll(min(1.0, timeout)):
+                tp = (record.topic, record.partition)
+                if tp not in pending or record.offset >= pending[tp]:
+                    pending.pop(tp, None)  # past the bound: this partition is done
+                    continue
+                handled.append(record)
+                if record.offset + 1 >= pending[tp]:
+                    del pending[tp]
+                origin = record.headers.get("dlq.topic")
+                if not origin:
+                    summary.skipped += 1
+                    continue
                 headers = {k: v for k, v in record.headers.items() if not k.startswith("dlq.")}
-                event_log.publish([Message(record.headers["dlq.topic"], record.key, record.value,
-                                           {**headers, "replayed": "true"})])
-                replayer.commit(record)
-                count += 1
+                batch.append(Message(origin, record.key, record.value, {**headers, "replayed": "true"}))
+            if not handled:
+                continue
+            quiet_since = time.monotonic()
+            event_log.publish(batch)
+            replayer.commit_all(handled)  # only once they are back in their topics
+            for message in batch:
+                summary.replayed[message.topic] = summary.replayed.get(message.topic, 0) + 1
+            done += len(handled)
+            if progress:
+                progress(done, total)
     finally:
         replayer.close()
+    after = event_log.committed(replay_group, [topic])
+    summary.left = sum(max(0, end - after.get(tp, end)) for tp, end in event_log.end_offsets([topic]).items())
+    log.info("dead letters replayed", extra={"group": group, "replayed": summary.total, "left": summary.left})
+    return summary
