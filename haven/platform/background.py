@@ -6,7 +6,11 @@ Prometheus to scrape and its own liveness probe, and each extra process is one m
 and one more thing to deploy. The jobs are I/O-bound, so threads share a process well.
 
     GET /metrics   the worker's metrics (relay, consumers, timers)
-    GET /healthz   200 while every job is running, 503 naming any that is not
+    GET /healthz   200 while every job is running and every event consumer does its share;
+                   503 naming the job that is not running, or the consumer and why (it holds
+                   no partitions while its group's lag does not shrink, or the lag keeps
+                   growing: see haven/platform/eventlog/health.py), so the orchestrator
+                   replaces the worker
 
 A job is `run(stop)`: it works until `stop` is set. A job that raises is logged and
 started again after a backoff (1 s doubling to 30 s), so one bad moment does not end the
@@ -74,11 +78,16 @@ def _endpoint(jobs: list[Job]):
             start_response("200 OK", [("Content-Type", content_type)])
             return [body]
         if path == "/healthz":
+            from .eventlog import health
+
             down = [job.name for job in jobs if not job.running]
             state = {job.name: {"running": job.running, "restarts": job.restarts, "last_error": job.last_error}
                      for job in jobs}
-            status = "503 Service Unavailable" if down else "200 OK"
-            body = json.dumps({"status": "down" if down else "ok", "jobs": state}).encode()
+            consumers = {name: consumer.report() for name, consumer in health.consumers().items()}
+            problems = [name for name, report in consumers.items() if report["problem"]]
+            status = "503 Service Unavailable" if down or problems else "200 OK"
+            body = json.dumps({"status": "down" if down or problems else "ok", "jobs": state,
+                               "consumers": consumers}).encode()
             start_response(status, [("Content-Type", "application/json")])
             return [body]
         start_response("404 Not Found", [("Content-Type", "application/problem+json")])

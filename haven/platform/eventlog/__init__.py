@@ -11,6 +11,8 @@ import abc
 import zlib
 from dataclasses import dataclass, field
 
+from .health import HealthLimits
+
 
 @dataclass(frozen=True)
 class Record:
@@ -66,6 +68,11 @@ class Consumer(abc.ABC):
     def assignment(self) -> list[tuple[str, int]]:
         """The (topic, partition) pairs this member holds now."""
 
+    def held(self) -> list[tuple[str, int]]:
+        """The partitions this member held at its last poll, without asking the group (so it
+        changes nothing and is cheap to ask after every poll)."""
+        return self.assignment()
+
     @abc.abstractmethod
     def close(self) -> None:
         """Leave the group: its partitions go to the other members."""
@@ -96,6 +103,10 @@ class MemberFenced(RuntimeError):
 
 
 class EventLog(abc.ABC):
+    # How the consumers of this log judge their own health (see health.py); the factory sets
+    # them from configuration.
+    health_limits = HealthLimits()
+
     @abc.abstractmethod
     def publish(self, messages: list[Message]) -> None:
         """Append all messages; they are durable when this returns."""
@@ -103,10 +114,11 @@ class EventLog(abc.ABC):
     @abc.abstractmethod
     def consumer(self, group: str, topics: list[str], instance: str | None = None) -> Consumer:
         """A new member of `group` reading `topics`. `instance` is an optional stable name
-        for this member across restarts (one per worker slot, unique among live members):
-        a restarted member with the same name takes its partitions back at once, instead of
-        the group waiting for the dead member's session to expire (Kafka's static
-        membership, `group.instance.id`)."""
+        for this member across restarts (one per worker replica, unique among live members,
+        never the hostname: see settings.py): a restarted member with the same name takes
+        its partitions back at once, instead of the group waiting for the dead member's
+        session to expire (Kafka's static membership, `group.instance.id`). A newer member
+        under the same name fences this one: its commits raise `MemberFenced`."""
 
     @abc.abstractmethod
     def ensure_topics(self, topics: list[str]) -> None:

@@ -255,6 +255,9 @@ class EmbeddedConsumer(Consumer):
                     mine.append(tp)
         return mine
 
+    def held(self) -> list[tuple[str, int]]:
+        return sorted(self.positions)
+
     def _refresh_positions(self, assigned: list[tuple[str, int]]) -> None:
         connection = self.log._connection()
         for tp in list(self.positions):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import EventLog, Message, Record
+from . import EventLog, Message, Record, health
 from .. import metrics
 from ..events import InvalidEvent
 
@@ -83,19 +83,25 @@ def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[R
         stop: threading.Event, retry: Retry | None = None, poll_timeout: float = 0.5,
         instance: str | None = None) -> None:
     """Consume until `stop` is set; then finish the current record, commit, and leave.
-    `instance`: this worker's stable name in the group (see `EventLog.consumer`)."""
+    `instance`: this worker's stable name in the group (see `EventLog.consumer`). While it
+    runs, the consumer's health (`health.py`, judged by `event_log.health_limits`) is part
+    of the process's /healthz."""
     retry = retry or Retry()
     consumer = event_log.consumer(group, topics, instance=instance)
-    measured = 0.0
+    consumer_health = health.ConsumerHealth(group, event_log.health_limits)
+    holding = {"now": False}  # what the consuming thread saw at its last poll
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(event_log, group, topics, consumer_health, holding, done),
+                               name=f"consumer-health-{group}", daemon=True)
+    name = health.register(consumer_health)
+    watcher.start()
     try:
         while not stop.is_set():
-            if time.monotonic() - measured > 10:  # lag: cheap, but not on every poll
-                for (topic, _partition), behind in _lag_by_topic(event_log, group, topics).items():
-                    metrics.CONSUMER_LAG.labels(topic, group).set(behind)
-                measured = time.monotonic()
             handled: list[Record] = []
             try:
-                for record in consumer.poll(poll_timeout):
+                records = consumer.poll(poll_timeout)
+                holding["now"] = bool(consumer.held())
+                for record in records:
                     if not handle_one(event_log, group, record, handler, retry, stop):
                         return
                     handled.append(record)
@@ -107,7 +113,23 @@ def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[R
                 if handled:
                     consumer.commit_all(handled)
     finally:
+        done.set()
+        health.unregister(name)
         consumer.close()
+
+
+def _watch(event_log: EventLog, group: str, topics: list[str], consumer_health: health.ConsumerHealth,
+           holding: dict, done: threading.Event) -> None:
+    """Beside the consuming thread (which a stuck handler may hold up): the lag metric and
+    the health samples."""
+    while True:
+        lag = _lag_by_topic(event_log, group, topics)
+        for (topic, _partition), behind in lag.items():
+            metrics.CONSUMER_LAG.labels(topic, group).set(behind)
+        if lag:
+            consumer_health.observe(time.monotonic(), holding["now"], sum(lag.values()))
+        if done.wait(event_log.health_limits.sample_every):
+            return
 
 
 def _lag_by_topic(event_log: EventLog, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
