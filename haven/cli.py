@@ -162,10 +162,10 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _announce_when_ready(urls: dict[str, str], manager) -> None:
+def _announce_when_ready(urls: dict[str, str], stopping: threading.Event) -> None:
     deadline = time.monotonic() + 120
     pending = dict(urls)
-    while pending and time.monotonic() < deadline and not manager._terminating:
+    while pending and time.monotonic() < deadline and not stopping.is_set():
         for name, url in list(pending.items()):
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=1):
@@ -183,8 +183,9 @@ def _announce_when_ready(urls: dict[str, str], manager) -> None:
 @main.command()
 @click.option("--no-demo-data", is_flag=True, help="Do not load the demo data on first start.")
 def run(no_demo_data: bool) -> None:
-    """Run all of Haven on this machine: migrate, load demo data once, serve, stop on Ctrl-C."""
-    from honcho.manager import Manager
+    """Run all of Haven on this machine: migrate, load demo data once, serve and keep serving
+    (a process that exits is started again), stop on Ctrl-C."""
+    from haven.supervisor import Program, Supervisor
 
     configs = load_configs(SERVICES.values())
     from haven.platform.db import is_embedded
@@ -208,7 +209,6 @@ def run(no_demo_data: bool) -> None:
                 with open(marker, "w") as fh:
                     fh.write("demo data loaded; delete this file to load it again into an empty database\n")
 
-    manager = Manager()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each service gets its own folder
     # The services of this machine talk to each other here, whatever ports were chosen.
@@ -217,33 +217,39 @@ def run(no_demo_data: bool) -> None:
     env.setdefault("NOTIFY_DIRECTORY_URL", directory_url)
     env.setdefault("NOTIFY_REFERRAL_LINK",
                    f"http://127.0.0.1:{REFERRAL.port(configs[REFERRAL.name])}/v1/referrals/{{id}}")
-    urls = {}
+    urls, programs = {}, []
     for spec in SERVICES.values():
         config = configs[spec.name]
-        manager.add_process(spec.name, f"{sys.executable} -m haven serve {spec.name}", env=env)
+        programs.append(Program(spec.name, (sys.executable, "-m", "haven", "serve", spec.name), env))
         if spec.has_worker:
-            manager.add_process(f"{spec.name}-worker", f"{sys.executable} -m haven worker {spec.name}", env=env)
+            programs.append(Program(f"{spec.name}-worker", (sys.executable, "-m", "haven", "worker", spec.name), env))
         shown_host = "127.0.0.1" if config.haven_bind_host in ("0.0.0.0", "::") else config.haven_bind_host
         urls[spec.name] = f"http://{shown_host}:{spec.port(config)}"
-    threading.Thread(target=_announce_when_ready, args=(urls, manager), daemon=True).start()
-    manager.loop()
-    sys.exit(manager.returncode or 0)
+    supervisor = Supervisor(programs)
+    threading.Thread(target=_announce_when_ready, args=(urls, supervisor.stopping), daemon=True).start()
+    sys.exit(supervisor.run())
 
 
 # --- field keys ----------------------------------------------------------------------
 
 @main.command("rotate-field-keys")
 def rotate_field_keys() -> None:
-    """Re-encrypt every referral's personal fields under the newest REFERRAL_FIELD_KEYS key
-    (after putting a new key first); then the old key can be dropped."""
+    """Re-encrypt the referrals' personal fields and notify's webhook secrets under the newest
+    HAVEN_FIELD_KEYS key (after putting a new key first); then the old key can be dropped."""
     from haven.platform import db
-    from services.referral.adapters.field_cipher import cipher_from_config
-    from services.referral.adapters.rotation import rotate_all
+    from haven.platform.field_cipher import CipherError, cipher_for
+    from services.notify.adapters import rotation as notify_rotation
+    from services.referral.adapters import rotation as referral_rotation
 
-    config = load_configs([REFERRAL])[REFERRAL.name]
-    cipher = cipher_from_config(config.referral_field_keys, config.haven_data_dir)
-    count = rotate_all(db.create_engine(REFERRAL.database_url(config)), cipher)
-    click.echo(f"referral: {count} encrypted values re-encrypted under key {cipher.key_id}")
+    configs = load_configs([REFERRAL, NOTIFY])
+    for spec, rotation in ((REFERRAL, referral_rotation), (NOTIFY, notify_rotation)):
+        config = configs[spec.name]
+        try:
+            cipher = cipher_for(config)
+            count = rotation.rotate_all(db.create_engine(spec.database_url(config)), cipher)
+        except (CipherError, ConfigError) as exc:
+            fail(f"{spec.name}: {exc}")
+        click.echo(f"{spec.name}: {count} encrypted values re-encrypted under key {cipher.key_id}")
 
 
 # --- reindex -------------------------------------------------------------------------
@@ -386,16 +392,16 @@ def _event_log():
 @click.argument("topic")
 @click.option("--seconds", default=None, type=float, help="Stop after this long (default: until Ctrl-C).")
 def tail(topic: str, seconds: float | None) -> None:
-    """Print records of TOPIC as they arrive (from the beginning), one JSON line each."""
+    """Print records of TOPIC as they arrive (from the beginning), one JSON line each.
+    Reads every partition directly: it joins no consumer group and leaves none behind."""
     import json as json_module
-    import uuid
 
-    log = _event_log()
-    consumer = log.consumer(f"haven-tail-{uuid.uuid4().hex[:8]}", [topic])  # a group of its own: reads all
+    reader = _event_log().reader([topic])
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         while deadline is None or time.monotonic() < deadline:
-            for record in consumer.poll(0.5):
+            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            for record in reader.poll(wait):
                 value = record.value.decode("utf-8", errors="replace")
                 click.echo(json_module.dumps({"partition": record.partition, "offset": record.offset,
                                               "key": record.key, "headers": record.headers, "value": value},
@@ -403,7 +409,7 @@ def tail(topic: str, seconds: float | None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        consumer.close()
+        reader.close()
 
 
 @events.command()
@@ -422,10 +428,21 @@ def lag(group: str, topics) -> None:
 @events.command("replay-dlq")
 @click.argument("group")
 def replay_dlq(group: str) -> None:
-    """Send GROUP's dead letters back to their topics (once the cause is fixed)."""
-    from haven.platform.eventlog.worker import replay_dead_letters
+    """Send GROUP's dead letters back to their topics (once the cause is fixed): those in the
+    dead-letter topic when it starts, then it stops. One that fails again waits for the next run."""
+    from haven.platform.eventlog.worker import dead_letter_topic, replay_dead_letters
 
-    click.echo(f"{group}: replayed {replay_dead_letters(_event_log(), group)} dead letters")
+    def progress(done: int, total: int) -> None:
+        click.echo(f"{group}: {done}/{total} dead letters replayed", err=True)
+
+    summary = replay_dead_letters(_event_log(), group, progress=progress)
+    per_topic = ", ".join(f"{topic} {count}" for topic, count in sorted(summary.replayed.items()))
+    click.echo(f"{group}: replayed {summary.total} dead letters" + (f" ({per_topic})" if per_topic else ""))
+    if summary.skipped:
+        click.echo(f"{group}: skipped {summary.skipped} dead letters that do not say which topic they came from")
+    if summary.left:
+        click.echo(f"{group}: {summary.left} dead letters arrived in {dead_letter_topic(group)} during the replay; "
+                   "they wait for the next run")
 
 
 # --- config --------------------------------------------------------------------------

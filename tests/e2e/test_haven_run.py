@@ -61,8 +61,8 @@ def test_demo_data_is_loaded_once_and_data_survives_a_restart(tmp_path):
         haven.kill_everything()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_stops_every_process(tmp_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_ctrl_c_sigterm_or_sighup_stops_every_process(tmp_path, sig):
     haven = RunningHaven(tmp_path / "data").start()
     children = processes_using(haven.data_dir)
     assert len(children) >= 1 + 3 * 3  # haven run, 3 gunicorn masters, their workers
@@ -76,6 +76,22 @@ def test_ctrl_c_or_sigterm_stops_every_process(tmp_path, sig):
     for service in SERVICES:
         with pytest.raises(requests.ConnectionError):
             requests.get(haven.url(service) + "/healthz", timeout=2)
+
+
+def test_nothing_outlives_a_killed_haven_run(tmp_path):
+    """`kill -9` of `haven run` itself: its processes follow it (the kernel tells each one),
+    gunicorn's workers included, so no port stays taken by an orphan."""
+    haven = RunningHaven(tmp_path / "data").start()
+    assert len(processes_using(haven.data_dir)) >= 1 + 3 * 3
+    haven.process.kill()
+    haven.process.wait(10)
+    deadline = time.monotonic() + 30
+    while processes_using(haven.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = processes_using(haven.data_dir)
+    haven.kill_everything()
+    haven._log.close()
+    assert leftover == []
 
 
 def test_malformed_json_over_real_http_is_400_problem(haven):

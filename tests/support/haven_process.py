@@ -60,13 +60,18 @@ class RunningHaven:
             while True:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"haven run exited early:\n{self.why_it_stopped()}")
+                if any("keeps failing at start" in line for line in self.system_lines()):
+                    raise RuntimeError(f"a process of haven run keeps failing at start:\n{self.why_it_stopped()}")
+                answer = "no answer"
                 try:
-                    if requests.get(f"{self.url(service)}/readyz", timeout=1).status_code == 200:
+                    ready = requests.get(f"{self.url(service)}/readyz", timeout=1)
+                    if ready.status_code == 200:
                         break
+                    answer = ready.text[:500]
                 except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{service} not ready in {timeout}s:\n{self.log()}")
+                    raise RuntimeError(f"{service} not ready in {timeout}s ({answer}):\n{self.why_it_stopped()}")
                 time.sleep(0.2)
         return self
 
@@ -81,21 +86,27 @@ class RunningHaven:
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
             return fh.read()[-5000:]
 
-    def why_it_stopped(self) -> str:
-        """The process that stopped first and its last words (honcho then stops the rest,
-        which fills the tail of the log with shutdown noise)."""
+    def system_lines(self) -> list[str]:
+        """What `haven run`'s supervisor said: starts, exits, restarts, stops."""
+        return [text for name, text in self._lines() if name == "system"]
+
+    def _lines(self) -> list[tuple[str, str]]:
+        """(process name, text) of each line: the supervisor writes "HH:MM:SS name | text"."""
         with open(self.log_path, encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
+        return [(line.split("| ", 1)[0].split(" ", 1)[-1].strip(), line.split("| ", 1)[1]) if "| " in line
+                else ("", line) for line in lines]
 
-        def who(line: str) -> str:  # honcho's lines: "HH:MM:SS name | text"
-            return line.split("| ", 1)[0].split(" ", 1)[-1].strip() if "| " in line else ""
-
-        stops = [n for n, line in enumerate(lines) if who(line) == "system" and " stopped (rc=" in line]
-        if not stops:
+    def why_it_stopped(self) -> str:
+        """The process that stopped first and its last words (the rest of the log is the
+        others' start and, under `haven run`, that process being started again)."""
+        lines = self._lines()
+        exits = [n for n, (who, text) in enumerate(lines) if who == "system" and " exited (pid=" in text]
+        if not exits:
             return self.log()
-        first = lines[stops[0]]
-        name = first.split("| ", 1)[1].split(" stopped", 1)[0]
-        own = [line for line in lines[:stops[0]] if who(line) == name]
+        first = lines[exits[0]][1]
+        name = first.split(" exited (", 1)[0]
+        own = [f"{name} | {text}" for who, text in lines[:exits[0]] if who == name]
         return "\n".join([f"{name} stopped first; its last lines:", *own[-40:], first])
 
     def kill_everything(self) -> None:
