@@ -102,3 +102,41 @@ def test_a_worker_whose_port_is_taken_stops_at_once_and_leaves_the_other_workers
     assert second.returncode == 2
     assert f"REFERRAL_WORKER_PORT={port}: cannot listen on 127.0.0.1:{port}" in second.stderr
     assert (samples / "counter_1.db").read_bytes() == b"the running worker's samples"
+
+
+def test_health_fails_naming_the_group_when_a_consumer_holds_no_partitions_while_the_lag_stands(tmp_path):
+    """Another member holds the only partition and handles nothing (as a dead member the
+    broker never expires would): the worker's consumer gets no share and the lag does not
+    shrink, so its /healthz must fail for the orchestrator to replace it."""
+    from haven.platform.eventlog import Message, worker
+    from haven.platform.eventlog.embedded import EmbeddedEventLog
+    from haven.platform.eventlog.health import HealthLimits
+
+    log = EmbeddedEventLog(str(tmp_path / "events.sqlite3"), partitions=1, session_timeout=2.0)
+    log.health_limits = HealthLimits(stalled_after=1.0, growing_after=600.0)
+    holder = log.consumer("notify", ["referral-events"], instance="a-stuck-member")
+
+    def hold(stop):  # alive (it polls), but never commits what it reads
+        while not stop.is_set():
+            holder.poll(0.2)
+
+    log.publish([Message("referral-events", f"r{i}", b"{}") for i in range(5)])
+    stop, thread, url = _start([Job("stuck-member", hold), Job(
+        "referral-events", lambda stop: worker.run(log, "notify", ["referral-events"], lambda r: None, stop,
+                                                   instance="z-worker"))])
+    try:
+        deadline, health = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            health = requests.get(url + "/healthz", timeout=2)
+            if health.status_code == 503:
+                break
+            time.sleep(0.2)
+        assert health.status_code == 503 and health.json()["status"] == "down"
+        report = health.json()["consumers"]["notify"]
+        assert report["holds_partitions"] is False and report["lag"] == 5
+        assert report["problem"].startswith("holds no partitions of group notify while its lag (5) has not shrunk")
+        assert all(job["running"] for job in health.json()["jobs"].values())  # every job runs: only health says
+    finally:
+        stop.set()
+        thread.join(10)
+        holder.close()

@@ -397,3 +397,81 @@ def test_publish_and_consume_a_thousand_messages(event_log, capsys):
               f"{one_by_one:.3f}s ({one_by_one / one_by_one_count * 1000:.1f} ms each); "
               f"consume+commit each of {len(received)}: {consumed:.3f}s "
               f"({len(received) / consumed:.0f} msg/s, first poll joins the group)")
+
+
+def _consumer_process(bootstrap: str, group: str, topic: str, out, hostname: str, *member):
+    """A worker-like consumer process on a pod called `hostname`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "tests.support.eventlog_consumer",
+               json.dumps({"adapter": "kafka", "bootstrap": bootstrap}), group, topic, str(out), *member]
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "HOSTNAME": hostname}
+    env.pop("EVENT_CONSUMER_INSTANCE", None)
+    return subprocess.Popen(command, env=env)
+
+
+def _handled(out) -> list[str]:
+    return [line.split()[1] for line in out.read_text().splitlines()] if out.exists() else []
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_restarted_under_a_new_hostname_resumes_within_the_session_timeout(broker, event_log, tmp_path):
+    """A rollout: the worker's pod is killed and a new one, with a new name, starts. Its
+    member name is the replica's, so it takes the partitions back, and nothing is lost."""
+    import signal
+
+    topic, group, out, total = unique("rollout"), unique("referral-delivery-status"), tmp_path / "handled.txt", 300
+    event_log.publish([Message(topic, f"k{i % 7}", str(i).encode()) for i in range(total)])
+    old_pod = _consumer_process(broker.bootstrap, group, topic, out, "referral-worker-7d9f8-abcde",
+                                "--as-worker", "referral")
+    wait_for(lambda: len(_handled(out)) >= 60, 60, "the first pod to consume")
+    old_pod.send_signal(signal.SIGKILL)  # no chance to commit or leave
+    old_pod.wait(10)
+    assert len(set(_handled(out))) < total
+    killed = time.monotonic()
+    new_pod = _consumer_process(broker.bootstrap, group, topic, out, "referral-worker-5c4b2-xyzzy",
+                                "--as-worker", "referral")
+    try:
+        wait_for(lambda: set(_handled(out)) == {str(i) for i in range(total)}, 60, "the new pod to finish")
+        resumed = time.monotonic() - killed
+        wait_for(lambda: sum(event_log.lag(group, [topic]).values()) == 0, 30, "the last commit")
+    finally:
+        new_pod.send_signal(signal.SIGTERM)
+        new_pod.wait(20)
+    handled = _handled(out)
+    assert set(handled) == {str(i) for i in range(total)}  # nothing lost; the killed batch may repeat
+    print(f"\n[kafka stand-in] restart under a new hostname: every record handled {resumed:.1f}s after the kill "
+          f"(session timeout {TEST_OPTIONS['session_timeout']:g}s), {len(handled) - total} handled twice")
+
+
+@pytest.mark.timeout(120)
+def test_a_consumer_locked_out_by_a_dead_member_fails_its_health(broker, event_log, tmp_path):
+    """Members named after the hostname (as before): the killed pod's member led the group,
+    and the stand-in never expires it, so the new pod's member gets no partition. Its
+    health must say so, for the orchestrator to act."""
+    import signal
+
+    from haven.platform.eventlog import health, worker
+    from haven.platform.eventlog.health import HealthLimits
+
+    topic, group, out = unique("locked-out"), unique("referral-delivery-status"), tmp_path / "handled.txt"
+    event_log.publish([Message(topic, f"k{i}", str(i).encode()) for i in range(20)])
+    old_pod = _consumer_process(broker.bootstrap, group, topic, out, "pod-a", "referral-pod-a")
+    wait_for(lambda: len(_handled(out)) >= 20, 60, "the first pod to consume")
+    old_pod.send_signal(signal.SIGKILL)
+    old_pod.wait(10)
+    event_log.publish([Message(topic, f"k{i}", str(i).encode()) for i in range(20, 40)])  # waiting now
+    event_log.health_limits = HealthLimits(stalled_after=2.0, growing_after=600.0)
+    stop = threading.Event()
+    new_pod = threading.Thread(target=worker.run, args=(event_log, group, [topic], lambda r: None, stop),
+                               kwargs={"instance": "referral-pod-b"}, daemon=True)
+    new_pod.start()
+    try:
+        problem = lambda: (health.consumers().get(group) and health.consumers()[group].problem()) or ""
+        wait_for(lambda: problem().startswith(f"holds no partitions of group {group}"), 60, "the stall to show")
+    finally:
+        stop.set()
+        new_pod.join(30)

@@ -1,7 +1,9 @@
 """A consumer process for crash tests: handles records of one group slowly, writing each
 handled record's key/offset to a file (flushed) before committing it.
 
-    python -m tests.support.eventlog_consumer ADAPTER_JSON GROUP TOPIC OUT_FILE [INSTANCE]
+    python -m tests.support.eventlog_consumer ADAPTER_JSON GROUP TOPIC OUT_FILE [INSTANCE | --as-worker SERVICE]
+
+`--as-worker SERVICE`: the member name a worker of SERVICE uses (from EVENT_CONSUMER_INSTANCE).
 """
 import json
 import os
@@ -23,8 +25,13 @@ def main() -> None:
             fh.flush()
             os.fsync(fh.fileno())
 
-        worker.run(event_log, group, [topic], handle, threading.Event(), poll_timeout=0.2,
-                   instance=sys.argv[5] if len(sys.argv) > 5 else None)
+        instance = sys.argv[5] if len(sys.argv) > 5 else None
+        if instance == "--as-worker":
+            from haven.platform import config
+            from haven.platform.eventlog.settings import EVENT_LOG_SETTINGS, consumer_instance
+
+            instance = consumer_instance(config.load(EVENT_LOG_SETTINGS), sys.argv[6])
+        worker.run(event_log, group, [topic], handle, threading.Event(), poll_timeout=0.2, instance=instance)
 
 
 if __name__ == "__main__":
