@@ -1,6 +1,7 @@
 """Notify service: tells receiving agencies and referrers what happened to a referral, by
 webhook, email, SMS and an in-app inbox, with a record of every delivery attempt."""
 from haven.platform import config as c
+from haven.platform import field_cipher
 from haven.platform.config import Setting
 from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
 
@@ -63,7 +64,7 @@ SETTINGS = [
 SPEC = ServiceSpec(
     name="notify",
     default_port=8003,
-    settings=COMMON_SETTINGS + service_settings("notify", 8003) + SETTINGS,
+    settings=COMMON_SETTINGS + service_settings("notify", 8003) + SETTINGS + field_cipher.SETTINGS,
     app_factory="services.notify.bootstrap:create_app",
     migrations_package="services.notify.migrations",
     outbox="services.notify.adapters.orm:outbox",

@@ -12,6 +12,7 @@ from flask import Flask
 from haven.platform import db
 from haven.platform.bootstrap import service_app
 from haven.platform.errors import problem_response, problem_type
+from haven.platform.field_cipher import cipher_for
 from haven.platform.outbox import Outbox
 
 from . import SPEC
@@ -19,6 +20,7 @@ from .adapters.channels import EmailChannel, SmsChannel, WebhookChannel
 from .adapters.directory import OrganizationContacts
 from .adapters.orm import outbox
 from .adapters.people import LocalPeople, NobodyKnown
+from .adapters.secrets import WebhookSecrets
 from .domain.policy import Backoff, CircuitBreaker
 from .entrypoints import api
 from .service_layer.common import Conflict, NotFound
@@ -51,7 +53,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
                         max_body_bytes=64 * 1024)
     backoff = backoff_from(parts.config)
     parts.app.extensions["haven.notify"] = {
-        "verifier": parts.verifier, "subscriptions": Subscriptions(parts.engine, backoff,
+        "verifier": parts.verifier,
+        "subscriptions": Subscriptions(parts.engine, backoff, WebhookSecrets(cipher_for(parts.config)),
                                        private_targets=parts.config.notify_webhook_private_targets),
         "deliveries": Deliveries(parts.engine, backoff), "inbox": Inbox(parts.engine)}
     parts.api.register_blueprint(api.blp)
@@ -86,7 +89,8 @@ def background_jobs(config) -> list:
     dispatcher = Dispatcher(engine, channels, OrganizationContacts(config.notify_directory_url), backoff,
                             CircuitBreaker(config.notify_breaker_failures, config.notify_breaker_open_seconds,
                                            time.time),
-                            Outbox(outbox), concurrency=config.notify_delivery_concurrency)
+                            Outbox(outbox), WebhookSecrets(cipher_for(config)),
+                            concurrency=config.notify_delivery_concurrency)
     event_log = event_log_from(config)
 
     def consume(stop: threading.Event) -> None:

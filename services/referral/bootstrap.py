@@ -13,12 +13,12 @@ from haven.platform import db
 from haven.platform.bootstrap import service_app
 from haven.platform.errors import Problem, problem_response, problem_type
 from haven.platform.eventlog.factory import event_log_from
+from haven.platform.field_cipher import CipherError, cipher_from_config
 from haven.platform.http import NonCritical
 from haven.platform.outbox import Outbox
 
 from . import SPEC
 from .adapters.directory import DirectoryLookup, DirectoryUnavailable, UnknownService
-from .adapters.field_cipher import CipherError, cipher_from_config
 from .adapters.orm import outbox
 from .adapters.repository import StaleReferral
 from .domain.errors import ConsentRequired, IllegalTransition, InvalidReferral, NotPermitted
@@ -98,11 +98,10 @@ def background_jobs(config) -> list:
 
 def _delivery_status(config, engine):
     """Keep what notify reports about each delivery, to show it on the referral."""
-    import socket
-
     import services.notify.contract as notify_contract  # registers the delivery event schemas
     from haven.platform import events
     from haven.platform.eventlog import worker
+    from haven.platform.eventlog.settings import consumer_instance
 
     from .adapters import notifications
 
@@ -113,7 +112,7 @@ def _delivery_status(config, engine):
 
     def run(stop: threading.Event) -> None:
         worker.run(event_log_from(config), "referral-delivery-status", [notify_contract.TOPIC], handle, stop,
-                   instance=f"referral-{socket.gethostname()}")
+                   instance=consumer_instance(config, "referral"))  # the replica's, not the pod's name
 
     return run
 

@@ -132,6 +132,50 @@ def test_a_forged_or_stale_signature_is_refused_by_the_receiver(world, receiver)
     assert row.status == "dead" and row.last_error == "http_401" and row.subscription_id == hook["id"]
 
 
+def test_the_secret_is_stored_encrypted_yet_signs_and_still_does_after_the_keys_rotate(tmp_path, smtp, receiver):
+    from haven.platform.field_cipher import FieldCipher, generate_key
+    from services.notify.adapters.orm import subscriptions
+    from services.notify.adapters.rotation import rotate_all
+
+    old, new = generate_key(), generate_key()
+    url = f"sqlite:///{tmp_path / 'n.sqlite3'}"
+    world = World(tmp_path, url, smtp, HAVEN_FIELD_KEYS=old)
+    try:
+        hook = world.subscribe("webhook", receiver.url("/shelter"))
+        receiver.secrets["/shelter"] = hook["secret"]
+        with world.engine.connect() as connection:
+            stored = connection.execute(sa.select(subscriptions.c.secret)).scalar_one()
+        assert hook["secret"] not in stored
+        world.fanout.handle(referral_event("created"))
+        assert len(receiver.wait_for(1)) == 1
+    finally:
+        world.close()
+    assert rotate_all(db.create_engine(url), FieldCipher([new, old])) == 1
+    world = World(tmp_path, url, smtp, HAVEN_FIELD_KEYS=new)  # restarted without the old key
+    try:
+        world.fanout.handle(referral_event("created"))
+        assert len(receiver.wait_for(2)) == 2 and all(request.verified for request in receiver.received)
+    finally:
+        world.close()
+
+
+def test_a_secret_no_configured_key_opens_is_never_replaced_by_an_unsigned_send(tmp_path, smtp, receiver):
+    from haven.platform.field_cipher import generate_key
+
+    url = f"sqlite:///{tmp_path / 'n.sqlite3'}"
+    world = World(tmp_path, url, smtp, HAVEN_FIELD_KEYS=generate_key())
+    try:
+        receiver.secrets["/shelter"] = world.subscribe("webhook", receiver.url("/shelter"))["secret"]
+        world.close()
+        world = World(tmp_path, url, smtp, HAVEN_FIELD_KEYS=generate_key())  # restarted with a wrong key
+        world.fanout.handle(referral_event("created"))
+        world.wait_until_settled()
+        [row] = world.deliveries(channel="webhook")
+        assert row.status == "dead" and row.last_error == "secret_unreadable" and receiver.received == []
+    finally:
+        world.close()
+
+
 def test_the_same_event_consumed_twice_is_delivered_once(world, receiver, smtp):
     receiver.secrets["/shelter"] = world.subscribe("webhook", receiver.url("/shelter"))["secret"]
     world.subscribe("email", "truc.ban@shelter.example")

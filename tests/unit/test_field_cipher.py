@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from services.referral.adapters.field_cipher import (
+from haven.platform.field_cipher import (
     CipherError,
     FieldCipher,
     KeyFile,

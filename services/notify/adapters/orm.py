@@ -20,7 +20,8 @@ subscriptions = sa.Table(
     sa.Column("user_id", sa.String(200)),  # set: only what is addressed to this person
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("target", sa.String(2000), nullable=False),  # URL, e-mail address or phone number
-    sa.Column("secret", sa.String(200)),  # webhooks: the HMAC key (needed in clear to sign)
+    # webhooks: the HMAC key, encrypted with the field keys (adapters/secrets.py; migration 0002)
+    sa.Column("secret", sa.String(1000)),
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", TS, nullable=False),

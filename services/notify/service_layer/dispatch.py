@@ -33,6 +33,7 @@ from ..adapters import metrics
 from ..adapters.channels import Channel, Outbound, Result
 from ..adapters.directory import DirectoryUnavailable, OrganizationContacts
 from ..adapters.orm import attempts, deliveries, subscriptions
+from ..adapters.secrets import CipherError, WebhookSecrets
 from ..domain.model import EMAIL, ORGANIZATION, WEBHOOK, Notice
 from ..domain.policy import Backoff, CircuitBreaker
 from .common import aware, utcnow
@@ -49,13 +50,14 @@ class Claimed:
     number: int
     secret: str | None
     unsubscribed: bool = False  # its subscription was deleted since it was queued
+    secret_unreadable: bool = False  # no configured field key opens its secret
 
 
 class Dispatcher:
     def __init__(self, engine: Engine, channels: dict[str, Channel], contacts: OrganizationContacts,
-                 backoff: Backoff, breaker: CircuitBreaker, outbox: Outbox, concurrency: int = 8,
-                 idle_wait: float = 0.5):
-        self.engine, self.channels, self.contacts = engine, channels, contacts
+                 backoff: Backoff, breaker: CircuitBreaker, outbox: Outbox, secrets: WebhookSecrets,
+                 concurrency: int = 8, idle_wait: float = 0.5):
+        self.engine, self.channels, self.contacts, self.secrets = engine, channels, contacts, secrets
         self.backoff, self.breaker, self.outbox = backoff, breaker, outbox
         self.concurrency, self.idle_wait = concurrency, idle_wait
         self.wake = threading.Event()  # set by the consumer when it has written deliveries
@@ -173,13 +175,20 @@ class Dispatcher:
                 return None
             attempt_id = connection.execute(attempts.insert().values(
                 delivery_id=row.id, number=number, started_at=utcnow())).inserted_primary_key[0]
-            secret, unsubscribed = None, False
+            stored, unsubscribed = None, False
             if row.subscription_id:
                 found = connection.execute(sa.select(subscriptions.c.secret)
                                            .where(subscriptions.c.id == row.subscription_id)).first()
                 unsubscribed = found is None
-                secret = found.secret if found is not None else None
-        return Claimed(row, attempt_id, number, secret, unsubscribed)
+                stored = found.secret if found is not None else None
+        secret, unreadable = None, False
+        if stored is not None:
+            try:
+                secret = self.secrets.open(stored)
+            except CipherError as exc:  # says which key, never the secret
+                log.error("webhook secret cannot be decrypted: check HAVEN_FIELD_KEYS (%s)", exc)
+                unreadable = True
+        return Claimed(row, attempt_id, number, secret, unsubscribed, unreadable)
 
     def _deliver_and_release(self, claimed: Claimed) -> None:
         try:
@@ -198,6 +207,9 @@ class Dispatcher:
         channel = self.channels.get(row.channel)
         if channel is None:
             result = Result(False, error=f"{row.channel}_not_configured")
+        elif claimed.secret_unreadable:
+            # the keys are misconfigured, not the receiver: retried, and fixed by configuration
+            result = Result(False, error="secret_unreadable")
         elif claimed.unsubscribed or (row.channel == WEBHOOK and claimed.secret is None):
             # the agency removed this address: nothing more goes there, retries included
             result = Result(False, error="subscription_deleted", permanent=True)

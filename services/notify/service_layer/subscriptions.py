@@ -7,7 +7,7 @@ to that person (the referrer's status updates, a supervisor's escalations) — t
 reach people when accounts live in an outside identity provider.
 
 A webhook's signing secret is generated here and shown once, in the answer to its creation;
-after that only its owner's receiver knows it.
+after that only its owner's receiver knows it (it is stored encrypted, and no answer shows it).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from haven.platform.auth import Principal
 
 from ..adapters import targets
 from ..adapters.orm import deliveries, subscriptions
+from ..adapters.secrets import WebhookSecrets
 from ..domain import signature
 from ..domain.model import ORGANIZATION, USER, WEBHOOK, ping_notice
 from ..domain.policy import Backoff
@@ -44,8 +45,8 @@ def _public(row) -> dict:
 
 
 class Subscriptions:
-    def __init__(self, engine: Engine, backoff: Backoff, private_targets: bool = False):
-        self.engine, self.backoff = engine, backoff
+    def __init__(self, engine: Engine, backoff: Backoff, secrets: WebhookSecrets, private_targets: bool = False):
+        self.engine, self.backoff, self.secrets = engine, backoff, secrets
         self.private_targets = private_targets
 
     def create(self, principal: Principal, request: dict) -> dict:
@@ -60,7 +61,8 @@ class Subscriptions:
                 raise TargetRefused(problem)
         secret = signature.new_secret() if request["channel"] == WEBHOOK else None
         row = {"id": new_id(), "organization_id": organization_id, "user_id": request.get("user_id"),
-               "channel": request["channel"], "target": request["target"], "secret": secret,
+               "channel": request["channel"], "target": request["target"],
+               "secret": self.secrets.seal(secret) if secret else None,
                "language": request["language"], "created_by": principal.subject, "created_at": utcnow()}
         with self.engine.begin() as connection:
             connection.execute(subscriptions.insert().values(**row))

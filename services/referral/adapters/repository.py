@@ -12,10 +12,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from haven.platform.field_cipher import FieldCipher
+
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
 from ..domain.model import WITHHELD, Referral, Transition
-from .field_cipher import FieldCipher
 from .orm import history, idempotency_keys, referrals
 
 

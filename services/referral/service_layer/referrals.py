@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from haven.platform.auth import Principal
+from haven.platform.field_cipher import FieldCipher
 from haven.platform.outbox import Outbox
 
 from .. import contract
@@ -31,14 +32,13 @@ from ..adapters import metrics
 from ..adapters import notifications
 from ..adapters.audit import AuditLog
 from ..adapters.directory import DirectoryLookup, UnknownService
-from ..adapters.field_cipher import FieldCipher
 from ..adapters.orm import referrals as table
 from ..adapters.repository import ReferralRepository, StaleReferral
 from ..domain import sla
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
 from ..domain.errors import InvalidReferral
-from ..domain.model import ACCEPT, CANCELLED, Actor, Referral, redacted
+from ..domain.model import ACCEPT, CANCELLED, WITHHELD, Actor, Referral, redacted, without_override_reason
 
 log = logging.getLogger("haven.referral")
 
@@ -77,6 +77,7 @@ class View:
     personal_visible: bool
     actions: tuple[str, ...]
     notifications: list = None  # what notify reported: channel, outcome, attempts (no addresses)
+    deadlines: tuple = ()  # sla.DeadlineProgress of each deadline, under the policy in force
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -163,13 +164,43 @@ def _fingerprint(request: dict) -> str:
 
 
 def _what_is_shown(referral: Referral) -> str | None:
-    """Names (never values) of the personal things a view shows, for the audit log."""
+    """Names (never values) of the personal things a view shows, for the audit log; None
+    when it shows none (then nothing personal was read, and nothing is audited as read)."""
     shown = list(referral.personal.filled()) if referral.personal else []
-    if any(t.note for t in referral.history):
+    if any(t.note is not None and t.note != WITHHELD for t in referral.history):
         shown.append("notes")
-    if referral.override is not None:
+    if referral.override is not None and referral.override.reason != WITHHELD:
         shown.append("override.reason")
     return ",".join(shown) or None
+
+
+def _refers(principal: Principal, referral: Referral) -> bool:
+    """Acts for the referring organization in a referring role."""
+    return bool(set(principal.roles) & REFERRING_ROLES) and principal.organization_id == referral.referring_organization_id
+
+
+def may_hold_own_notes(principal: Principal, referral: Referral) -> bool:
+    """The caller's organization is a side of the referral, so it may have written notes."""
+    return bool(principal.organization_id) and principal.organization_id in (
+        referral.referring_organization_id, referral.receiving_organization_id)
+
+
+def disclose(principal: Principal, referral: Referral) -> tuple[Referral, bool, str | None]:
+    """What of `referral` (loaded with its personal fields) this caller is shown: the view,
+    whether its personal details are in it, and the names of the personal things it shows
+    (what the audit log records as read).
+
+    Personal details: see `personal_visible`. The override's reason: only the referring
+    organization's caseworkers and supervisors (it is their judgement, not the survivor's
+    data the receiving agency needs). Transition notes: with the personal details, and
+    always those the caller's own organization wrote (an agency reads its own decline or
+    completion note, whatever became of the referral)."""
+    if personal_visible(principal, referral) and not referral.personal_withheld:
+        view = referral if _refers(principal, referral) else without_override_reason(referral)
+        return view, True, _what_is_shown(view)
+    own = principal.organization_id if principal.can("referral:read") else None
+    view = redacted(referral, notes_of=own) if not referral.personal_withheld else referral
+    return view, False, _what_is_shown(view)
 
 
 class UnitOfWork:
@@ -296,23 +327,22 @@ class Referrals:
             referral = uow.referrals.get(referral_id, where=visibility_condition(principal))
             if referral is None or not visible(principal, referral):
                 raise NotFound(referral_id)
-            if personal_visible(principal, referral):
+            # Decrypted only for a caller who may see some of it; `disclose` cuts it down.
+            if personal_visible(principal, referral) or may_hold_own_notes(principal, referral):
                 referral = uow.referrals.get(referral_id, personal=True)
         return self._view(principal, referral, origin)
 
     def _view(self, principal: Principal, referral: Referral, origin: Origin, audited: bool = False) -> View:
-        shown = personal_visible(principal, referral) and not referral.personal_withheld
+        view, personal, shown = disclose(principal, referral)
         if shown and not audited:
-            # Every read of personal fields is audited (own transaction: the read happened).
+            # Every read of personal data is audited (own transaction: the read happened).
             with self._uow() as uow:
-                uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(),
-                                 detail=_what_is_shown(referral))
+                uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(), detail=shown)
                 uow.commit()
-        if not shown and not referral.personal_withheld:
-            referral = redacted(referral)
         with self.engine.connect() as connection:
             sent = notifications.of_referral(connection, referral.id)
-        return View(referral, shown, allowed_actions(principal, referral), sent)
+        return View(view, personal, allowed_actions(principal, referral), sent,
+                    sla.progress(referral, self.policy, self.clock()))
 
     def history(self, principal: Principal, referral_id: str, origin: Origin) -> View:
         return self.get(principal, referral_id, origin)
@@ -353,9 +383,9 @@ class Referrals:
             uow.referrals.save(referral, self._next_deadline(referral))
             self._publish(uow, referral)
             uow.audit.record(principal, action, referral.id, origin, now, detail=details.get("reason"))
-            if personal_visible(principal, referral):  # the answer shows them: a read, too
-                uow.audit.record(principal, "read_personal", referral.id, origin, now,
-                                 detail=_what_is_shown(referral))
+            shown = disclose(principal, referral)[2]
+            if shown:  # the answer shows personal data: a read, too
+                uow.audit.record(principal, "read_personal", referral.id, origin, now, detail=shown)
             uow.commit()
         self._observe(action, referral)
         return self._view(principal, referral, origin, audited=True)
@@ -385,9 +415,9 @@ class Referrals:
             uow.audit.record(principal, "re_refer", previous.id, origin, now, detail=f"as {successor.id}")
             uow.audit.record(principal, "create", successor.id, origin, now,
                              detail="consent overridden" if override else None)
-            if personal_visible(principal, successor):
-                uow.audit.record(principal, "read_personal", successor.id, origin, now,
-                                 detail=_what_is_shown(successor))
+            shown = disclose(principal, successor)[2]
+            if shown:
+                uow.audit.record(principal, "read_personal", successor.id, origin, now, detail=shown)
             uow.commit()
         metrics.TRANSITIONS.labels("create", successor.urgency, successor.service_kind).inc()
         return self._view(principal, successor, origin, audited=True)
