@@ -601,3 +601,121 @@ def test_behind_a_proxy_the_audit_records_the_clients_address(stack):
     entries = stack["client"].get("/v1/audit", query_string={"referral_id": answer.json["id"]},
                                   headers=tokens(stack)["admin"]).json["items"]
     assert [e["source_ip"] for e in entries] == ["203.0.113.7"]
+
+
+# --- what each side is told on the referral itself -----------------------------------------
+
+def _audited_reads(stack, referral_id):
+    entries = stack["client"].get("/v1/audit", query_string={"referral_id": referral_id},
+                                  headers=tokens(stack)["admin"]).json["items"]
+    return [e for e in entries if e["action"] == "read_personal"]
+
+
+def test_the_referral_shows_its_deadlines_and_whether_each_was_met(stack):
+    client, t = stack["client"], tokens(stack)
+    created = create(stack, urgency="emergency")
+    acknowledge, decide = created["deadlines"]
+    start = datetime.fromisoformat(created["created_at"])
+    assert (acknowledge["kind"], acknowledge["state"], acknowledge["done_at"]) == ("acknowledge", "pending", None)
+    assert datetime.fromisoformat(acknowledge["due_at"]) - start == timedelta(minutes=15)
+    assert datetime.fromisoformat(decide["due_at"]) - start == timedelta(hours=1)
+    referrals = stack["app"].extensions["haven.referral"]["referrals"]
+    original = referrals.clock
+    referrals.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=20)  # a read only: nothing stamped
+    try:
+        late = client.get(f"/v1/referrals/{created['id']}", headers=t["agency_staff"]).json
+    finally:
+        referrals.clock = original
+    assert [d["state"] for d in late["deadlines"]] == ["overdue", "pending"]  # the agency sees it owes an answer
+    answered = client.post(f"/v1/referrals/{created['id']}/acknowledge", json={}, headers=t["agency_staff"]).json
+    assert answered["deadlines"][0]["state"] == "met" and answered["deadlines"][0]["done_at"] == answered[
+        "acknowledged_at"]
+    seen_by_caseworker = client.get(f"/v1/referrals/{created['id']}", headers=t["caseworker"]).json
+    assert [d["state"] for d in seen_by_caseworker["deadlines"]] == ["met", "pending"]
+
+
+def test_the_override_reason_is_read_by_the_referring_organization_only(stack):
+    client, t = stack["client"], tokens(stack)
+    reason = "Chồng đang cầm dao trước cửa nhà"
+    rid = create(stack, who="supervisor", consent=None, risk_level="severe", override={"reason": reason})["id"]
+    for who in ("supervisor", "caseworker"):
+        shown = client.get(f"/v1/referrals/{rid}", headers=t[who]).json["override"]
+        assert shown["reason"] == reason and shown["by"] == "sup-mai", who
+    client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers=t["agency_staff"])
+    accepted = client.post(f"/v1/referrals/{rid}/accept", json={}, headers=t["agency_staff"]).json
+    assert accepted["personal"]["phone"] == SECRETS[1]  # the agency now sees her contact details...
+    assert accepted["override"]["reason"] == "[withheld]"  # ...but not the supervisor's judgement
+    for who in ("ops", "admin"):
+        seen = client.get(f"/v1/referrals/{rid}", headers=t[who]).json
+        assert seen["override"]["reason"] == "[withheld]" and seen["consent_overridden"] is True
+    assert reason not in json.dumps([client.get(f"/v1/referrals/{rid}", headers=t[w]).json
+                                     for w in ("agency_staff", "ops", "admin")], ensure_ascii=False)
+
+
+def test_a_read_is_audited_as_personal_only_when_personal_data_was_returned(stack):
+    client, t = stack["client"], tokens(stack)
+    bare = create(stack, personal=None)["id"]  # nothing personal shared, no notes, no override
+    client.get(f"/v1/referrals/{bare}", headers=t["caseworker"])
+    assert _audited_reads(stack, bare) == []
+    full = create(stack)["id"]
+    client.get(f"/v1/referrals/{full}", headers=t["caseworker"])
+    [read] = _audited_reads(stack, full)
+    assert "phone" in read["detail"] and "override.reason" not in read["detail"]
+
+
+def test_the_receiving_agency_reads_the_notes_it_wrote_itself_at_any_time(stack):
+    client, t = stack["client"], tokens(stack)
+    note = "Hết giường tối nay; gọi lại sáng mai"
+    rid = create(stack)["id"]
+    declined = client.post(f"/v1/referrals/{rid}/decline", json={"reason": "other", "note": note},
+                           headers=t["agency_staff"]).json
+    assert declined["personal_withheld"] is True  # never accepted: her details stay with the referrer
+    steps = client.get(f"/v1/referrals/{rid}/history", headers=t["agency_staff"]).json["items"]
+    assert steps[-1]["note"] == note
+    assert client.get(f"/v1/referrals/{rid}/history", headers=t["ops"]).json["items"][-1]["note"] == "[withheld]"
+    assert client.get(f"/v1/referrals/{rid}/history", headers=t["caseworker"]).json["items"][-1]["note"] == note
+    agency_reads = [r for r in _audited_reads(stack, rid) if r["actor_user_id"] == "staff-thu"]
+    assert agency_reads and all(r["detail"] == "notes" for r in agency_reads)
+    cancelled = create(stack)["id"]
+    client.post(f"/v1/referrals/{cancelled}/cancel", json={"reason": "other", "note": "Chị ấy đã về quê"},
+                headers=t["caseworker"])
+    steps = client.get(f"/v1/referrals/{cancelled}/history", headers=t["agency_staff"]).json["items"]
+    assert steps[-1]["note"] == "[withheld]"  # the referrer's note is not the agency's
+
+
+def test_a_re_referral_carries_her_details_and_a_still_valid_consent_but_never_an_override(stack):
+    client, t = stack["client"], tokens(stack)
+    rid = create(stack, services_requested=["shelter"])["id"]
+    client.post(f"/v1/referrals/{rid}/decline", json={"reason": "no_capacity"}, headers=t["agency_staff"])
+    onward = client.post(f"/v1/referrals/{rid}/re-refer", json={"receiving_service_id": stack["legal"]["id"]},
+                         headers=t["caseworker"]).json
+    first = client.get(f"/v1/referrals/{rid}", headers=t["caseworker"]).json
+    assert onward["personal"] == first["personal"] and onward["profile"] == first["profile"]
+    assert onward["consent"] == first["consent"]  # still valid: no fresh consent needed
+    assert onward["services_requested"] == ["legal_aid"]  # what the new service gives, unless asked otherwise
+    assert onward["previous_referral_id"] == rid and first["next_referral_id"] == onward["id"]
+    assert onward["status"] == "sent" and onward["deadlines"][0]["state"] == "pending"  # its own clock
+    # consent that has run out must be renewed
+    now = datetime.now(timezone.utc)
+    expiring = create(stack, consent={**body(stack)["consent"], "expires_at": (now + timedelta(seconds=2)).isoformat()})
+    client.post(f"/v1/referrals/{expiring['id']}/decline", json={"reason": "no_capacity"}, headers=t["agency_staff"])
+    referrals = stack["app"].extensions["haven.referral"]["referrals"]
+    original = referrals.clock
+    referrals.clock = lambda: datetime.now(timezone.utc) + timedelta(seconds=5)
+    try:
+        stale = client.post(f"/v1/referrals/{expiring['id']}/re-refer",
+                            json={"receiving_service_id": stack["legal"]["id"]}, headers=t["caseworker"])
+        assert stale.status_code == 422 and stale.json["errors"][0]["field"].startswith("consent")
+        renewed = client.post(f"/v1/referrals/{expiring['id']}/re-refer", headers=t["caseworker"], json={
+            "receiving_service_id": stack["legal"]["id"],
+            "consent": {**body(stack)["consent"], "obtained_at": now.isoformat()}})
+        assert renewed.status_code == 201, renewed.json
+    finally:
+        referrals.clock = original
+    # an override was a supervisor's judgement for that one referral: it does not travel
+    overridden = create(stack, who="supervisor", consent=None, risk_level="severe",
+                        override={"reason": "Nguy hiểm tính mạng"})["id"]
+    client.post(f"/v1/referrals/{overridden}/decline", json={"reason": "no_capacity"}, headers=t["agency_staff"])
+    refused = client.post(f"/v1/referrals/{overridden}/re-refer", json={"receiving_service_id": stack["legal"]["id"]},
+                          headers=t["supervisor"])
+    assert refused.status_code == 422 and refused.json["errors"][0]["field"].startswith("consent")

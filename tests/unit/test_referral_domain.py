@@ -628,3 +628,53 @@ def test_the_domain_imports_no_framework():
                 continue
             for name in names:
                 assert name.split(".")[0] in sys.stdlib_module_names, (module.name, name)
+
+
+# --- what each side sees of the deadlines and the free text ---------------------------
+
+def test_deadline_progress_says_when_each_step_is_due_and_whether_it_was_done_in_time():
+    from services.referral.domain.sla import progress
+
+    policy = SlaPolicy()  # high: acknowledge in 4 h, decide in 24 h
+    r = referral()
+    assert [(p.kind, p.due_at, p.state) for p in progress(r, policy, T0 + MINUTE)] == [
+        ("acknowledge", T0 + timedelta(hours=4), "pending"), ("decide", T0 + timedelta(hours=24), "pending")]
+    late = T0 + timedelta(hours=5)
+    assert [p.state for p in progress(r, policy, late)] == ["overdue", "pending"]
+    escalate_overdue(r, policy, late)
+    r.acknowledge(SHELTER_STAFF, late + MINUTE)
+    r.accept(SHELTER_STAFF, late + 2 * MINUTE)
+    acknowledge, decide = progress(r, policy, late + 3 * MINUTE)
+    assert (acknowledge.state, acknowledge.done_at, acknowledge.escalated) == ("missed", late + MINUTE, True)
+    assert (decide.state, decide.done_at, decide.escalated) == ("met", late + 2 * MINUTE, False)
+
+
+def test_a_decline_straight_from_sent_meets_both_deadlines_and_a_cancel_ends_them():
+    from services.referral.domain.sla import progress
+
+    declined = referral()
+    declined.decline(SHELTER_STAFF, T0 + MINUTE, "no_capacity")
+    assert [p.state for p in progress(declined, SlaPolicy(), T0 + timedelta(days=3))] == ["met", "met"]
+    cancelled = referral()
+    cancelled.cancel(CASEWORKER, T0 + MINUTE)
+    assert [p.state for p in progress(cancelled, SlaPolicy(), T0 + timedelta(days=3))] == ["not_needed"] * 2
+
+
+def test_a_redacted_view_keeps_only_the_notes_the_viewers_own_organization_wrote():
+    r = referral()
+    r.decline(SHELTER_STAFF, T0 + MINUTE, "other", note=SECRETS[9])
+    assert redacted(r).history[-1].note == WITHHELD
+    assert redacted(r, notes_of="org-shelter").history[-1].note == SECRETS[9]
+    assert redacted(r, notes_of="org-commune").history[-1].note == WITHHELD
+    assert redacted(r, notes_of="org-shelter").personal is None
+
+
+def test_without_the_override_reason_the_override_itself_still_shows():
+    from services.referral.domain.model import without_override_reason
+
+    at = T0 - MINUTE
+    r = referral(consent=None, personal=None, risk_level="severe",
+                 override=ConsentOverride(by=SUPERVISOR, at=at, reason=SECRETS[8]))
+    view = without_override_reason(r)
+    assert (view.override.by, view.override.at, view.override.reason) == (SUPERVISOR, at, WITHHELD)
+    assert r.override.reason == SECRETS[8]  # the aggregate itself is untouched

@@ -34,7 +34,7 @@ from .errors import (
 __all__ = [
     "Actor", "ClientProfile", "Consent", "ConsentOverride", "ConsentRequired", "Deadline", "DomainError",
     "IllegalTransition", "InvalidReferral", "NotPermitted", "PersonalDetails", "Referral", "Transition",
-    "redacted",
+    "redacted", "without_override_reason",
 ]
 
 URGENCIES = ("emergency", "high", "normal")
@@ -429,15 +429,24 @@ def _reason_and_note(reason: str | None, note: str | None, allowed: tuple[str, .
     return note
 
 
-def redacted(referral: Referral) -> Referral:
+def redacted(referral: Referral, *, notes_of: str | None = None) -> Referral:
     """The referral as operations staff and other non-permitted viewers may see it: personal
     details removed, and every piece of free text (transition notes, the override's
-    reason) replaced by WITHHELD, so a viewer still sees *that* a note exists. Consent
-    stays (who asked, when, for what scope: no client data). The copy is marked
-    `personal_withheld`, refuses every change, and has no pending events; a repository
-    must refuse to save it, or it would erase the personal data it hides."""
-    override = referral.override
-    if override is not None:
-        override = replace(override, reason=WITHHELD)
-    history = tuple(replace(t, note=WITHHELD) if t.note is not None else t for t in referral.history)
-    return replace(referral, personal=None, override=override, history=history, personal_withheld=True, events=[])
+    reason) replaced by WITHHELD, so a viewer still sees *that* a note exists — except the
+    notes organization `notes_of` wrote itself (an agency may always read its own decline
+    or completion note). Consent stays (who asked, when, for what scope: no client data).
+    The copy is marked `personal_withheld`, refuses every change, and has no pending
+    events; a repository must refuse to save it, or it would erase the personal data it
+    hides."""
+    history = tuple(t if t.note is None or (notes_of and t.actor_organization_id == notes_of)
+                    else replace(t, note=WITHHELD) for t in referral.history)
+    return replace(without_override_reason(referral), personal=None, history=history, personal_withheld=True,
+                   events=[])
+
+
+def without_override_reason(referral: Referral) -> Referral:
+    """A view without the override's reason (the referring organization's to read): that
+    consent was overridden, by whom and when stay visible."""
+    if referral.override is None or referral.override.reason == WITHHELD:
+        return referral
+    return replace(referral, override=replace(referral.override, reason=WITHHELD), events=[])

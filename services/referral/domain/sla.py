@@ -97,6 +97,42 @@ def deadlines(referral: Referral, policy: SlaPolicy) -> tuple[Deadline, Deadline
                  for kind in DEADLINE_KINDS)
 
 
+# How a deadline stands, as the caseworker and the agency see it on the referral.
+PENDING, OVERDUE, MET, MISSED, NOT_NEEDED = "pending", "overdue", "met", "missed", "not_needed"
+DEADLINE_STATES = (PENDING, OVERDUE, MET, MISSED, NOT_NEEDED)
+
+
+@dataclass(frozen=True)
+class DeadlineProgress:
+    """One deadline of one referral: when the step is due, when it was done (None while
+    undone), and so whether it was met. `not_needed`: the referral ended (cancelled) before
+    the step, so nobody owes it any more. `escalated`: the alarm was raised when it passed."""
+
+    kind: str
+    due_at: datetime
+    done_at: datetime | None
+    state: str
+    escalated: bool
+
+
+def progress(referral: Referral, policy: SlaPolicy, now: datetime) -> tuple[DeadlineProgress, ...]:
+    """Both deadlines of the referral as they stand at `now`, under the policy in force."""
+    now = checks.utc(now, "now")
+    done = {ACKNOWLEDGE: referral.answered_at, DECIDE: referral.decided_at}
+    report = []
+    for deadline in deadlines(referral, policy):
+        done_at = done[deadline.kind]
+        if done_at is not None:
+            state = MET if done_at <= deadline.due_at else MISSED
+        elif not referral.awaiting(deadline.kind):
+            state = NOT_NEEDED
+        else:
+            state = OVERDUE if now > deadline.due_at else PENDING
+        report.append(DeadlineProgress(deadline.kind, deadline.due_at, done_at, state,
+                                       deadline.kind in referral.escalations))
+    return tuple(report)
+
+
 def _open(referral: Referral, policy: SlaPolicy) -> list[Deadline]:
     """Deadlines that can still be missed: the step is undone (never so in a final status)
     and no alarm was raised."""
@@ -122,5 +158,5 @@ def next_deadline(referral: Referral, policy: SlaPolicy) -> Deadline | None:
     return min(_open(referral, policy), key=lambda d: d.due_at, default=None)
 
 
-__all__ = ["ACKNOWLEDGE", "DEADLINE_KINDS", "DECIDE", "SlaPolicy", "deadlines", "escalate_overdue",
-           "next_deadline", "overdue"]
+__all__ = ["ACKNOWLEDGE", "DEADLINE_KINDS", "DEADLINE_STATES", "DECIDE", "DeadlineProgress", "SlaPolicy",
+           "deadlines", "escalate_overdue", "next_deadline", "overdue", "progress"]

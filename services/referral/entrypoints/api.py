@@ -52,6 +52,8 @@ def _referral_body(view: View) -> dict:
     body["personal_withheld"] = not view.personal_visible
     body["consent"] = asdict(referral.consent) if referral.consent else None
     body["consent_overridden"] = referral.override is not None
+    body["override"] = asdict(referral.override) if referral.override else None
+    body["deadlines"] = [asdict(d) for d in view.deadlines]
     body["allowed_actions"] = list(view.actions)
     body["notifications"] = view.notifications or []
     return body

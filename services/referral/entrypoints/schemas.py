@@ -12,6 +12,7 @@ from haven.platform.schemas import PageSchema
 
 from ..domain.client import AGE_GROUPS, CONSENT_SCOPES, GENDERS
 from ..domain.model import CANCEL_REASONS, DECLINE_REASONS, RISK_LEVELS, STATUSES, URGENCIES
+from ..domain.sla import DEADLINE_KINDS, DEADLINE_STATES
 
 
 def _plausible(value) -> None:
@@ -113,7 +114,8 @@ class TransitionSchema(ma.Schema):
     actor_organization_id = f.String(allow_none=True)
     at = f.AwareDateTime()
     reason_code = f.String(allow_none=True)
-    note = f.String(allow_none=True, metadata={"description": "`[withheld]` when you may not see personal data."})
+    note = f.String(allow_none=True, metadata={"description": "Free text (personal): shown with the personal fields, "
+                                               "and always to the organization that wrote it; `[withheld]` otherwise."})
 
 
 class NotificationSchema(ma.Schema):
@@ -123,6 +125,24 @@ class NotificationSchema(ma.Schema):
     outcome = f.String(metadata={"enum": ["delivered", "dead", "undeliverable"]})
     attempts = f.Integer()
     at = f.AwareDateTime()
+
+
+class DeadlineSchema(ma.Schema):
+    kind = f.String(metadata={"enum": list(DEADLINE_KINDS),
+                              "description": "`acknowledge`: the agency's first answer; `decide`: accept or decline."})
+    due_at = f.AwareDateTime(metadata={"description": "When the step is due, under the SLA policy in force."})
+    done_at = f.AwareDateTime(allow_none=True, metadata={"description": "When the step was done; null while undone."})
+    state = f.String(metadata={"enum": list(DEADLINE_STATES), "description":
+                               "`pending` (undone, not yet due), `overdue` (undone and past due), `met`, `missed` "
+                               "(done late), `not_needed` (the referral was cancelled before the step)."})
+    escalated = f.Boolean(metadata={"description": "The alarm was raised when the deadline passed undone."})
+
+
+class OverrideViewSchema(ma.Schema):
+    by = f.String(metadata={"description": "The supervisor who overrode consent."})
+    at = f.AwareDateTime()
+    reason = f.String(metadata={"description": "Why (personal): only the referring organization's caseworkers and "
+                                               "supervisors read it; `[withheld]` for everyone else."})
 
 
 class ReferralSummarySchema(ma.Schema):
@@ -153,6 +173,10 @@ class ReferralSchema(ReferralSummarySchema):
     personal_withheld = f.Boolean()
     consent = f.Nested(ConsentSchema, allow_none=True)
     consent_overridden = f.Boolean()
+    override = f.Nested(OverrideViewSchema, allow_none=True,
+                        metadata={"description": "The supervisor's override of consent, if any."})
+    deadlines = f.List(f.Nested(DeadlineSchema), metadata={
+        "description": "When the receiving agency must acknowledge and decide, and whether it did in time."})
     previous_referral_id = f.String(allow_none=True)
     next_referral_id = f.String(allow_none=True)
     version = f.Integer()
