@@ -5,12 +5,14 @@ from gunicorn.app.base import BaseApplication
 
 from haven.platform.config import Config
 from haven.platform.service import ServiceSpec, resolve
+from haven.serving.settings import ServingLimits
 
 
 class HavenServer(BaseApplication):
     def __init__(self, spec: ServiceSpec, config: Config):
         self.spec = spec
         self.config = config
+        self.serving_limits = ServingLimits.from_config(config)  # read by HavenWorker
         super().__init__()
 
     def load_config(self) -> None:

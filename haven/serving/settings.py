@@ -1,0 +1,32 @@
+"""Settings of the HTTP serving set-up (the same for every service)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from haven.platform import config as c
+from haven.platform.config import Config, Setting
+
+SERVING_SETTINGS: list[Setting] = [
+    Setting("HAVEN_HTTP_HEADER_TIMEOUT_SECONDS", c.number(0.5), "10",
+            "Seconds a client has to send a request's line and headers (from connecting, or from its first "
+            "byte on a kept-alive connection). Slower clients get 408 and are disconnected; none of them "
+            "holds an application thread meanwhile."),
+    Setting("HAVEN_HTTP_BODY_TIMEOUT_SECONDS", c.number(0.5), "30",
+            "Seconds a client has to send a request body of up to 1 MiB once its headers are in (read "
+            "before the body takes a thread). Larger bodies and responses may stall this long per read "
+            "or write."),
+]
+
+
+@dataclass(frozen=True)
+class ServingLimits:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> "ServingLimits":
+        # Until every service's settings list holds SERVING_SETTINGS, read them here.
+        if not hasattr(config, "haven_http_header_timeout_seconds"):
+            config = c.load(SERVING_SETTINGS)
+        return cls(header_timeout=config.haven_http_header_timeout_seconds,
+                   body_timeout=config.haven_http_body_timeout_seconds)
