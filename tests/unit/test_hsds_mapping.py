@@ -3,7 +3,9 @@
 Documents are validated against the official HSDS 3.0 JSON schemas, copied unchanged into
 tests/fixtures/hsds/schema/ (CC BY-SA 4.0, Open Referral; see the README there)."""
 import copy
+import io
 import json
+import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from services.directory.adapters.hsds import (STATUS_TO_HSDS, ImportBatch, organization_to_hsds, parse_csv,
                                               parse_hsds, service_to_hsds)
+from services.directory.domain.kind_mappings import KindMapping, KindMappings, Term, check_mappings, taxonomy_key
 from services.directory.domain.model import (STATUSES, Address, Capacity, Location, OpeningHours, Organization,
                                              Phone, Service)
 from services.directory.domain.search import Listing, Viewer
@@ -465,3 +468,116 @@ def test_csv_leading_zeros_are_restored_and_errors_name_the_column():
     batch = parse_csv(text)
     assert [(e.index, e.field) for e in batch.errors] == [(3, "minimum_age")]
     assert batch.locations[0].area_codes == ("01", "006")
+
+
+# --------------------------------------------------------------------------- documents from other systems
+
+
+# A table of the kind an installation keeps (its starter rows are the migration's business).
+TWO_ONE_ONE = "https://211taxonomy.org"
+MAPPINGS = KindMappings((KindMapping(TWO_ONE_ONE, "BH-1800.1500-100", "shelter", "Domestic Violence Shelters"),
+                         KindMapping(TWO_ONE_ONE, "RP-1500.1400-200", "hotline", "Domestic Violence Hotlines"),
+                         KindMapping(TWO_ONE_ONE, "FT-3000.1750", "legal_aid", "Domestic Violence Legal Services")))
+
+
+def foreign():
+    """HSDS 3.0 services exported by another Open Referral system: 211 taxonomy terms, no
+    Haven attribute at all (no haven-kind, no haven-confidential)."""
+    return load("foreign_services.json")
+
+
+def by_name(batch, part):
+    return next(s for s in batch.services if part in s.name)
+
+
+def test_the_foreign_sample_is_official_hsds_3_without_haven_attributes():
+    documents = foreign()
+    for document in documents:
+        assert_valid(document)
+    assert "haven-" not in json.dumps(documents)
+
+
+def test_a_foreign_service_takes_its_kind_from_the_mapping_of_its_taxonomy_term():
+    batch = parse_hsds(foreign(), mappings=MAPPINGS)
+    assert by_name(batch, "Nhà an toàn").kind == "shelter"
+    assert by_name(batch, "Đường dây nóng").kind == "hotline"  # named by taxonomy_detail.uri "…org/" only
+    assert by_name(batch, "Trợ giúp pháp lý").kind == "legal_aid"
+    sources = {k.id: k.rule for k in batch.kind_sources}
+    assert sources[by_name(batch, "Nhà an toàn").id] == "mapping https://211taxonomy.org:BH-1800.1500-100"
+    assert sources[by_name(batch, "Đường dây nóng").id] == "mapping https://211taxonomy.org:RP-1500.1400-200"
+
+
+def test_a_service_no_rule_gives_a_kind_is_reported_naming_its_terms():
+    batch = parse_hsds(foreign(), mappings=MAPPINGS)
+    (error,) = batch.errors
+    assert (error.index, error.field) == (3, "attributes")
+    assert "Local categories:PN-8100.0200-180" in error.message and "default_kind" in error.message
+    assert len(batch.services) == 3
+
+
+def test_default_kind_gives_a_kind_to_the_services_no_mapping_covers():
+    batch = parse_hsds(foreign(), mappings=MAPPINGS, default_kind="counselling")
+    assert batch.errors == []
+    club = by_name(batch, "Câu lạc bộ")
+    assert club.kind == "counselling"
+    assert {k.id: k.rule for k in batch.kind_sources}[club.id] == "default_kind"
+    assert by_name(batch, "Nhà an toàn").kind == "shelter"  # a mapping comes before the default
+
+
+def test_a_shelter_location_with_no_confidentiality_information_is_imported_confidential():
+    batch = parse_hsds(foreign(), mappings=MAPPINGS)
+    locations = {loc.id: loc for loc in batch.locations}
+    shelter, legal = by_name(batch, "Nhà an toàn"), by_name(batch, "Trợ giúp pháp lý")
+    assert locations[shelter.location_ids[0]].confidential is True
+    assert locations[legal.location_ids[0]].confidential is False
+    (warning,) = [w for w in batch.warnings if w.id == shelter.location_ids[0]]
+    assert warning.index == 0 and "safe default" in warning.message
+    assert batch.confidentiality_given == set()  # neither location says, so a re-import keeps what Haven has
+
+
+def test_a_document_that_says_a_location_is_public_is_taken_at_its_word():
+    documents = load("sample_services.json")
+    legal = documents[2]["service_at_locations"][0]["location"]
+    legal["attributes"].append({"id": str(uuid.uuid4()), "taxonomy_term": {
+        "id": str(uuid.uuid4()), "code": "confidential", "name": "x", "description": "x",
+        "taxonomy": "haven-confidential"}, "value": "false"})
+    batch = parse_hsds(documents)
+    shelter_home = next(d["service_at_locations"][0]["location"]["id"] for d in documents
+                        if d["name"] == "Chỗ ở tạm thời an toàn")
+    assert batch.confidentiality_given == {legal["id"], shelter_home}
+    assert all(k.rule == "haven-kind attribute" for k in batch.kind_sources)
+
+
+def test_terms_mapping_to_several_kinds_choose_the_confidential_one_and_say_so():
+    document = foreign()[1]  # the hotline
+    document["attributes"].append(copy.deepcopy(foreign()[0]["attributes"][0]))  # also tagged as a DV shelter
+    document["attributes"][-1]["id"] = str(uuid.uuid4())
+    batch = parse_hsds(document, mappings=MAPPINGS)
+    assert batch.services[0].kind == "shelter"
+    assert [k.rule for k in batch.kind_sources] == ["mapping https://211taxonomy.org:BH-1800.1500-100"]
+    assert any("hotline" in w.message and w.field == "attributes" for w in batch.warnings)
+
+
+def test_taxonomy_names_and_codes_match_loosely():
+    mappings = KindMappings((KindMapping("https://211taxonomy.org", "BH-1800.1500-100", "shelter"),))
+    for taxonomy in ("http://www.211taxonomy.org/", "211TAXONOMY.ORG", " https://211taxonomy.org "):
+        assert mappings.lookup(Term((taxonomy,), " bh-1800.1500-100")) is not None, taxonomy
+    assert mappings.lookup(Term(("https://openeligibility.org",), "BH-1800.1500-100")) is None
+    assert taxonomy_key("https://211taxonomy.org/") == taxonomy_key("211taxonomy.org")
+
+
+def test_a_mapping_table_with_an_unknown_kind_or_a_repeated_term_is_refused_naming_the_row():
+    rows = [KindMapping("A", "1", "shelter"), KindMapping("a", "1 ", "hotline"), KindMapping("B", "2", "astrology"),
+            KindMapping(" ", "3", "shelter")]
+    assert [field for field, _ in check_mappings(rows, ["shelter", "hotline"])] == [
+        "mappings.1.code", "mappings.2.kind", "mappings.3.taxonomy"]
+
+
+def test_the_csv_import_says_where_kinds_and_confidentiality_come_from():
+    text = ("organization_name,service_name,kind,location_name,confidential\n"
+            "Hội LHPN,Nhà tạm lánh,shelter,Nhà A,\n"
+            "Hội LHPN,Tư vấn,counselling,Nhà B,no\n")
+    batch = parse_csv(io.StringIO(text))
+    assert [k.rule for k in batch.kind_sources] == ["kind column", "kind column"]
+    named = {loc.name: loc.id for loc in batch.locations}
+    assert batch.confidentiality_given == {named["Nhà B"]}

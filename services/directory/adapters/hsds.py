@@ -145,6 +145,7 @@ from datetime import date, datetime, timezone
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..domain.kind_mappings import KindMappings, Term
 from ..domain.model import (AREA_LEVELS, BASE_KINDS, DEFAULT_TIMEZONE, GENDERS, MAX_CAPACITY, WEEKDAYS, Address,
                             Capacity, Kind, Location, OpeningHours, Organization, Phone, Service)
 from ..domain.search import Listing, Viewer, redact_listing
@@ -196,6 +197,17 @@ class RecordError:
     message: str
 
 
+@dataclass(frozen=True)
+class KindSource:
+    """Which rule gave a kept service its kind: "haven-kind attribute", "mapping
+    <taxonomy>:<code>", "default_kind" (HSDS) or "kind column" (CSV)."""
+
+    index: int
+    id: str
+    kind: str
+    rule: str
+
+
 @dataclass
 class ImportBatch:
     organizations: list[Organization] = field(default_factory=list)
@@ -206,6 +218,10 @@ class ImportBatch:
     # schedule...): worth showing to the administrator, not a reason to refuse them.
     warnings: list[RecordError] = field(default_factory=list)
     area_names: dict[str, str] = field(default_factory=dict)  # code -> name, as the document gave them
+    kind_sources: list[KindSource] = field(default_factory=list)
+    # Locations whose confidentiality the input states (the haven-confidential attribute, the
+    # CSV column). The others may not make a confidential location public on a re-import.
+    confidentiality_given: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -604,15 +620,41 @@ def _terms(data: dict, path: str, p: _Problems):
 # --------------------------------------------------------------------------- HSDS import
 
 
+RULE_ATTRIBUTE = f"{TAXONOMY_KIND} attribute"
+RULE_DEFAULT = "default_kind"
+
+
+def _foreign_terms(data: dict) -> list[Term]:
+    """The service's terms from taxonomies other than Haven's, each with every name the
+    document gives its taxonomy (malformed attributes were reported by `_terms`)."""
+    found = []
+    attributes = data.get("attributes")
+    for attribute in attributes if isinstance(attributes, list) else ():
+        term = attribute.get("taxonomy_term") if isinstance(attribute, dict) else None
+        if not isinstance(term, dict) or not isinstance(term.get("code"), str) or not term["code"].strip():
+            continue
+        detail = term.get("taxonomy_detail") if isinstance(term.get("taxonomy_detail"), dict) else {}
+        names = tuple(n for n in (term.get("taxonomy"), detail.get("name"), detail.get("uri"))
+                      if isinstance(n, str) and n.strip())
+        if names and not any(n.startswith("haven-") for n in names):
+            found.append(Term(names, term["code"]))
+    return found
+
+
 class _Importer:
-    def __init__(self, kinds, default_kind: str | None):
+    def __init__(self, kinds, default_kind: str | None, mappings: KindMappings | None = None):
         self.kinds = _kind_table(kinds)
         self.default_kind = default_kind
+        self.mappings = mappings or KindMappings()
         self.batch = ImportBatch()
         self.organizations: dict[str, Organization] = {}
         self.locations: dict[str, Location] = {}
         self.services: dict[str, tuple[Service, int]] = {}
         self.rejected_locations: set[str] = set()
+        # location id -> (does the document state its confidentiality, path of its attributes),
+        # from the copy parsed last; `keep_location` keeps what the kept copy said
+        self.stated: dict[str, tuple[bool, str]] = {}
+        self.kept_at: dict[str, tuple[int, str]] = {}
 
     # -- bookkeeping
 
@@ -635,9 +677,14 @@ class _Importer:
         self._keep_once("organization", self.organizations, self.batch.organizations, org, index)
 
     def keep_location(self, loc: Location, index: int) -> None:
+        if loc.id not in self.locations:
+            said, path = self.stated.get(loc.id, (False, ""))
+            self.kept_at[loc.id] = (index, path)
+            if said:
+                self.batch.confidentiality_given.add(loc.id)
         self._keep_once("location", self.locations, self.batch.locations, loc, index)
 
-    def keep_service(self, service: Service, index: int, path: str) -> bool:
+    def keep_service(self, service: Service, index: int, path: str, rule: str) -> bool:
         if service.id in self.services:
             first = self.services[service.id][1]
             self.batch.errors.append(RecordError(index, service.id, path or "id",
@@ -645,7 +692,29 @@ class _Importer:
             return False
         self.services[service.id] = (service, index)
         self.batch.services.append(service)
+        self.batch.kind_sources.append(KindSource(index, service.id, service.kind, rule))
         return True
+
+    def confidential_by_default(self) -> None:
+        """The safe default: a location of a shelter or trusted address whose confidentiality
+        the document does not state is confidential (HSDS has no such flag, so documents
+        from other systems never state it)."""
+        for service, index in self.services.values():
+            if not self.kinds.get(service.kind, False):
+                continue
+            for loc_id in service.location_ids:
+                loc = self.locations.get(loc_id)
+                if loc is None or loc.confidential or loc_id in self.batch.confidentiality_given:
+                    continue
+                hidden = replace(loc, confidential=True)
+                self.locations[loc_id] = hidden
+                self.batch.locations[self.batch.locations.index(loc)] = hidden
+                kept_index, path = self.kept_at.get(loc_id, (index, ""))
+                self.batch.warnings.append(RecordError(
+                    kept_index, loc_id, path or "attributes",
+                    f"the document does not say whether this location is confidential; as the location of a "
+                    f"{service.kind} (service {service.id}) it is imported as confidential, the safe default "
+                    f"(to publish it, give it a {TAXONOMY_CONFIDENTIAL} attribute with value \"false\")"))
 
     # -- records
 
@@ -660,6 +729,7 @@ class _Importer:
                 rid = record.get("id") if isinstance(record, dict) else None
                 self.batch.errors.append(RecordError(index, rid if isinstance(rid, str) else None, "",
                                                      f"unreadable record: {exc}"))
+        self.confidential_by_default()
         return self.batch
 
     def record(self, index: int, data) -> None:
@@ -673,8 +743,8 @@ class _Importer:
             if p.errors or parsed is None:
                 self.report(index, rid, p)
                 return
-            service, org, locations = parsed
-            if self.keep_service(service, index, "id"):
+            service, org, locations, rule = parsed
+            if self.keep_service(service, index, "id", rule):
                 self.report(index, rid, p)
                 if org is not None:
                     self.keep_organization(org, index)
@@ -713,8 +783,8 @@ class _Importer:
             if sp.errors or parsed is None:
                 self.report(index, rid, sp)
                 continue
-            service, nested_org, locations = parsed
-            if self.keep_service(service, index, sp.path("id")):
+            service, nested_org, locations, rule = parsed
+            if self.keep_service(service, index, sp.path("id"), rule):
                 self.report(index, service.id, sp)
                 for loc in locations:
                     self.keep_location(loc, index)
@@ -778,9 +848,11 @@ class _Importer:
                 p.warn(at("addresses"), "Haven keeps one address per location; the others are dropped")
         codes: dict[str, str] = {}
         confidential = False
+        said = False  # whether the document states the location's confidentiality
         tz = DEFAULT_TIMEZONE
         for apath, taxonomy, code, value, term_name in _terms(data, at("attributes"), p):
             if taxonomy == TAXONOMY_CONFIDENTIAL:
+                said = True
                 confidential = str(value).strip().lower() not in ("false", "no", "0")
             elif taxonomy == TAXONOMY_AREA:
                 if value not in AREA_LEVELS:
@@ -803,6 +875,7 @@ class _Importer:
             p.warn(at("schedules"), "Haven keeps opening hours on the service; location schedules are dropped")
         if org_id is None:
             return None
+        self.stated[loc_id] = (said, at("attributes"))
         return Location(id=loc_id, organization_id=org_id, name=name, latitude=lat, longitude=lon,
                         description=_text(data, "description", at("description"), p), address=address,
                         province_code=codes.get("province"), district_code=codes.get("district"),
@@ -906,11 +979,22 @@ class _Importer:
                     closed_on.append(_parse_date(value))
                 except ValueError as exc:
                     p.error(f"{apath}.value", str(exc))
+        rule = RULE_ATTRIBUTE
         if kind is None:
-            if self.default_kind is not None:
-                kind = self.default_kind
+            terms = _foreign_terms(data)
+            choice = self.mappings.kind_for(terms, [code for code, hidden in self.kinds.items() if hidden])
+            if choice is not None:
+                kind, rule = choice.kind, choice.rule
+                if choice.passed_over:
+                    p.warn(at("attributes"), f"its taxonomy terms map to {', '.join((kind, *choice.passed_over))}; "
+                                             f"{kind} is kept ({rule}; a kind with confidential locations comes "
+                                             "first, then the first term)")
+            elif self.default_kind is not None:
+                kind, rule = self.default_kind, RULE_DEFAULT
             else:
-                p.error(at("attributes"), f"the service kind is required: an attribute with taxonomy {TAXONOMY_KIND}")
+                seen = ", ".join(f"{t.taxonomies[0]}:{t.code}" for t in terms) or "none"
+                p.error(at("attributes"), f"no kind: no attribute with taxonomy {TAXONOMY_KIND}, no taxonomy term "
+                                          f"in the kind mappings (terms: {seen}), and no default_kind")
 
         # eligibility
         ages = {}
@@ -1006,7 +1090,7 @@ class _Importer:
                           location_ids=tuple(location_ids))
         if updated_at is not None:
             service = replace(service, updated_at=updated_at)
-        return service, org, locations
+        return service, org, locations, rule
 
     def schedules(self, data: dict, p: _Problems, local_offset: float) -> tuple[bool, list[OpeningHours]]:
         always_open = False
@@ -1059,14 +1143,14 @@ def _is_service(data: dict) -> bool:
         and a["taxonomy_term"].get("taxonomy") == TAXONOMY_KIND for a in attributes)
 
 
-def parse_hsds(document, *, kinds: Iterable[Kind | str] | None = None,
-               default_kind: str | None = None) -> ImportBatch:
+def parse_hsds(document, *, kinds: Iterable[Kind | str] | None = None, default_kind: str | None = None,
+               mappings: KindMappings | None = None) -> ImportBatch:
     """Read HSDS 3.0 JSON (already decoded) into Haven records; see the module docstring.
 
-    `kinds` are the kinds the installation knows (default: BASE_KINDS); `default_kind` is
-    given to services without a ``haven-kind`` attribute (documents not produced by Haven),
-    otherwise such a service is an error."""
-    return _Importer(kinds, default_kind).run(document)
+    `kinds` are the kinds the installation knows (default: BASE_KINDS). A service without a
+    ``haven-kind`` attribute (a document not produced by Haven) gets the kind `mappings`
+    give one of its taxonomy terms, else `default_kind`, else it is an error."""
+    return _Importer(kinds, default_kind, mappings).run(document)
 
 
 # --------------------------------------------------------------------------- CSV import
@@ -1311,6 +1395,8 @@ def parse_csv(source: str | TextIO, *, kinds: Iterable[Kind | str] | None = None
         if location is not None and location.id not in locations:
             locations[location.id] = location
             batch.locations.append(location)
+            if get("confidential"):
+                batch.confidentiality_given.add(location.id)
         elif location is not None and not _same(locations[location.id], location):
             batch.warnings.append(RecordError(number, given_service_id, "location_name",
                                               "this location is described differently on an earlier row; "
@@ -1323,4 +1409,5 @@ def parse_csv(source: str | TextIO, *, kinds: Iterable[Kind | str] | None = None
             hours=tuple(parsed_hours[1]), capacity=capacity, assured_date=assured_date,
             assured_by=get("assured_by") or None, service_areas=areas,
             location_ids=(location.id,) if location else ()))
+        batch.kind_sources.append(KindSource(number, service_id, kind, "kind column"))
     return batch
