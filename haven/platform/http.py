@@ -14,13 +14,14 @@ import uuid
 from typing import Callable, Mapping
 
 import flask_smorest
+import marshmallow as ma
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 
-from . import metrics
+from . import metrics, openapi
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import Problem, ProblemSchema, problem_response, problem_type, register_error_handlers, render_problem
+from .errors import PROBLEM_JSON, Problem, ProblemSchema, problem_response, problem_type, register_error_handlers, render_problem
 from .logging import request_id_var
 
 ReadinessCheck = Callable[[], None]
@@ -45,6 +46,18 @@ access_log = logging.getLogger("haven.access")
 class Api(flask_smorest.Api):
     # Document errors as problem details instead of flask-smorest's own error shape.
     ERROR_SCHEMA = ProblemSchema
+
+    def document(self) -> dict:
+        """The OpenAPI document as served: flask-smorest's, finalized (see openapi.py).
+        Built once: the routes do not change after start-up."""
+        if self._document is None:
+            self._document = openapi.finalize(self.spec.to_dict(), strict=False)
+        return self._document
+
+    _document = None
+
+    def _openapi_json(self):
+        return Response(json.dumps(self.document(), ensure_ascii=False, indent=2), mimetype="application/json")
 
 
 _DOCS_PAGE = """<!doctype html>
@@ -236,16 +249,38 @@ def screen_json_body() -> Response | None:
     return None
 
 
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"enum": ["ok"]})
+
+
+class ReadinessSchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={
+        "enum": ["ready", "degraded"],
+        "description": "`degraded`: a dependency the service can work without (the event log) fails."})
+    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
+                            metadata={"description": "Each dependency: `ok` or `failed: <why>`."})
+
+
+class NotReadySchema(ProblemSchema):
+    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
 def _operations_blueprint() -> flask_smorest.Blueprint:
     blp = flask_smorest.Blueprint("operations", __name__, description="Liveness, readiness and metrics.")
 
     @blp.route("/healthz")
     @blp.doc(summary="Liveness: the process is up and serving requests.")
+    @blp.response(200, HealthSchema)
+    @openapi.documented(token=openapi.NO_TOKEN)
     def healthz():
         return jsonify(status="ok")
 
     @blp.route("/readyz")
     @blp.doc(summary="Readiness: every dependency (database, ...) answers. 503 names what failed.")
+    @blp.response(200, ReadinessSchema)
+    @blp.alt_response(503, schema=NotReadySchema, content_type=PROBLEM_JSON,
+                      description="A dependency the service cannot work without fails; `checks` names each.")
+    @openapi.documented(token=openapi.NO_TOKEN)
     def readyz():
         checks: dict[str, str] = {}
         critical_failures = []
@@ -264,7 +299,10 @@ def _operations_blueprint() -> flask_smorest.Blueprint:
         return jsonify(status="degraded" if degraded else "ready", checks=checks)
 
     @blp.route("/metrics")
-    @blp.doc(summary="Prometheus metrics (text exposition format).")
+    @blp.doc(summary="Prometheus metrics (text exposition format).",
+             responses={"200": {"description": "Prometheus text exposition format 0.0.4.",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    @openapi.documented(token=openapi.NO_TOKEN)
     def metrics_endpoint():
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
