@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import config as c
 from .config import Config, Setting
+from .eventlog.settings import EVENT_LOG_SETTINGS
 
 COMMON_SETTINGS: list[Setting] = [
     Setting("HAVEN_DATA_DIR", c.directory_path, "./var",
@@ -53,6 +54,7 @@ COMMON_SETTINGS: list[Setting] = [
             "SASL mechanism (with a sasl_* protocol)."),
     Setting("KAFKA_SASL_USERNAME", c.text, None, "SASL user name."),
     Setting("KAFKA_SASL_PASSWORD", c.text, None, "SASL password.", secret=True),
+    *EVENT_LOG_SETTINGS,
     Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
             "Minimum level of the JSON log lines written to stderr."),
 ]

@@ -17,7 +17,7 @@ from . import SPEC
 from .adapters.search_index import IndexUnavailable, ProviderIndex
 from .adapters.sqlite_index import SqliteProviderIndex
 from .domain.model import InvalidReference, NotFound, VersionConflict
-from .entrypoints import interchange, registry, search
+from .entrypoints import interchange, kind_mappings, registry, search
 from .service_layer.services import Directory, InUse
 from .service_layer.unit_of_work import SqlUnitOfWork
 
@@ -49,7 +49,10 @@ def background_jobs(config) -> list:
     from .entrypoints import provider_events
 
     directory = directory_from(config, db.create_engine(SPEC.database_url(config)))
-    return [Job("index-sync", bind(provider_events.run, event_log_from(config), directory))]
+    from haven.platform.eventlog.settings import consumer_instance
+
+    return [Job("index-sync", bind(provider_events.run, event_log_from(config), directory,
+                                   instance=consumer_instance(config, "directory")))]
 
 
 def directory_from(config, engine) -> Directory:
@@ -111,7 +114,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     keeper = IndexKeeper(directory, parts.app.extensions["haven.readiness"]["database"])
     parts.app.extensions["haven.readiness"]["search index"] = keeper.check
     directory.index.warm()  # each worker loads its search columns before taking requests
-    for blueprint in (registry.blp, search.blp, interchange.blp):
+    for blueprint in (registry.blp, search.blp, interchange.blp, kind_mappings.blp):
         parts.api.register_blueprint(blueprint)
     _translate_domain_errors(parts.app)
     return parts.app

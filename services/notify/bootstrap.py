@@ -12,6 +12,7 @@ from flask import Flask
 from haven.platform import db
 from haven.platform.bootstrap import service_app
 from haven.platform.errors import problem_response, problem_type
+from haven.platform.eventlog.settings import consumer_instance
 from haven.platform.field_cipher import cipher_for
 from haven.platform.outbox import Outbox
 
@@ -94,6 +95,6 @@ def background_jobs(config) -> list:
     event_log = event_log_from(config)
 
     def consume(stop: threading.Event) -> None:
-        consumer.run(event_log, fanout, dispatcher.wake, stop)
+        consumer.run(event_log, fanout, dispatcher.wake, stop, instance=consumer_instance(config, "notify"))
 
     return [Job("referral-events", consume), Job("dispatcher", dispatcher.run)]

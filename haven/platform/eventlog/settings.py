@@ -45,13 +45,8 @@ EVENT_LOG_SETTINGS: list[Setting] = [
 
 
 def value(config: Config, name: str) -> Any:
-    """The setting `name` from `config`; from the environment (parsed, or its default) when the
-    service's settings do not declare it (yet)."""
-    attribute = name.lower()
-    if hasattr(config, attribute):
-        return getattr(config, attribute)
-    (setting,) = [s for s in EVENT_LOG_SETTINGS if s.name == name]
-    return getattr(c.load([setting]), attribute)
+    """The setting `name` from `config` (every service declares these: COMMON_SETTINGS)."""
+    return getattr(config, name.lower())
 
 
 def consumer_instance(config: Config, service: str) -> str:

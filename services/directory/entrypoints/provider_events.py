@@ -7,7 +7,6 @@ while (the search engine down) — the time since the last one was, so it grows 
 outage instead of freezing at its last small value."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from datetime import datetime, timezone
@@ -61,11 +60,13 @@ def _watch(event_log: EventLog, progress: _Progress, stop: threading.Event, ever
             INDEX_LAG.set(max(progress.age, time.monotonic() - progress.applied_at))
 
 
-def run(event_log: EventLog, directory: Directory, stop: threading.Event, watch_every: float = 5.0) -> None:
+def run(event_log: EventLog, directory: Directory, stop: threading.Event, watch_every: float = 5.0,
+        instance: str | None = None) -> None:
+    """`instance`: the worker replica's stable member name in the group."""
     progress = _Progress()
     watcher = threading.Thread(target=_watch, args=(event_log, progress, stop, watch_every), daemon=True,
                                name="index-lag")
     watcher.start()
     worker.run(event_log, GROUP, [contract.TOPIC], handler(directory, progress), stop,
                retry=worker.Retry(max_attempts=10, first_delay=0.5, max_delay=60),
-               instance=f"directory-{socket.gethostname()}")
+               instance=instance)

@@ -2,7 +2,6 @@
 deliveries and inbox items it causes, then the dispatcher is woken to send them."""
 from __future__ import annotations
 
-import socket
 import threading
 from typing import Callable
 
@@ -31,8 +30,9 @@ def handler(fanout: Fanout, wake: threading.Event) -> Callable[[Record], None]:
 
 
 def run(event_log: EventLog, fanout: Fanout, wake: threading.Event, stop: threading.Event,
-        retry: worker.Retry | None = None) -> None:
-    # A stable member name: a restarted worker takes its partitions back at once.
+        retry: worker.Retry | None = None, instance: str | None = None) -> None:
+    # `instance`: the replica's stable member name, so a restarted worker (whatever its
+    # hostname) takes its partitions back at once.
     worker.run(event_log, GROUP, [referral_contract.TOPIC], handler(fanout, wake), stop,
                retry=retry or worker.Retry(max_attempts=10, first_delay=0.2, max_delay=10.0),
-               poll_timeout=0.5, instance=f"notify-{socket.gethostname()}")
+               poll_timeout=0.5, instance=instance)
