@@ -45,6 +45,7 @@ Decisions behind the blanks:
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -53,10 +54,12 @@ from typing import Iterable
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from flask import g, request
 
 from .errors import Problem, problem_type
+
+log = logging.getLogger("haven.auth")
 
 ROLES = ("caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin")
 
@@ -150,6 +153,31 @@ class LocalKeys:
         return self.private_key().public_key()
 
 
+# A token longer than this is refused before it is even decoded. Identity providers' tokens
+# are a few KB; gunicorn refuses header lines over 8 KB anyway, this bounds every other server.
+MAX_TOKEN_LENGTH = 16 * 1024
+
+# Which algorithms may verify a signature is decided by the key, never by the token: a
+# token's header is written by whoever forged it (RFC 8725 §3.1). One allow-list per key
+# type; symmetric keys (HS*) and `none` fit no key, so a public key can never be used as
+# an HMAC secret.
+_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_MIN_RSA_BITS = 2048
+
+
+def algorithms_for(key) -> frozenset[str]:
+    """The signature algorithms this public key may verify; empty for a key we never trust."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        algorithm = _EC_ALGORITHMS.get(key.curve.name)
+        return frozenset({algorithm}) if algorithm else frozenset()
+    if isinstance(key, rsa.RSAPublicKey):
+        return _RSA_ALGORITHMS if key.key_size >= _MIN_RSA_BITS else frozenset()
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        return frozenset({"EdDSA"})
+    return frozenset()
+
+
 @dataclass
 class TokenVerifier:
     issuer: str
@@ -158,19 +186,35 @@ class TokenVerifier:
     local_keys: LocalKeys | None = None
     leeway_seconds: int = 30
 
-    def _key(self, token: str):
-        if self.jwks_url:
-            return _jwks_client(self.jwks_url).get_signing_key_from_jwt(token).key
-        return self.local_keys.public_key()
+    def _key(self, header: dict) -> tuple[object, frozenset[str]]:
+        """The key that must have signed a token with this header, and the algorithms it allows."""
+        if not self.jwks_url:
+            key = self.local_keys.public_key()
+            return key, algorithms_for(key)
+        try:
+            jwk = _jwks_client(self.jwks_url).get_signing_key(header.get("kid"))
+        except jwt.PyJWKClientConnectionError:
+            # Not the caller's fault: say so, instead of calling a good token invalid.
+            log.warning("the identity provider's JWKS cannot be fetched")
+            raise IdentityProviderUnavailable() from None
+        # A JWK names its algorithm (`alg`) or PyJWT infers the one its type implies
+        # (RS256 for RSA, the curve's ES* for EC); either way it must fit the key itself.
+        return jwk.key, algorithms_for(jwk.key) & {jwk.algorithm_name}
 
     def verify(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self._key(token), algorithms=["ES256", "RS256"], audience=self.audience,
+            header = _unverified_header(token)
+            key, algorithms = self._key(header)
+            if header["alg"] not in algorithms:
+                raise InvalidToken("The token's algorithm does not fit the signing key.")
+            claims = jwt.decode(token, key, algorithms=[header["alg"]], audience=self.audience,
                                 issuer=self.issuer, leeway=self.leeway_seconds,
                                 options={"require": ["exp", "iat", "sub", "iss", "aud"]})
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The token has expired.") from None
-        except (jwt.InvalidTokenError, jwt.PyJWKClientError, ValueError) as exc:
+        # ValueError and TypeError too: whatever a forged token makes the JWT and crypto
+        # libraries trip over is the token's fault, a 401, never a 500.
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(f"The token is not valid ({type(exc).__name__}).") from None
         granted = claims.get("roles") or ()
         if isinstance(granted, str):  # some providers send a single role as a string
@@ -182,17 +226,38 @@ class TokenVerifier:
                          permissions=permissions_for(roles))
 
 
+def _unverified_header(token: str) -> dict:
+    """The token's JOSE header, checked for shape only: nothing in it is trusted yet."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken(f"The token is longer than {MAX_TOKEN_LENGTH} characters.")
+    if token.count(".") != 2:
+        raise InvalidToken("The token is not a signed JWT (three dot-separated parts).")
+    header = jwt.get_unverified_header(token)  # DecodeError unless base64url of a JSON object
+    if not isinstance(header.get("alg"), str):
+        raise InvalidToken("The token's header names no algorithm.")
+    if not isinstance(header.get("kid", ""), str):
+        raise InvalidToken("The token's key id is not a string.")
+    return header
+
+
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
 
 
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    # The key set is cached for 5 minutes and an unknown `kid` refetches it at most every
+    # 30 s, so forged key ids cannot flood the provider. No per-kid cache (cache_keys): it
+    # never expires, so a key the provider withdrew would stay trusted until a restart.
     if url not in _jwks_clients:
-        _jwks_clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+        _jwks_clients[url] = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5, cooldown_duration=30)
     return _jwks_clients[url]
 
 
 class InvalidToken(Exception):
     pass
+
+
+class IdentityProviderUnavailable(Exception):
+    """The identity provider's keys cannot be fetched: no token can be checked for now."""
 
 
 def mint_token(keys: LocalKeys, *, issuer: str, audience: str, subject: str, roles: Iterable[str],
@@ -228,7 +293,11 @@ def current_principal(verifier: TokenVerifier) -> Principal:
         try:
             principal = verifier.verify(token.strip())
         except InvalidToken as exc:
-            raise _unauthorized(str(exc))
+            raise _unauthorized(str(exc)) from None
+        except IdentityProviderUnavailable:
+            raise Problem(503, "The identity provider cannot be reached to check the token. Try again shortly.",
+                          title="Identity provider unavailable", type=problem_type("identity-provider-unavailable"),
+                          headers={"Retry-After": "30"}) from None
     g.haven_principal = principal
     return principal
 
