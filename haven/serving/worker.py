@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import logging
 import selectors
+import socket
 import time
 from functools import partial
 
@@ -30,6 +31,9 @@ from .request_head import MAX_HEAD_BYTES, RequestReader, Verdict
 from .settings import ServingLimits
 
 _RECV_BYTES = 64 * 1024
+# A closing connection is drained this long, and this far, as gunicorn's close_graceful does.
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 64 * 1024
 
 
 class HavenConn(TConn):
@@ -40,6 +44,14 @@ class HavenConn(TConn):
         self.deadline = 0.0
         self.registered = False
         self.ready = False  # read in full: the next submission goes to a thread
+        self.linger = None  # the worker's non-blocking graceful close, when it has one
+        self.drained = 0
+
+    def close(self, graceful=False):
+        if graceful and self.linger is not None:
+            self.linger(self)
+        else:
+            super().close(graceful)
 
     def init(self):
         """In the thread, on a blocking socket: give the parser what the loop read."""
@@ -55,6 +67,7 @@ class HavenWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.limits: ServingLimits = getattr(self.app, "serving_limits", None) or ServingLimits()
         self.reading: set[HavenConn] = set()
+        self.lingering: set[HavenConn] = set()  # answered, half-closed, draining; not in nr_conns
         self._stopping_since: float | None = None
         line = self.cfg.limit_request_line
         self.limit_request_line = MAX_REQUEST_LINE if line < 0 or line >= MAX_REQUEST_LINE else line
@@ -72,6 +85,8 @@ class HavenWorker(ThreadWorker):
             return
         self.nr_conns += 1
         conn = HavenConn(self.cfg, client_sock, client_addr, listener.getsockname(), self.limits.body_timeout)
+        if self.reads_in_loop:
+            conn.linger = self._linger
         self.enqueue_req(conn)
 
     def enqueue_req(self, conn):
@@ -117,17 +132,20 @@ class HavenWorker(ThreadWorker):
                 conn.deadline = time.monotonic() + self.limits.body_timeout
             self._watch(conn)
             return
-        self._unwatch(conn)
-        self.reading.discard(conn)
         if verdict is Verdict.HEAD_TOO_LARGE:
             self._refuse(conn, head_too_large(MAX_HEAD_BYTES))
             return
+        self._unwatch(conn)
+        self.reading.discard(conn)
         conn.ready = True
         self.enqueue_req(conn)
 
-    def _watch(self, conn: HavenConn) -> None:
-        if not conn.registered:
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read, conn))
+    def _watch(self, conn: HavenConn, callback=None) -> None:
+        callback = partial(callback or self._read, conn)
+        if conn.registered:
+            self.poller.modify(conn.sock, selectors.EVENT_READ, callback)
+        else:
+            self.poller.register(conn.sock, selectors.EVENT_READ, callback)
             conn.registered = True
 
     def _unwatch(self, conn: HavenConn) -> None:
@@ -147,6 +165,8 @@ class HavenWorker(ThreadWorker):
     def _refuse(self, conn: HavenConn, problem: ServerProblem) -> None:
         """Answer from the loop without blocking it (the answer fits a socket buffer;
         a client that does not read it loses it) and close."""
+        self._unwatch(conn)
+        self.reading.discard(conn)
         # A timeout is routine on a weak mobile signal; an oversized head is not.
         log.log(logging.INFO if problem.status == 408 else logging.WARNING,
                 "Refused a request before it reached the application",
@@ -156,6 +176,43 @@ class HavenWorker(ThreadWorker):
         except OSError:
             pass
         self.nr_conns -= 1
+        self._linger(conn)
+
+    def _linger(self, conn: HavenConn) -> None:
+        """Close after an answer without resetting it (RFC 9112 9.6: closing with request
+        bytes unread sends a reset, which can destroy the answer before the client reads
+        it): half-close, drain in the loop, close on the client's FIN or after 2 s.
+        gthread does the same with a blocking read in its event loop, so every client
+        that asked for `Connection: close` and then kept its side open stalled the worker
+        for 2 s."""
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._end_linger(conn)
+            return
+        conn.deadline = time.monotonic() + _LINGER_SECONDS
+        conn.drained = 0
+        self.lingering.add(conn)
+        self._watch(conn, self._drain)
+
+    def _drain(self, conn: HavenConn, _fileobj=None) -> None:
+        while True:
+            try:
+                data = conn.sock.recv(_RECV_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            conn.drained += len(data)
+            if not data or conn.drained >= _LINGER_BYTES:
+                self._end_linger(conn)
+                return
+
+    def _end_linger(self, conn: HavenConn) -> None:
+        self._unwatch(conn)
+        self.lingering.discard(conn)
+        conn.linger = None
         conn.close()
 
     # --- timeouts -------------------------------------------------------------------------
@@ -172,15 +229,14 @@ class HavenWorker(ThreadWorker):
             for conn in self.reading:
                 if not conn.reader.data:
                     conn.deadline = min(conn.deadline, linger)
+        for conn in [c for c in self.lingering if c.deadline <= now]:
+            self._end_linger(conn)
         for conn in [c for c in self.reading if c.deadline <= now]:
-            self._unwatch(conn)
-            self.reading.discard(conn)
             if conn.reader.data:
                 seconds = self.limits.body_timeout if conn.reader.head_complete else self.limits.header_timeout
                 self._refuse(conn, request_timeout(seconds))
             else:
-                self.nr_conns -= 1
-                conn.close()
+                self._drop(conn)
 
     # --- errors the server answers itself -------------------------------------------------
 

@@ -4,6 +4,7 @@ and no refusal writes the request line or its query string into the log."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import time
 
@@ -81,6 +82,22 @@ def test_healthz_and_search_answer_promptly_while_50_slow_and_50_idle_clients_ar
         assert drill.held >= 90  # the drill really was holding its connections meanwhile
 
 
+def test_clients_that_ask_for_connection_close_and_then_keep_their_side_open_stall_no_one(directory):
+    lingering = []
+    try:
+        for _ in range(20):
+            sock = socket.create_connection((directory.host, directory.port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            lingering.append(sock)  # never read, never closed
+        time.sleep(0.5)
+        for _ in range(10):
+            # gthread waits up to 2 s in its event loop for each of them to close.
+            assert timed_get(directory.host, directory.port, "/healthz", timeout=3)[1] == 200
+    finally:
+        for sock in lingering:
+            sock.close()
+
+
 def test_a_client_that_stops_half_way_through_its_headers_is_answered_408_and_disconnected(directory):
     raw = exchange(directory, b"GET /v1/search?q=nha HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Ag")
     status, document = problem(raw)
@@ -150,3 +167,25 @@ def test_a_client_that_leaves_half_way_through_its_request_leaves_nothing_in_the
         sock.sendall(f"GET /v1/search?phone={SECRET} HTTP/1.1\r\nHost: 127".encode())
     assert timed_get(directory.host, directory.port, "/healthz")[1] == 200
     assert SECRET not in directory.log()
+
+
+# --- stopping ---------------------------------------------------------------------------------
+
+def test_on_sigterm_a_request_still_being_sent_is_answered_before_the_server_stops(tmp_path):
+    served = ServedService("directory", tmp_path / "data").start()
+    try:
+        with socket.create_connection((served.host, served.port), timeout=15) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(0.5)  # the worker has the connection
+            served.process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            sock.sendall(b"\r\n")
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        [(status, headers, body)] = answers(received)
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        assert headers["connection"] == "close"
+        assert served.process.wait(30) == 0
+    finally:
+        served.stop()
