@@ -4,7 +4,8 @@ A small SQLite file, HAVEN_DATA_DIR/auth/users.db, beside the signing key: it be
 issuer, not to any service, so it has no Alembic history of its own (the schema is created
 on first use and versioned with `PRAGMA user_version`). SQLite rather than a JSON file
 because every gunicorn worker of every service reads it, and the failed-login counter must
-be shared by all of them: one transaction per attempt keeps it exact.
+be shared by all of them: one transaction per attempt keeps it exact. The limits and why
+they are shaped so: haven/platform/sign_in_limits.py.
 
 Passwords are hashed with scrypt (random salt; the parameters are stored with the hash so
 they can be raised later without invalidating old hashes) and compared in constant time.
@@ -26,10 +27,9 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from .auth import ORGANIZATION_ROLES, ROLES
+from .sign_in_limits import SignInLimits
 
 LANGUAGES = ("vi", "en")
-MAX_FAILURES = 5  # failed sign-ins per user name ...
-FAILURE_WINDOW_SECONDS = 15 * 60  # ... within this window, then 429 until the oldest ages out
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # hashing a megabyte-long "password" is a cheap way to burn CPU
 
@@ -38,7 +38,9 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 # several gunicorn threads may hash at once. About 0.2 s on one core.
 _SCRYPT = {"n": 2 ** 15, "r": 8, "p": 3}
 _SCRYPT_MAXMEM = 128 * 1024 * 1024
-_SCHEMA_VERSION = 1
+# 2: attempts record the client's address. Version 1's attempts are dropped on upgrade:
+# they are at most one window's worth of failure counts.
+_SCHEMA_VERSION = 2
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
         username TEXT PRIMARY KEY,
@@ -52,11 +54,14 @@ _SCHEMA = (
         disabled INTEGER NOT NULL DEFAULT 0,
         created_at REAL NOT NULL)""",
     # One row per sign-in attempt not (yet) known to have succeeded. The user name is kept
-    # as a hash: people type passwords into the user name field.
+    # as a hash: people type passwords into the user name field. The client is the address
+    # the services see (HAVEN_PROXY_HOPS decides whose), kept for one window at most.
     """CREATE TABLE IF NOT EXISTS sign_in_attempts (
         username_hash TEXT NOT NULL,
+        client TEXT NOT NULL,
         attempted_at REAL NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS sign_in_attempts_by_name ON sign_in_attempts (username_hash, attempted_at)",
+    "CREATE INDEX IF NOT EXISTS sign_in_attempts_by_client ON sign_in_attempts (client, attempted_at)",
 )
 
 
@@ -82,9 +87,13 @@ class InvalidCredentials(Exception):
 
 
 class LockedOut(Exception):
-    def __init__(self, retry_after: int):
-        super().__init__(f"too many failed sign-ins; retry in {retry_after} s")
+    """An attempt refused before its password was checked. `limit` names which limit:
+    `name-and-address`, `address` or `name` (the back-off of a name guessed from everywhere)."""
+
+    def __init__(self, retry_after: int, limit: str):
+        super().__init__(f"too many failed sign-ins ({limit}); retry in {retry_after} s")
         self.retry_after = retry_after
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -165,9 +174,11 @@ _DUMMY_HASH = f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${_b64(bytes(
 # --- the store -------------------------------------------------------------------------
 
 class LocalUsers:
-    def __init__(self, data_dir: str, clock: Callable[[], float] = time.time):
+    def __init__(self, data_dir: str, clock: Callable[[], float] | None = None,
+                 limits: SignInLimits = SignInLimits()):
         self.path = os.path.join(data_dir, "auth", "users.db")
-        self.clock = clock
+        self.clock = clock or (lambda: time.time())  # looked up at each call: tests move the module's time
+        self.limits = limits
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -188,6 +199,12 @@ class LocalUsers:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("BEGIN IMMEDIATE")
         try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version >= _SCHEMA_VERSION:  # another process upgraded it meanwhile
+                connection.execute("COMMIT")
+                return
+            if version == 1:
+                connection.execute("DROP TABLE IF EXISTS sign_in_attempts")
             for statement in _SCHEMA:
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
@@ -239,12 +256,13 @@ class LocalUsers:
 
     # signing in
 
-    def authenticate(self, username: str, password: str) -> LocalUser:
+    def authenticate(self, username: str, password: str, client: str = "local") -> LocalUser:
         """The active user with this name and password; InvalidCredentials, whatever was
-        wrong; LockedOut after MAX_FAILURES failures for this name within the window."""
+        wrong; LockedOut when a limit of `self.limits` stops the attempt from `client` (the
+        caller's address) before its password is even checked."""
         name = normalize_username(username)
         key = hashlib.sha256(name.encode("utf-8")).hexdigest()
-        self._count_attempt(key)
+        self._count_attempt(key, client)
         row = self._row(name)
         # The hash is checked even when the account is missing or disabled: every refusal
         # costs the same time.
@@ -252,32 +270,46 @@ class LocalUsers:
         if not (row and matches and not row["disabled"]):
             raise InvalidCredentials()
         with self._connection() as connection:
-            # A success clears the slate: the holder of the password is not locked out by
+            # A success clears the slate: the holder of the password is not slowed down by
             # someone else's guesses made before.
             connection.execute("DELETE FROM sign_in_attempts WHERE username_hash = ?", (key,))
         return _user(row)
 
-    def _count_attempt(self, key: str) -> None:
+    def _count_attempt(self, key: str, client: str) -> None:
         """Record an attempt before checking the password, in one write transaction with the
-        count: parallel guesses cannot slip past the limit while the hash is computed."""
-        now = self.clock()
-        since = now - FAILURE_WINDOW_SECONDS
+        counts: parallel guesses cannot slip past a limit while the hash is computed."""
+        limits, now = self.limits, self.clock()
+        since = now - limits.window_seconds
         with self._connection() as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.execute("DELETE FROM sign_in_attempts WHERE attempted_at <= ?", (since,))
-                recent = [row[0] for row in connection.execute(
-                    "SELECT attempted_at FROM sign_in_attempts WHERE username_hash = ? AND attempted_at > ? "
-                    "ORDER BY attempted_at DESC LIMIT ?", (key, since, MAX_FAILURES))]
-                if len(recent) >= MAX_FAILURES:
-                    # Free again once the oldest of the last MAX_FAILURES leaves the window.
-                    raise LockedOut(max(1, math.ceil(recent[-1] + FAILURE_WINDOW_SECONDS - now)))
-                connection.execute("INSERT INTO sign_in_attempts (username_hash, attempted_at) VALUES (?, ?)",
-                                   (key, now))
+                self._check_limits(connection, key, client, now, since)
+                connection.execute("INSERT INTO sign_in_attempts (username_hash, client, attempted_at) "
+                                   "VALUES (?, ?, ?)", (key, client, now))
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
+
+    def _check_limits(self, connection: sqlite3.Connection, key: str, client: str, now: float,
+                      since: float) -> None:
+        limits = self.limits
+        for limit, where, arguments, most in (
+                ("name-and-address", "username_hash = ? AND client = ?", (key, client), limits.per_name_and_address),
+                ("address", "client = ?", (client,), limits.per_address)):
+            recent = [row[0] for row in connection.execute(
+                f"SELECT attempted_at FROM sign_in_attempts WHERE {where} AND attempted_at > ? "
+                "ORDER BY attempted_at DESC LIMIT ?", (*arguments, since, most))]
+            if len(recent) >= most:
+                # Free again once the oldest of the last `most` leaves the window.
+                raise LockedOut(max(1, math.ceil(recent[-1] + limits.window_seconds - now)), limit)
+        failures, latest = connection.execute(
+            "SELECT COUNT(*), MAX(attempted_at) FROM sign_in_attempts WHERE username_hash = ? AND attempted_at > ?",
+            (key, since)).fetchone()
+        wait = latest + limits.backoff_seconds(failures) - now if failures else 0
+        if wait > 0:
+            raise LockedOut(max(1, math.ceil(wait)), "name")
 
 
 def _user(row: sqlite3.Row) -> LocalUser:

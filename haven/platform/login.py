@@ -4,7 +4,10 @@ Mounted on every service by `service_app`: the platform knows no service, a clie
 only ever talks to one service (a shelter's tablet talks to referral) can sign in there,
 and a token from any of them is good for all of them (same key, same issuer). The user
 store is one file in HAVEN_DATA_DIR that every process of the machine shares, so the
-failed-attempt limit holds across services and workers.
+failed-attempt limits hold across services and workers. They are counted per client
+address as `request.remote_addr` gives it (behind HAVEN_PROXY_HOPS proxies, the client's,
+as ProxyFix sets it), so a guesser elsewhere cannot lock a caseworker out
+(haven/platform/sign_in_limits.py).
 
 With HAVEN_AUTH_JWKS_URL set, the identity provider issues tokens: login answers 404
 problem+json (type `urn:haven:problem:login-disabled`) and names where to sign in instead;
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
-from flask import jsonify
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -23,9 +26,17 @@ from .auth import LocalKeys, TokenVerifier, mint_token, require_signed_in
 from .config import Config
 from .errors import Problem, problem_type
 from .local_users import MAX_PASSWORD_LENGTH, InvalidCredentials, LocalUsers, LockedOut
+from .sign_in_limits import SignInLimits
 
 log = logging.getLogger("haven.auth")
 WRONG_CREDENTIALS = "The user name or password is not correct."  # one message: no user enumeration
+# Which limit stopped an attempt, told to the person at the screen. Unknown user names meet
+# the same limits as known ones, so none of these says whether the name exists.
+TOO_MANY_ATTEMPTS = {
+    "name-and-address": "Too many failed sign-ins for this user name from your address. Try again later.",
+    "address": "Too many failed sign-ins from your address. Try again later.",
+    "name": "This user name had many failed sign-ins recently: wait a moment and try again.",
+}
 
 
 class LoginSchema(ma.Schema):
@@ -50,7 +61,7 @@ class IdentitySchema(ma.Schema):
 def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
     blp = Blueprint("auth", __name__, url_prefix="/v1/auth",
                     description="Signing in with a local account (embedded issuer), and who the caller is.")
-    users = LocalUsers(config.haven_data_dir)
+    users = LocalUsers(config.haven_data_dir, limits=SignInLimits.from_config(config))
     keys = LocalKeys(config.haven_data_dir)
 
     @blp.route("/login")
@@ -58,7 +69,8 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
         @blp.arguments(LoginSchema)
         @blp.response(200, AccessTokenSchema)
         @blp.alt_response(401, description="Wrong user name or password, or a disabled account (one answer for all).")
-        @blp.alt_response(429, description="Too many failed sign-ins for this user name; see Retry-After.")
+        @blp.alt_response(429, description="Too many failed sign-ins for this user name from this address, from "
+                                           "this address, or for this user name lately; see Retry-After.")
         @blp.alt_response(404, description="Login is disabled: an external identity provider issues tokens.")
         def post(self, credentials):
             """Exchange a local user's name and password for a short-lived bearer token."""
@@ -66,10 +78,11 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
                 raise Problem(404, "This Haven does not issue tokens: sign in with your organization's identity "
                                    "provider.", title="Login disabled", type=problem_type("login-disabled"))
             try:
-                user = users.authenticate(credentials["username"], credentials["password"])
+                user = users.authenticate(credentials["username"], credentials["password"],
+                                          client=request.remote_addr or "unknown")
             except LockedOut as exc:
-                log.warning("sign-in refused: too many failures for one user name")
-                raise Problem(429, "Too many failed sign-ins for this user name. Try again later.",
+                log.warning("sign-in refused: too many failures", extra={"limit": exc.limit})
+                raise Problem(429, TOO_MANY_ATTEMPTS[exc.limit],
                               title="Too many attempts", type=problem_type("too-many-attempts"),
                               headers={"Retry-After": str(exc.retry_after)}) from None
             except InvalidCredentials:
