@@ -1,5 +1,6 @@
 """Referral service: consent-gated referrals, their lifecycle, SLA timers and audit trail."""
 from haven.platform import config as c
+from haven.platform import field_cipher
 from haven.platform.config import Setting
 from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
 
@@ -19,11 +20,6 @@ SETTINGS = [
     Setting("REFERRAL_DIRECTORY_URL", c.http_url, "http://127.0.0.1:8001",
             "Base URL of the directory service, asked whether a receiving service exists and is active "
             "(`haven run` points it at its own directory)."),
-    Setting("REFERRAL_FIELD_KEYS", c.text, None,
-            "Keys encrypting survivors' personal fields at rest: Fernet keys, comma-separated, newest first "
-            "(rotation: put a new key first, run `haven rotate-field-keys`, then drop the old one). Unset: a key "
-            "file created in HAVEN_DATA_DIR/referral (embedded default only; set it wherever the database is "
-            "shared).", secret=True),
     Setting("REFERRAL_SLA", _sla, "emergency=15m/1h,high=4h/24h,normal=24h/72h",
             "Deadlines to acknowledge / to decide per urgency (m, h, d). A missed one is escalated once."),
     Setting("REFERRAL_SLA_CHECK_SECONDS", c.number(0.2), "15",
@@ -36,7 +32,7 @@ SETTINGS = [
 SPEC = ServiceSpec(
     name="referral",
     default_port=8002,
-    settings=COMMON_SETTINGS + service_settings("referral", 8002) + SETTINGS,
+    settings=COMMON_SETTINGS + service_settings("referral", 8002) + SETTINGS + field_cipher.SETTINGS,
     app_factory="services.referral.bootstrap:create_app",
     migrations_package="services.referral.migrations",
     outbox="services.referral.adapters.orm:outbox",

@@ -13,7 +13,7 @@ from haven.platform import db
 from haven.platform.bootstrap import service_app
 from haven.platform.errors import Problem, problem_response, problem_type
 from haven.platform.eventlog.factory import event_log_from
-from haven.platform.field_cipher import CipherError, cipher_from_config
+from haven.platform.field_cipher import CipherError, cipher_for
 from haven.platform.http import NonCritical
 from haven.platform.outbox import Outbox
 
@@ -34,7 +34,7 @@ IDEMPOTENCY_PRUNE_SECONDS = 300
 
 
 def referrals_from(config, engine) -> Referrals:
-    return Referrals(engine, cipher_from_config(config.referral_field_keys, config.haven_data_dir),
+    return Referrals(engine, cipher_for(config),
                      DirectoryLookup(config.referral_directory_url), Outbox(outbox),
                      SlaPolicy.parse(config.referral_sla),
                      idempotency_window=timedelta(hours=config.referral_idempotency_key_hours))
@@ -181,7 +181,7 @@ def _translate_errors(app: Flask) -> None:
 
     @app.errorhandler(CipherError)
     def cipher(exc: CipherError):
-        log.error("personal fields cannot be decrypted or encrypted: check REFERRAL_FIELD_KEYS")
+        log.error("personal fields cannot be decrypted or encrypted: check HAVEN_FIELD_KEYS")
         return problem_response(503, title="Personal data unavailable", type=problem_type("field-keys"),
                                 detail="The service cannot read personal fields with its configured keys.")
 

@@ -458,7 +458,7 @@ def test_response_times_are_measured_by_urgency_and_kind_only(stack):
 
 
 def test_key_rotation_re_encrypts_and_the_old_key_can_go(stack, tmp_path):
-    from services.referral.adapters.field_cipher import FieldCipher, KeyFile, generate_key
+    from haven.platform.field_cipher import FieldCipher, KeyFile, generate_key
     from services.referral.adapters.rotation import rotate_all
 
     rid = create(stack)["id"]

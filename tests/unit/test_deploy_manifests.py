@@ -655,21 +655,30 @@ def test_k8s_runs_exactly_one_worker_per_service_with_liveness_and_scraping(k8s_
     assert security.get("runAsNonRoot") is True and security.get("readOnlyRootFilesystem") is True
 
 
-def test_every_referral_process_shares_the_field_keys_and_finds_the_directory(compose, k8s_objects, example_secret):
-    """A referral replica with a key of its own could not read what the others encrypted."""
+def test_every_referral_and_notify_process_shares_the_field_keys_and_referral_finds_the_directory(
+        compose, k8s_objects, example_secret):
+    """A replica with a key of its own could not read what the others encrypted: survivors'
+    personal fields (referral), webhook signing secrets (notify, whose migration encrypts
+    secrets stored in clear, so the migrate job needs them too)."""
     keys, directories = set(), set()
-    for name in ("referral", "referral-worker"):
+    for name in ("referral", "referral-worker", "notify", "notify-worker", "migrate"):
         env = compose_env(compose["services"][name])
-        keys.add(env.get("REFERRAL_FIELD_KEYS"))
-        directories.add(env.get("REFERRAL_DIRECTORY_URL"))
-        container = only_container(deployment_for(k8s_objects, name))
+        keys.add(env.get("HAVEN_FIELD_KEYS"))
+        if name.startswith("referral"):
+            directories.add(env.get("REFERRAL_DIRECTORY_URL"))
+        if name == "migrate":
+            (job,) = of_kind(k8s_objects, "Job")
+            container = only_container(job)
+        else:
+            container = only_container(deployment_for(k8s_objects, name))
         variables = {v["name"]: v for v in container.get("env", [])}
-        assert "secretKeyRef" in variables.get("REFERRAL_FIELD_KEYS", {}).get("valueFrom", {}), (
-            f"k8s {name}: REFERRAL_FIELD_KEYS must come from the Secret")
-        config = SERVICES["referral"].load_config(k8s_env(container, k8s_objects, example_secret))
-        assert config.referral_directory_url.split("//")[1].split(":")[0] in {
-            s["metadata"]["name"] for s in of_kind(k8s_objects, "Service")}
-    assert len(keys) == 1 and None not in keys, "compose: the referral service and its worker need the same key"
+        assert "secretKeyRef" in variables.get("HAVEN_FIELD_KEYS", {}).get("valueFrom", {}), (
+            f"k8s {name}: HAVEN_FIELD_KEYS must come from the Secret")
+        if name.startswith("referral"):
+            config = SERVICES["referral"].load_config(k8s_env(container, k8s_objects, example_secret))
+            assert config.referral_directory_url.split("//")[1].split(":")[0] in {
+                s["metadata"]["name"] for s in of_kind(k8s_objects, "Service")}
+    assert len(keys) == 1 and None not in keys, "compose: every referral and notify process needs the same key"
     from cryptography.fernet import Fernet
 
     Fernet(keys.pop())  # a usable key
