@@ -30,6 +30,22 @@ def processes_using(data_dir: str) -> list[int]:
     return pids
 
 
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])  # the name may hold spaces
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return [part.decode(errors="replace") for part in fh.read().split(b"\0") if part]
+    except OSError:
+        return []
+
+
 class RunningHaven:
     def __init__(self, data_dir, **environ):
         self.data_dir = str(data_dir)
@@ -108,6 +124,33 @@ class RunningHaven:
         name = first.split(" exited (", 1)[0]
         own = [f"{name} | {text}" for who, text in lines[:exits[0]] if who == name]
         return "\n".join([f"{name} stopped first; its last lines:", *own[-40:], first])
+
+    def processes(self) -> dict[str, int]:
+        """The processes `haven run` keeps running, by the names it gives them: "directory"
+        (its gunicorn master), "directory-worker" (`haven worker directory`), ..."""
+        found = {}
+        for pid in processes_using(self.data_dir):
+            argv = _command_line(pid)
+            if argv[-2:-1] in (["serve"], ["worker"]) and self._started_by_run(pid, argv):
+                found[argv[-1] + ("-worker" if argv[-2] == "worker" else "")] = pid
+        return found
+
+    def _started_by_run(self, pid: int, argv: list[str]) -> bool:
+        """Started by `haven run` (or by a helper of it), not forked by its gunicorn master,
+        nor a gunicorn worker whose master is gone."""
+        ancestor = _parent_of(pid)
+        while ancestor and ancestor > 1:
+            if ancestor == self.process.pid:
+                return True
+            if _command_line(ancestor) == argv:
+                return False
+            ancestor = _parent_of(ancestor)
+        return False
+
+    def gunicorn_workers(self, service: str) -> list[int]:
+        """The pids of the workers of SERVICE's gunicorn master."""
+        master = self.processes().get(service)
+        return [pid for pid in processes_using(self.data_dir) if master and _parent_of(pid) == master]
 
     def kill_everything(self) -> None:
         for pid in processes_using(self.data_dir):
