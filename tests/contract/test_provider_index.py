@@ -4,6 +4,7 @@ Run against each adapter through the `index` fixture (tests/contract/conftest.py
 relevance ordering may legitimately differ between engines, the test says so and checks
 membership instead of order.
 """
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -505,3 +506,104 @@ def test_searches_during_a_rebuild_never_fail_nor_come_back_empty(loaded):
         searcher.join()
     assert outcomes and all(isinstance(n, int) and n >= 2 for n in outcomes), outcomes[:5]
     assert search(loaded, text="tu van").total == 2 + sum(1 for n in range(1500) if n % 7 in (1, 5))
+
+
+# --- decomposed Unicode (NFD), as some phones send it ----------------------------------
+
+def _nfd(text):
+    import unicodedata
+    return unicodedata.normalize("NFD", text)
+
+
+SONG_BANG = "Nhà tạm lánh Sông Bằng"
+
+
+@pytest.fixture
+def song_bang(index):
+    """A service whose names were entered decomposed (NFD), next to the usual listings."""
+    organization = Organization(id="00000000-0000-4000-8000-000000000051", name=_nfd("Hội Phụ nữ huyện Bảo Lạc"))
+    listing = _listing(51, organization, [], _nfd(SONG_BANG), "counselling", always_open=True,
+                       description=_nfd("Chỗ ở an toàn bên sông"))
+    index.upsert(LISTINGS + [listing])
+    return index, listing.service.id
+
+
+@pytest.mark.parametrize("text", ["song bang", "Sông Bằng", _nfd("Sông Bằng"), _nfd("nhà tạm lánh sông bằng")])
+def test_a_name_entered_decomposed_is_found_by_any_spelling(song_bang, text):
+    index, service_id = song_bang
+    assert ids(search(index, text=text)) == [service_id]
+
+
+@pytest.mark.parametrize("text", ["Nhà tạm lánh", "NHÀ TẠM LÁNH", "nhà tạm lá", "Bảo Lạc"])
+def test_a_decomposed_query_finds_what_the_composed_one_finds(song_bang, text):
+    index, service_id = song_bang
+    found = ids(search(index, text=_nfd(text)))
+    assert service_id in found
+    assert found == ids(search(index, text=text))
+
+
+def test_a_decomposed_query_highlights_the_words_it_matched(song_bang):
+    index, service_id = song_bang
+    (hit,) = search(index, text=_nfd("sông bằng")).hits
+    assert hit.listing.service.name == SONG_BANG  # shown composed (NFC), as entered elsewhere
+    assert hit.highlights["service.name"] == "Nhà tạm lánh <mark>Sông</mark> <mark>Bằng</mark>"
+
+
+@pytest.mark.parametrize("typed", ["song b", _nfd("Sông B"), _nfd("nhà tạm lánh sô")])
+def test_suggest_completes_a_decomposed_name_and_a_decomposed_query(song_bang, typed):
+    index, _ = song_bang
+    assert suggested(index, typed)[0] == SONG_BANG
+    assert suggested(index, _nfd("hội phụ nữ huyện b")) == ["Hội Phụ nữ huyện Bảo Lạc"]
+
+
+# --- sorting by name, with text ------------------------------------------------------
+
+def test_sort_by_name_with_text_orders_by_name_not_by_score(loaded):
+    # "phu nu" is in three services' names, but only in the organization or the place of
+    # two others: by relevance those come last, by name they come in between.
+    expected = ["Đường dây nóng hỗ trợ phụ nữ", "Nhà tạm lánh cho phụ nữ và trẻ em",
+                "Nhà tạm lánh đã đóng cửa tạm thời", "Tư vấn ban đêm", "Tư vấn, tham vấn cho phụ nữ"]
+    result = search(loaded, text="phu nu", sort="name")
+    assert [h.listing.service.name for h in result.hits] == expected
+    pages = [search(loaded, text="phu nu", sort="name", per_page=2, page=p) for p in (1, 2, 3)]
+    assert [h.listing.service.name for p in pages for h in p.hits] == expected
+
+
+# --- autocomplete ranking with many candidates --------------------------------------
+
+@pytest.fixture
+def crowded(index):
+    """Sixty services whose names merely contain a word starting with `t` (and sort before
+    `t`), two whose names start with it, and sixty services of one organization."""
+    organization = Organization(id="00000000-0000-4000-8000-000000000061", name="Hội Phụ nữ xã Đông Khê")
+    many = [_listing(0, organization, [], f"Hỗ trợ khẩn cấp {n:02d}", "counselling", always_open=True)
+            for n in range(60)]
+    many = [replace(l, service=replace(l.service, id=f"40000000-0000-4000-8000-{n:012d}")) for n, l in enumerate(many)]
+    few = [_listing(62, organization, [], "Tư vấn qua điện thoại", "hotline", always_open=True),
+           _listing(63, organization, [], "Tạm lánh khẩn cấp", "counselling", always_open=True)]
+    index.upsert(many + few)
+    return index
+
+
+def test_suggest_puts_names_starting_with_a_short_prefix_first_among_many_candidates(crowded):
+    assert suggested(crowded, "t") == ["Tạm lánh khẩn cấp", "Tư vấn qua điện thoại"] + [
+        f"Hỗ trợ khẩn cấp {n:02d}" for n in range(8)]
+    assert suggested(crowded, "t", limit=1) == ["Tạm lánh khẩn cấp"]
+    assert suggested(crowded, "ta") == ["Tạm lánh khẩn cấp"]
+    assert suggested(crowded, "ho t", limit=3) == ["Hỗ trợ khẩn cấp 00", "Hỗ trợ khẩn cấp 01", "Hỗ trợ khẩn cấp 02"]
+
+
+def test_suggest_offers_a_name_shared_by_many_services_once(crowded):
+    assert suggested(crowded, "hoi") == ["Hội Phụ nữ xã Đông Khê"]
+    assert suggested(crowded, "dong k") == ["Hội Phụ nữ xã Đông Khê"]
+
+
+def test_suggest_follows_renames_and_removals(crowded):
+    assert suggested(crowded, "t", limit=2) == ["Tạm lánh khẩn cấp", "Tư vấn qua điện thoại"]  # read once
+    (old,) = [h.listing for h in search(crowded, text="ho tro khan cap 05").hits]
+    crowded.upsert([replace(old, service=replace(old.service, name="Tìm chỗ ở gấp",
+                                                 updated_at=old.service.updated_at + timedelta(seconds=1)))])
+    assert suggested(crowded, "t", limit=3) == ["Tạm lánh khẩn cấp", "Tìm chỗ ở gấp", "Tư vấn qua điện thoại"]
+    assert "Hỗ trợ khẩn cấp 05" not in suggested(crowded, "ho tro khan cap 0")
+    crowded.delete(["20000000-0000-4000-8000-000000000063"])  # Tạm lánh khẩn cấp
+    assert suggested(crowded, "t", limit=2) == ["Tìm chỗ ở gấp", "Tư vấn qua điện thoại"]

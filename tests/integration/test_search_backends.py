@@ -99,6 +99,33 @@ def test_suggest_refuses_bad_input_with_a_problem(app, query, field):
     assert field in {e["field"] for e in answer.get_json()["errors"]}
 
 
+def test_a_name_imported_decomposed_is_found_and_shown_composed(app, tmp_path):
+    """An HSDS import whose names were typed decomposed (NFD), as some phones send them: the
+    importer builds records through the domain, which keeps them composed on both backends."""
+    import json
+    import unicodedata
+    from pathlib import Path
+
+    nfd = lambda text: unicodedata.normalize("NFD", text)  # noqa: E731
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "hsds" / "sample_services.json"
+    record = json.loads(sample.read_text(encoding="utf-8"))[0]
+    record.pop("service_at_locations", None)  # no places: no areas to load for them
+    record["service_areas"] = [{"name": "Lạng Sơn", "extent": "20", "extent_type": "text"}]
+    record["name"] = nfd("Nhà tạm lánh Sông Bằng")
+    record["organization"]["name"] = nfd("Hội Phụ nữ huyện Bảo Lạc")
+    client = app.test_client()
+    report = client.post("/v1/import/hsds", json=[record], headers=bearer(tmp_path, "directory_admin"))
+    assert report.status_code == 200 and report.get_json()["imported"]["services"] == 1, report.get_json()
+    for typed in ("song bang", "Sông Bằng", nfd("sông bằng")):
+        found = client.get("/v1/search", query_string={"q": typed}).get_json()
+        assert [item["service"]["name"] for item in found["items"]] == ["Nhà tạm lánh Sông Bằng"], typed
+    suggested = client.get("/v1/suggest", query_string={"q": nfd("Sông B")}).get_json()["suggestions"]
+    assert suggested == [{"text": "Nhà tạm lánh Sông Bằng",
+                          "highlight": "Nhà tạm lánh <mark>Sông</mark> <mark>Bằng</mark>"}]
+    assert client.get("/v1/suggest", query_string={"q": "bao l"}).get_json()["suggestions"][0]["text"] == \
+        "Hội Phụ nữ huyện Bảo Lạc"
+
+
 def test_readiness_names_the_search_index(app):
     answer = app.test_client().get("/readyz")
     assert answer.status_code == 200, answer.get_json()

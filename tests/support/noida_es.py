@@ -6,14 +6,15 @@ test's own.
         index = ElasticProviderIndex(elastic_client(es.url), alias="haven-test-1")
 
 What the stand-in is and is not (noida-db 0.2.3, checked with elasticsearch-py 9.5.1): one
-node answering as Elasticsearch 8.15.3. Index templates, custom analyzers (standard
-tokenizer, lowercase, asciifolding with preserve_original — Vietnamese included, `đ` too —,
-edge_ngram), `_analyze`, keyword/integer/boolean/date/integer_range/geo_point mappings,
+node answering as Elasticsearch 8.15.3. Index templates, custom analyzers (standard and
+whitespace tokenizers, lowercase, asciifolding with preserve_original — Vietnamese included,
+`đ` too —, edge_ngram), `_analyze`, keyword/integer/boolean/date/integer_range/geo_point mappings,
 `_meta`, aliases with atomic `_aliases` updates, bulk with external versions
 (`external_gte`), `refresh=wait_for`, bool/term/terms/range/match/multi_match (with
-fuzziness)/geo_distance queries, function_score (filter weights, gauss on dates), terms and
-filters aggregations, `_geo_distance` sorts, `track_scores`, `search_after` and `op_type=create`
-work as the client expects. Where it differs from a real cluster:
+fuzziness)/prefix/geo_distance queries, function_score (filter weights, gauss on dates), terms
+(also ordered by `_key`), filter and filters aggregations with sub-aggregations,
+`_geo_distance` sorts, `track_scores`, `search_after` and `op_type=create` work as the client
+expects. Where it differs from a real cluster:
 - it accepts the 9.x client's `compatible-with=9` headers although it says it is 8.15.3 (a
   real 8.x cluster refuses them with `media_type_header_exception`: use the client of the
   cluster's major version);

@@ -37,3 +37,44 @@ def test_folding_matches_vietnamese_without_diacritics():
 
     assert fold("Nhà tạm lánh Đống Đa, LẠNG SƠN") == "nha tam lanh dong da, lang son"
     assert terms("  Cẩm Thủy—Thanh Hóa ") == ["cam", "thuy", "thanh", "hoa"]
+
+
+def _nfd(text):
+    import unicodedata
+
+    return unicodedata.normalize("NFD", text)
+
+
+def test_text_typed_decomposed_is_kept_composed():
+    from services.directory.domain.model import Address, Area, Location, Phone, Service
+    from services.directory.domain.search import SearchQuery
+
+    name = "Nhà tạm lánh Sông Bằng"
+    organization = Organization(id="o1", name=_nfd(name), description=_nfd("Bảo Lạc"))
+    assert (organization.name, organization.description) == (name, "Bảo Lạc")
+    assert organization.revise(1, name=_nfd("Hội Phụ nữ")).name == "Hội Phụ nữ"  # edits too
+    service = Service(id="s1", organization_id="o1", name=_nfd(name), kind="shelter", description=_nfd("Chỗ ở"),
+                      fees_description=_nfd("Miễn phí"), phones=(Phone("0229", _nfd("Trực đêm")),))
+    assert (service.name, service.description, service.fees_description) == (name, "Chỗ ở", "Miễn phí")
+    assert service.phones[0].description == "Trực đêm"
+    place = Location(id="l1", organization_id="o1", name=_nfd("Điểm tạm lánh"),
+                     address=Address(address_1=_nfd("Số 7 ngõ Bí Mật"), city=_nfd("Lạng Sơn")))
+    assert (place.name, place.address.address_1, place.address.city) == ("Điểm tạm lánh", "Số 7 ngõ Bí Mật", "Lạng Sơn")
+    assert Area("20", _nfd("Lạng Sơn"), "province").name == "Lạng Sơn"
+    assert SearchQuery(text=_nfd("sông bằng")).text == "sông bằng"
+
+
+def test_words_are_split_after_folding_so_marks_never_cut_a_word():
+    from services.directory.domain.text import terms
+
+    assert terms(_nfd("Nhà tạm lánh Sông Bằng")) == ["nha", "tam", "lanh", "song", "bang"]
+
+
+def test_suggestions_put_names_starting_with_the_typed_words_first_then_by_their_words():
+    from services.directory.domain.search import suggestions
+
+    names = ["Hỗ trợ khẩn cấp", "Tư vấn, tham vấn", "Tư vấn ban đêm", "Tạm lánh", "Hỗ trợ khẩn cấp", "Nhà tạm"]
+    assert [s.text for s in suggestions(names, "t", 10)] == ["Tạm lánh", "Tư vấn ban đêm", "Tư vấn, tham vấn",
+                                                             "Hỗ trợ khẩn cấp", "Nhà tạm"]
+    assert [s.text for s in suggestions(names, _nfd("tư v"), 1)] == ["Tư vấn ban đêm"]
+    assert suggestions(names, "tu van ban", 10)[0].highlight == "<mark>Tư</mark> <mark>vấn</mark> <mark>ban</mark> đêm"

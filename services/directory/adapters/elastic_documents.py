@@ -1,11 +1,14 @@
 """What the Elasticsearch adapter stores: the index template (analyzers, mappings) and one
 document per service.
 
-Text is indexed as written and folded by the analyzers (lowercase, then asciifolding with
-`preserve_original`, so `Lạng Sơn` is found by `lang son` and an exact spelling still
-counts a little more). A `.prefix` sub-field holds edge n-grams for the last word of a query
-and for autocomplete. The listing itself rides along unindexed (`listing`, a JSON string) and
-is redacted by Haven for each caller, exactly as the embedded adapter does.
+Text is indexed as Haven's own words (domain.text.terms: folded, then split), separated by
+spaces, and the analyzers only split on those spaces: the embedded index and this one hold
+the same words, whatever the text's Unicode form (asciifolding leaves the combining marks of
+a decomposed `Sông` in place, so it was never `song`). A `.prefix` sub-field holds edge
+n-grams for the last word of a query. Autocomplete reads each name's suggestion key
+(domain.search.suggestion_key), a keyword, so names come out distinct and in order. The
+listing itself rides along unindexed (`listing`, a JSON string) and is redacted by Haven for
+each caller, exactly as the embedded adapter does.
 """
 from __future__ import annotations
 
@@ -13,22 +16,23 @@ import json
 
 from ..domain import hours as opening
 from ..domain.model import DEFAULT_TIMEZONE
-from ..domain.search import Listing, public_position, searchable_places
-from ..domain.text import fold
+from ..domain.search import Listing, public_position, searchable_places, suggestion_key
+from ..domain.text import fold, terms
 from .codec import listing_to_dict
 
 # Bumped whenever the template or the document changes: an index of another version is
 # rebuilt from the database when the directory starts.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3  # 3: Haven's words, suggestion keys
 NO_AGE_LOW, NO_AGE_HIGH = -1, 10_000
 TEXT_FIELDS = {"name": 10.0, "organization": 5.0, "places": 2.0, "description": 1.0}
 SECRET_TEXT_FIELDS = {"secret_places": 2.0}  # searched only for callers with directory:confidential
-SUGGEST_FIELDS = ("name", "organization")
+# Autocomplete: each name field and the keyword holding its suggestion key
+SUGGEST_FIELDS = {"name": "name_key", "organization": "organization_key"}
 
 
 def _text() -> dict:
-    return {"type": "text", "analyzer": "folded",
-            "fields": {"prefix": {"type": "text", "analyzer": "prefixes", "search_analyzer": "folded"}}}
+    return {"type": "text", "analyzer": "words",
+            "fields": {"prefix": {"type": "text", "analyzer": "prefixes", "search_analyzer": "words"}}}
 
 
 def template(patterns: list[str], replicas: int = 1) -> dict:
@@ -43,14 +47,10 @@ def template(patterns: list[str], replicas: int = 1) -> dict:
                 "number_of_shards": 1,  # 100 000 services are a few hundred MB: one shard answers fastest
                 "number_of_replicas": replicas,
                 "analysis": {
-                    "filter": {
-                        "folding": {"type": "asciifolding", "preserve_original": True},
-                        "edges": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20},
-                    },
-                    "analyzer": {
-                        "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "folding"]},
-                        "prefixes": {"type": "custom", "tokenizer": "standard",
-                                     "filter": ["lowercase", "folding", "edges"]},
+                    "filter": {"edges": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20}},
+                    "analyzer": {  # the text is Haven's folded words already (see above)
+                        "words": {"type": "custom", "tokenizer": "whitespace"},
+                        "prefixes": {"type": "custom", "tokenizer": "whitespace", "filter": ["edges"]},
                     },
                 },
             },
@@ -59,6 +59,7 @@ def template(patterns: list[str], replicas: int = 1) -> dict:
                 "_meta": {"layout": LAYOUT_VERSION},
                 "properties": {
                     "service_id": keyword, "name_sort": keyword, "kind": keyword, "status": keyword,
+                    "name_key": keyword, "organization_key": keyword,  # suggestion keys
                     "gender": keyword, "min_age": {"type": "integer"}, "max_age": {"type": "integer"},
                     "available": {"type": "integer"}, "assured_date": {"type": "date"},
                     "always_open": {"type": "boolean"}, "tz": keyword, "closed_on": keyword,
@@ -115,13 +116,19 @@ def document(listing: Listing) -> dict:
         "secret_areas": sorted(secret_areas),
         "served": sorted(service.service_areas),
         "points": exact, "open_points": shown, "cell_points": cells, "public_points": shown + cells,
-        "name": service.name,
-        "organization": listing.organization.name,
-        "places": public_places,
-        "description": service.description,
-        "secret_places": secret_places,
+        "name_key": suggestion_key(service.name),
+        "organization_key": suggestion_key(listing.organization.name),
+        "name": _words(service.name),
+        "organization": _words(listing.organization.name),
+        "places": _words(public_places),
+        "description": _words(service.description),
+        "secret_places": _words(secret_places),
         "listing": json.dumps(listing_to_dict(listing), ensure_ascii=False, separators=(",", ":")),
     }
+
+
+def _words(text: str) -> str:
+    return " ".join(terms(text))
 
 
 def version(listing: Listing) -> int:

@@ -24,12 +24,11 @@ from typing import Iterable, Iterator
 from elasticsearch import (ApiError, AuthenticationException, BadRequestError, ConflictError, Elasticsearch,
                            NotFoundError, TransportError, helpers)
 
-from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights,
+from ..domain.search import (KEY_SEPARATOR, Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights,
                              nearest_visible_distance, redact_listing, suggestions)
-from ..domain.text import terms
 from . import elastic_queries as q
 from .codec import listing_from_dict
-from .elastic_documents import LAYOUT_VERSION, SUGGEST_FIELDS, document, template, version
+from .elastic_documents import LAYOUT_VERSION, document, template, version
 from .search_index import IndexUnavailable, ProviderIndex
 
 # Elasticsearch pages no deeper than this (index.max_result_window); deeper pages are empty,
@@ -249,7 +248,8 @@ class ElasticProviderIndex(ProviderIndex):
         return typos, zones
 
     def _query(self, query: SearchQuery, viewer: Viewer, today: date) -> tuple[dict, bool]:
-        """The query and whether it ranks by relevance."""
+        """The query and whether its hits are sorted by relevance first: with text, unless
+        sorted by name (then by name alone, as the embedded index does)."""
         query_words = q.words(query.text)
         typos, zones = self._probe(query, viewer, query_words)
         keep, drop = q.filters(query, viewer, zones)
@@ -257,7 +257,7 @@ class ElasticProviderIndex(ProviderIndex):
         body = {"bool": {"must": must, "filter": keep, "must_not": drop}}
         if must and query.sort == "relevance":
             return q.ranked(body, today), True
-        return body, bool(must)
+        return body, bool(must) and query.sort != "name"
 
     def search(self, query: SearchQuery, viewer: Viewer, today: date) -> SearchResult:
         self._ready()
@@ -274,7 +274,7 @@ class ElasticProviderIndex(ProviderIndex):
                                        source=["listing"])
             total, aggregations = found["hits"]["total"]["value"], found.get("aggregations", {})
             hits = [(_listing(h), None) for h in found["hits"]["hits"]]
-        query_terms = terms(query.text)[:q.MAX_WORDS] if query.text else []
+        query_terms = q.words(query.text)
         results = []
         for listing, distance in hits:
             if query.origin is not None and distance is None:
@@ -327,22 +327,17 @@ class ElasticProviderIndex(ProviderIndex):
                                    source=False)
         return [h["_id"] for h in found["hits"]["hits"]]
 
-    SUGGESTION_CANDIDATES = 50
-
     def suggest(self, text: str, viewer: Viewer, limit: int) -> list[Suggestion]:
+        """Names are public, also a confidential provider's: nothing to redact for `viewer`."""
         self._ready()
         query_words = q.words(text)
         if not query_words:
             return []
-        must = []
-        for i, word in enumerate(query_words):
-            last = i == len(query_words) - 1
-            fields = [f"{name}.prefix" if last else name for name in SUGGEST_FIELDS]
-            must.append({"multi_match": {"query": word, "fields": fields, "operator": "and"}})
-        found = self.client.search(index=self.alias, size=self.SUGGESTION_CANDIDATES, source=["listing"],
-                                   query={"bool": {"must": must, "must_not": [{"term": {"status": "inactive"}}]}})
-        listings = (redact_listing(_listing(h), viewer) for h in found["hits"]["hits"])
-        return suggestions(listings, text, limit)
+        active = {"bool": {"must_not": [{"term": {"status": "inactive"}}]}}
+        found = self.client.search(index=self.alias, size=0, query=active,
+                                   aggs=q.suggestion_aggregations(query_words, limit))
+        keys = q.suggested_keys(found["aggregations"])
+        return suggestions((key.split(KEY_SEPARATOR, 1)[1] for key in keys), text, limit)
 
     def service_ids(self) -> set[str]:
         self._ready()

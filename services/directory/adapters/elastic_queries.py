@@ -9,16 +9,12 @@ to whole kilometres — so radius filters use the rounded distances too.
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 
 from ..domain import hours as opening
-from ..domain.search import SearchQuery, Viewer
-from ..domain.text import fold
-from .elastic_documents import SECRET_TEXT_FIELDS, TEXT_FIELDS
+from ..domain.search import SearchQuery, Viewer, query_terms
+from .elastic_documents import SECRET_TEXT_FIELDS, SUGGEST_FIELDS, TEXT_FIELDS
 
-_WORD = re.compile(r"\w+")
-MAX_WORDS = 12
 TYPO_MIN_LETTERS = 4
 FACET_SIZES = {"kind": 500, "district": 5000, "language": 500}
 FACET_FIELDS = {"kind": "kind", "district": "districts", "language": "languages"}
@@ -28,8 +24,9 @@ CAPACITY_BONUS, VERIFIED_BONUS = 0.15, 0.15
 
 
 def words(text: str | None) -> list[str]:
-    """The words of a query as typed (the analyzers fold them)."""
-    return _WORD.findall(text or "")[:MAX_WORDS]
+    """The words of a query, folded and split by Haven as the indexed text was (the analyzers
+    only split on spaces): the same words the embedded index searches for."""
+    return query_terms(text)
 
 
 def _fields(viewer: Viewer, prefix: bool = False) -> list[str]:
@@ -52,7 +49,7 @@ def typo_probes(query_words: list[str], viewer: Viewer) -> dict[str, dict]:
     """For each word long enough to be a typo: a filter matching the docs that have it as
     written (or, the last word, as a prefix). Words without any are searched one edit away."""
     return {str(i): _word_matches(word, viewer, last=i == len(query_words) - 1)
-            for i, word in enumerate(query_words) if len(fold(word)) >= TYPO_MIN_LETTERS}
+            for i, word in enumerate(query_words) if len(word) >= TYPO_MIN_LETTERS}
 
 
 def text_clauses(query_words: list[str], viewer: Viewer, typos: set[int]) -> list[dict]:
@@ -143,6 +140,30 @@ def ranked(query: dict, today: date) -> dict:
              "gauss": {"assured_date": {"origin": today.isoformat(), "scale": "180d", "decay": 0.5}}},
         ],
         "score_mode": "sum", "boost_mode": "multiply"}}
+
+
+def suggestion_aggregations(query_words: list[str], limit: int) -> dict:
+    """Per name field, among the services whose name in that field holds every word (the
+    last as a prefix): the first `limit` distinct suggestion keys that start with the typed
+    words and the first `limit` of the others, in key order (domain.search.suggestions).
+    Aggregating keys, rather than ranking the best-scoring documents, sees every match and
+    gives a name shared by many services once."""
+    typed = " ".join(query_words)
+    found = {}
+    for field, key in SUGGEST_FIELDS.items():
+        holds = [{"match": {field: word}} for word in query_words[:-1]]
+        holds.append({"match": {f"{field}.prefix": query_words[-1]}})
+        starts = {"prefix": {key: typed}}
+        first = {"terms": {"field": key, "size": limit, "order": {"_key": "asc"}}}
+        found[field] = {"filter": {"bool": {"filter": holds}}, "aggs": {
+            "starting": {"filter": starts, "aggs": {"keys": first}},
+            "others": {"filter": {"bool": {"must_not": [starts]}}, "aggs": {"keys": first}}}}
+    return found
+
+
+def suggested_keys(aggregations: dict) -> list[str]:
+    return [bucket["key"] for field in SUGGEST_FIELDS for part in ("starting", "others")
+            for bucket in aggregations[field][part]["keys"]["buckets"]]
 
 
 def facet_aggregations() -> dict:

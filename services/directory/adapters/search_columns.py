@@ -19,7 +19,7 @@ from datetime import timezone
 import numpy as np
 
 from ..domain import hours as opening
-from ..domain.search import EARTH_RADIUS_KM, public_position
+from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR, public_position
 
 STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
 GENDER = {"any": 0, "female": 1, "male": 2}
@@ -29,6 +29,7 @@ NONE_AGE_LOW, NONE_AGE_HIGH = -1, 10_000
 WEIGHTS = (("name", 10.0), ("org_name", 5.0), ("location_text", 2.0), ("description", 1.0),
            ("secret_location_text", 2.0))
 _WORD = re.compile(r"\w+")
+SUGGEST_COLUMNS = ("name", "org_name")  # the names autocomplete offers
 
 
 class Codes:
@@ -44,6 +45,48 @@ class Codes:
             found = self.ids[value] = len(self.values)
             self.values.append(value)
         return found
+
+
+class SuggestionKeys:
+    """The distinct suggestion keys (domain.search.suggestion_key) of one name column, in
+    order: `ordered` sorted, `rank` (by key id) growing with it. A new key slots in between
+    its neighbours, so a write does not re-sort them all. Keys of removed docs stay (a doc's
+    key id is only read for live docs) until the next full load."""
+
+    def __init__(self):
+        self.codes = Codes()
+        self.ordered: list[str] = []
+        self.rank = np.zeros(0, np.float64)
+
+    def ids(self, keys: list[str]) -> list[int]:
+        known = len(self.codes.values)
+        found = [self.codes.id(key) for key in keys]
+        added = self.codes.values[known:]
+        if not added:
+            return found
+        rank = np.zeros(len(self.codes.values), np.float64)
+        rank[:self.rank.size] = self.rank
+        self.rank = rank
+        if len(added) > 1000 or not self.ordered:  # a bulk load: sort once
+            self.ordered = sorted(self.ordered + added)
+            self._rank_all()
+            return found
+        for key in added:
+            at = bisect.bisect_left(self.ordered, key)
+            low = self.rank[self.codes.ids[self.ordered[at - 1]]] if at > 0 else -1.0
+            high = self.rank[self.codes.ids[self.ordered[at]]] if at < len(self.ordered) else low + 2.0
+            self.ordered.insert(at, key)
+            self.rank[self.codes.ids[key]] = (low + high) / 2
+            if high - low < 1e-6:
+                self._rank_all()  # no room left between the two: rank everything again
+        return found
+
+    def _rank_all(self) -> None:
+        self.rank[np.asarray([self.codes.ids[key] for key in self.ordered], np.int64)] = np.arange(len(self.ordered))
+
+    def starting(self, typed: str) -> tuple[int, int]:
+        """The positions in `ordered` of the keys that start with `typed`: [low, high)."""
+        return (bisect.bisect_left(self.ordered, typed), bisect.bisect_left(self.ordered, typed + "\U0010ffff"))
 
 
 @dataclass
@@ -129,6 +172,9 @@ class Columns:
         self.last_change = 0
         self.name_rank = np.zeros(0, np.float64)
         self._sorted_names: list[tuple[str, int]] = []
+        # autocomplete: per name column, each doc's suggestion key id
+        self.suggestion_keys = {column: SuggestionKeys() for column in SUGGEST_COLUMNS}
+        self.key_of = {column: np.zeros(0, np.int32) for column in SUGGEST_COLUMNS}
         self._open_cache = None
 
     # --- loading ---------------------------------------------------------------------
@@ -143,6 +189,8 @@ class Columns:
             new = np.full(size, default, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
+        for column, old in self.key_of.items():
+            self.key_of[column] = np.concatenate([old, np.full(size - old.size, -1, np.int32)])
         self.size = size
 
     def load(self, connection: sqlite3.Connection, rowids: list[int] | None = None) -> None:
@@ -155,7 +203,7 @@ class Columns:
             params = rowids
         docs = connection.execute(
             "SELECT rowid, kind, status, gender, min_age, max_age, available, always_open, tz, closed_on, "
-            f"name_sort, districts, languages FROM docs{where}", params).fetchall()
+            f"name_sort, districts, languages, name_key, org_key FROM docs{where}", params).fetchall()
         if not docs:
             return
         loaded = [d[0] for d in docs]
@@ -174,6 +222,8 @@ class Columns:
         self.schedule[rows] = [self.schedules.id((bool(d[7]), d[8], d[9], tuple(sorted(hours.get(d[0], ())))))
                                for d in docs]
         self.live[rows] = True
+        for column, at in zip(SUGGEST_COLUMNS, (13, 14)):
+            self.key_of[column][rows] = self.suggestion_keys[column].ids([d[at] for d in docs])
         district_docs, district_values, language_docs, language_values = [], [], [], []
         for d in docs:
             self.names[d[0]] = d[10]
@@ -324,13 +374,14 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     The most selective filters (text, kind) run first over whole columns; the rest only
     over the surviving candidates, which keeps a search at 100 000 services in the
     low milliseconds."""
-    from ..domain.text import terms, within_one_edit
+    from ..domain.search import query_terms
+    from ..domain.text import within_one_edit
 
     c = columns
     size = c.size
     private = viewer.can_see_confidential
     searched = PUBLIC_COLUMNS if not private else ALL_COLUMNS
-    words = terms(query.text)[:12] if query.text else []
+    words = query_terms(query.text)
     mask = c.live & (c.status != STATUS["inactive"])
     alternatives: list[list[str]] = []
     for i, word in enumerate(words):
@@ -418,21 +469,43 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     return Found(total=int(candidates.size), page=page, distances=distances, facets=facets, words=words)
 
 
-def name_matches(c: Columns, words: list[str], limit: int) -> list[int]:
-    """Docs (not inactive) whose service or organization name holds every word, the last
-    as a prefix: autocomplete's candidates, the first `limit` in name order."""
-    mask = c.live & (c.status != STATUS["inactive"])
-    for i, word in enumerate(words):
-        choices = [word] + (c.prefix_words(word) if i == len(words) - 1 else [])
-        matched = np.zeros(c.size, bool)
-        for choice in choices:
-            for column in ("name", "org_name"):
+def suggested_names(c: Columns, words: list[str], limit: int) -> list[str]:
+    """For each name column: the first `limit` distinct names of docs (not inactive) that
+    start with the typed words, and the first `limit` of the other names holding every word
+    (the last as a prefix), in key order — all domain.search.suggestions needs to pick the
+    first `limit` of them. No listing is decoded: the names are in their keys."""
+    typed = " ".join(words)
+    eligible = c.live & (c.status != STATUS["inactive"])
+    found: list[str] = []
+    for column in SUGGEST_COLUMNS:
+        keys, key_of = c.suggestion_keys[column], c.key_of[column]
+        in_use = np.zeros(len(keys.codes.values), bool)
+        in_use[key_of[np.nonzero(eligible)[0]]] = True
+        low, high = keys.starting(typed)
+        starting = []
+        for at in range(low, high):  # in order; keys of removed docs only are skipped
+            key = keys.ordered[at]
+            if in_use[keys.codes.ids[key]]:
+                starting.append(key)
+                if len(starting) == limit:
+                    break
+        mask = eligible.copy()
+        for i, word in enumerate(words):
+            choices = [word] + (c.prefix_words(word) if i == len(words) - 1 else [])
+            matched = np.zeros(c.size, bool)
+            for choice in choices:
                 for docs in c.column_docs(column, choice):
                     matched[docs] = True
-        mask &= matched
-    candidates = np.nonzero(mask)[0]
-    order = np.argsort(c.name_rank[candidates], kind="stable")[:limit]
-    return [int(r) for r in candidates[order]]
+            mask &= matched
+        held = np.unique(key_of[np.nonzero(mask)[0]])
+        if low < high:  # the starting keys are one run of ranks: leave them out
+            ranks = keys.rank[held]
+            first = keys.rank[keys.codes.ids[keys.ordered[low]]]
+            last = keys.rank[keys.codes.ids[keys.ordered[high - 1]]]
+            held = held[(ranks < first) | (ranks > last)]
+        others = held[np.argsort(keys.rank[held], kind="stable")[:limit]]
+        found += starting + [keys.codes.values[int(i)] for i in others]
+    return [key.split(KEY_SEPARATOR, 1)[1] for key in found]
 
 
 def _any_of(pairs: Pairs, candidates: np.ndarray, selected, size: int) -> np.ndarray:

@@ -20,11 +20,11 @@ from datetime import date
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
-from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, redact_listing,
-                             searchable_places, suggestions)
-from ..domain.text import fold, terms
+from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, query_terms,
+                             redact_listing, searchable_places, suggestion_key, suggestions)
+from ..domain.text import fold
 from .codec import listing_from_dict, listing_to_dict
-from .search_columns import Columns, evaluate, name_matches, payloads
+from .search_columns import Columns, evaluate, payloads, suggested_names
 from .search_index import ProviderIndex
 
 SCHEMA = """
@@ -34,6 +34,9 @@ CREATE TABLE docs (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     service_id TEXT NOT NULL UNIQUE,
     name_sort TEXT NOT NULL,
+    -- the service's and the organization's suggestion keys (domain.search.suggestion_key)
+    name_key TEXT NOT NULL,
+    org_key TEXT NOT NULL,
     -- the newest change the listing reflects: an older listing never replaces a newer one
     stamp TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -72,9 +75,9 @@ CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc INTEGER NOT NUL
 -- built_at: set by a rebuild from the database. An index without it was only ever written
 -- to piecemeal, so it may miss records: it is rebuilt when the directory starts.
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 """
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: suggestion keys
 CHANGES_KEPT = 100_000
 
 
@@ -329,16 +332,15 @@ class SqliteProviderIndex(ProviderIndex):
                                           chunk).fetchall())
         return [ids[rowid] for rowid in found.page if rowid in ids]
 
-    SUGGESTION_CANDIDATES = 50
-
     def suggest(self, text: str, viewer: Viewer, limit: int) -> list[Suggestion]:
-        words = terms(text)[:12]
+        """Names are public, also a confidential provider's: nothing to redact for `viewer`."""
+        words = query_terms(text)
         if not words:
             return []
         connection = self._connection()
         with self._columns_lock:
-            rowids = name_matches(self._columns(connection), words, self.SUGGESTION_CANDIDATES)
-        return suggestions((listing for listing, _ in self._listings(connection, rowids, viewer)), text, limit)
+            names = suggested_names(self._columns(connection), words, limit)
+        return suggestions(names, text, limit)
 
     LISTINGS_CACHED = 5000
 
@@ -390,11 +392,13 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
     zone = listing.locations[0].timezone if listing.locations else "Asia/Ho_Chi_Minh"
     districts = sorted({loc.district_code for loc in listing.locations if loc.district_code})
     cursor = connection.execute(
-        "INSERT INTO docs (service_id, name_sort, stamp, kind, status, gender, min_age, max_age, available, "
-        "always_open, tz, closed_on, districts, languages, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (service.id, fold(service.name), _stamp(listing), service.kind, service.status, service.gender, service.minimum_age,
-         service.maximum_age, service.capacity.available if service.capacity else None, int(service.always_open),
-         zone, " ".join(d.isoformat() for d in service.closed_on), " ".join(districts),
+        "INSERT INTO docs (service_id, name_sort, name_key, org_key, stamp, kind, status, gender, min_age, max_age, "
+        "available, always_open, tz, closed_on, districts, languages, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (service.id, fold(service.name), suggestion_key(service.name), suggestion_key(organization.name),
+         _stamp(listing), service.kind, service.status, service.gender, service.minimum_age, service.maximum_age,
+         service.capacity.available if service.capacity else None, int(service.always_open), zone,
+         " ".join(d.isoformat() for d in service.closed_on), " ".join(districts),
          " ".join(sorted(set(service.languages))), json.dumps(listing_to_dict(listing), ensure_ascii=False)))
     doc = cursor.lastrowid
     connection.execute(

@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
+from .text import composed
+
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 STALE_AFTER_DAYS = 180  # a record nobody has re-verified for six months is flagged
 MAX_CAPACITY = 10_000  # places at one service; far above any shelter, far below overflow
@@ -68,6 +70,15 @@ class InvalidReference(DirectoryError):
         self.field = field
 
 
+def _compose(record, *names: str) -> None:
+    """Store the record's free text in composed form (NFC), however it was typed or imported:
+    every way in (API, imports, the database, the search index) builds records here."""
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            object.__setattr__(record, name, composed(value))  # frozen dataclass: before anyone sees it
+
+
 class Versioned:
     EDITABLE: tuple[str, ...] = ()
 
@@ -89,6 +100,9 @@ class Area:
     level: str
     parent_code: str | None = None
 
+    def __post_init__(self):
+        _compose(self, "name")
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -96,6 +110,9 @@ class Kind:
     name_vi: str
     name_en: str
     confidential_by_default: bool = False
+
+    def __post_init__(self):
+        _compose(self, "name_vi", "name_en")
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,9 @@ class Organization(Versioned):
 
     EDITABLE = ("name", "description", "email", "website", "phone")
 
+    def __post_init__(self):
+        _compose(self, "name", "description")
+
 
 @dataclass(frozen=True)
 class Address:
@@ -123,6 +143,9 @@ class Address:
     region: str = ""
     postal_code: str = ""
     country: str = "VN"
+
+    def __post_init__(self):
+        _compose(self, "address_1", "city", "region")
 
 
 @dataclass(frozen=True)
@@ -150,6 +173,9 @@ class Location(Versioned):
     EDITABLE = ("organization_id", "name", "latitude", "longitude", "description", "address",
                 "province_code", "district_code", "commune_code", "confidential", "timezone")
 
+    def __post_init__(self):
+        _compose(self, "name", "description")
+
     @property
     def area_codes(self) -> tuple[str, ...]:
         return tuple(c for c in (self.province_code, self.district_code, self.commune_code) if c)
@@ -159,6 +185,9 @@ class Location(Versioned):
 class Phone:
     number: str
     description: str = ""
+
+    def __post_init__(self):
+        _compose(self, "description")
 
 
 @dataclass(frozen=True)
@@ -214,6 +243,9 @@ class Service(Versioned):
                 "languages", "gender", "minimum_age", "maximum_age", "free_of_charge", "fees_description",
                 "always_open", "hours", "closed_on", "assured_date", "assured_by",
                 "service_areas", "location_ids")
+
+    def __post_init__(self):
+        _compose(self, "name", "description", "fees_description", "assured_by")
 
     def with_capacity(self, available: int, maximum: int) -> "Service":
         """The fast path a shelter uses many times a day. A bed count is a fresh observation,

@@ -2,11 +2,14 @@
 caller without the `directory:confidential` permission may never see."""
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from typing import Iterable
 
 from .model import Address, Location, Organization, Service
+from .text import composed, highlight, terms
 
 CONFIDENTIAL_PERMISSION = "directory:confidential"
 SORTS = ("relevance", "distance", "name")
@@ -42,6 +45,10 @@ class SearchQuery:
     has_capacity: bool = False
     page: int = 1
     per_page: int = 20
+
+    def __post_init__(self):
+        if self.text is not None:  # typed decomposed on some phones: searched as composed
+            object.__setattr__(self, "text", composed(self.text))
 
     @property
     def origin(self) -> tuple[float, float] | None:
@@ -165,11 +172,9 @@ def searchable_places(listing: Listing) -> tuple[str, str]:
     return " ".join(public), " ".join(secret)
 
 
-def highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:
+def highlights(listing: Listing, words: list[str]) -> dict[str, str]:
     """Why a (redacted) listing matched: its fields with the query's words marked."""
-    from .text import highlight
-
-    if not query_terms:
+    if not words:
         return {}
     candidates = {"service.name": listing.service.name, "service.description": listing.service.description,
                   "organization.name": listing.organization.name}
@@ -179,7 +184,7 @@ def highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:
             candidates[f"locations.{i}.description"] = loc.description
     found = {}
     for name, text in candidates.items():
-        marked = highlight(text, query_terms)
+        marked = highlight(text, words)
         if marked:
             found[name] = marked
     return found
@@ -188,6 +193,15 @@ def highlights(listing: Listing, query_terms: list[str]) -> dict[str, str]:
 # --- autocomplete --------------------------------------------------------------------
 
 SUGGESTIONS_MAX = 10
+QUERY_WORDS_MAX = 12  # words of a query searched; the API takes 200 characters at most anyway
+# Between a name's words and the name in a suggestion key: below every character a word
+# can hold (words are \w+), so ordering keys as strings orders by (words, name).
+KEY_SEPARATOR = "\x1f"
+
+
+def query_terms(text: str | None) -> list[str]:
+    """The folded words of what was typed that every search adapter searches for."""
+    return terms(text)[:QUERY_WORDS_MAX] if text else []
 
 
 @dataclass(frozen=True)
@@ -199,23 +213,28 @@ class Suggestion:
     highlight: str
 
 
-def suggestions(listings, text: str, limit: int) -> list[Suggestion]:
-    """The service and organization names of `listings` that contain every word of `text`
-    (the last one as a prefix), names that start with what was typed first, then in
-    alphabetical order. Every search adapter ranks its candidates through this."""
-    import html
+def suggestion_key(name: str) -> str:
+    """What orders suggestions and tells them apart: the name's folded words, then the name
+    as written. An adapter may keep it as one sortable keyword; the names starting with the
+    typed words are then exactly the keys with the typed words as a prefix."""
+    return " ".join(terms(name)) + KEY_SEPARATOR + name
 
-    from .text import fold, highlight, terms
 
-    words = terms(text)
+def suggestions(names: Iterable[str], text: str, limit: int) -> list[Suggestion]:
+    """The `names` (of services and organizations) that contain every word of `text`, the
+    last one as a prefix: names that start with the typed words first, then in the order of
+    their words. An adapter hands in every name that could be among the first `limit` — a
+    sample of the matching listings is not enough: with many matches it would miss the
+    names a short prefix starts."""
+    words = query_terms(text)
     if not words:
         return []
-    names = {}
-    for listing in listings:
-        for name in (listing.service.name, listing.organization.name):
-            folded_words = terms(name)
-            if all(w in folded_words for w in words[:-1]) and any(f.startswith(words[-1]) for f in folded_words):
-                names.setdefault(name, fold(name))
     typed = " ".join(words)
-    ranked = sorted(names.items(), key=lambda item: (not " ".join(terms(item[0])).startswith(typed), item[1], item[0]))
-    return [Suggestion(text=name, highlight=highlight(name, words) or html.escape(name)) for name, _ in ranked[:limit]]
+    keys = set()
+    for name in names:
+        folded_words = terms(name)
+        if all(w in folded_words for w in words[:-1]) and any(f.startswith(words[-1]) for f in folded_words):
+            keys.add(suggestion_key(name))
+    ranked = sorted(keys, key=lambda key: (not key.startswith(typed), key))[:limit]
+    chosen = [key.split(KEY_SEPARATOR, 1)[1] for key in ranked]
+    return [Suggestion(text=name, highlight=highlight(name, words) or html.escape(name)) for name in chosen]

@@ -3,6 +3,11 @@
 `nha tam lanh` must find `Nhà tạm lánh` and `Lang Son` must find `Lạng Sơn`. Unicode
 decomposition removes the tone and vowel marks, but `đ` is a letter of its own, not a `d`
 with a mark, so it is mapped by hand.
+
+Text reaches Haven composed (NFC) from most keyboards and decomposed (NFD: a letter, then
+its marks) from some phones. `composed` turns every text the domain keeps or is asked for
+into NFC, and `terms` splits words only after folding, so a mark never cuts a word in two
+and every search engine is handed the same words.
 """
 from __future__ import annotations
 
@@ -42,8 +47,18 @@ def fold(text: str) -> str:
     return text.translate(_TABLE)
 
 
+def composed(text: str) -> str:
+    """`text` in Unicode's composed form (NFC): `Sông` typed as `So` + U+0302 + `ng` is stored,
+    shown and compared as the `Sông` any other keyboard sends."""
+    if text.isascii():  # most codes, ids and many names: nothing to compose (and isascii is O(1))
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
 def terms(text: str) -> list[str]:
-    """Folded words of a query, in order."""
+    """Folded words of a text, in order: folding first, then splitting, so that combining
+    marks (dropped by folding) never split a word. Every search adapter indexes and queries
+    these words."""
     return _WORD.findall(fold(text))
 
 
