@@ -173,3 +173,93 @@ def test_hsds_service_at_locations_with_postcode_and_proximity(api):
     assert client.get(f"/hsds/service_at_locations?postcode={secret_postcode}",
                       headers=supervisor).get_json()["total_items"] == 1
     assert client.get("/hsds/service_at_locations?proximity=1000").status_code == 422
+
+
+# --- HSDS 3.0 from other Open Referral systems --------------------------------------------
+
+FOREIGN = json.loads((FIXTURES / "foreign_services.json").read_text(encoding="utf-8"))
+
+
+def _named(part: str) -> dict:
+    return next(s for s in FOREIGN if part in s["name"])
+
+
+def test_an_official_hsds_document_without_haven_attributes_imports_with_mapped_kinds(api):
+    client, admin, data_dir = api
+    report = client.post("/v1/import/hsds", json=FOREIGN, headers=admin)
+    assert report.status_code == 200, report.get_json()
+    body = report.get_json()
+    assert body["imported"]["services"] == 3
+    sources = {k["id"]: (k["kind"], k["kind_source"]) for k in body["kinds"]}
+    assert sources[_named("Nhà an toàn")["id"]] == ("shelter", "mapping https://211taxonomy.org:BH-1800.1500-100")
+    assert sources[_named("Đường dây nóng")["id"]] == ("hotline",
+                                                       "mapping https://211taxonomy.org:RP-1500.1400-200")
+    assert sources[_named("Trợ giúp pháp lý")["id"]] == ("legal_aid",
+                                                         "mapping https://211taxonomy.org:FT-3000.1750")
+    # the club's only term is in no mapping and no default_kind was given: reported, not dropped
+    club = _named("Câu lạc bộ")
+    assert [(e["record"], e["id"], e["field"]) for e in body["errors"]] == [(3, club["id"], "attributes")]
+    assert client.get(f"/v1/services/{club['id']}").status_code == 404
+    assert client.get("/v1/search?kind=shelter&q=binh minh").get_json()["total"] == 1
+
+
+def test_default_kind_gives_the_remaining_services_a_kind(api):
+    client, admin, _ = api
+    report = client.post("/v1/import/hsds?default_kind=counselling", json=FOREIGN, headers=admin).get_json()
+    assert report["errors"] == [] and report["imported"]["services"] == 4
+    club = _named("Câu lạc bộ")
+    assert {k["id"]: k["kind_source"] for k in report["kinds"]}[club["id"]] == "default_kind"
+    assert client.get(f"/v1/services/{club['id']}").get_json()["kind"] == "counselling"
+    assert client.get(f"/v1/services/{_named('Nhà an toàn')['id']}").get_json()["kind"] == "shelter"
+
+
+def test_an_unknown_default_kind_is_refused_naming_the_query_parameter(api):
+    client, admin, _ = api
+    response = client.post("/v1/import/hsds?default_kind=fortune_telling", json=FOREIGN, headers=admin)
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert [(e["location"], e["field"]) for e in response.get_json()["errors"]] == [("query", "default_kind")]
+    assert client.get("/v1/services").get_json()["total"] == 0
+
+
+def test_a_shelter_location_without_confidentiality_information_is_imported_confidential(api):
+    client, admin, data_dir = api
+    report = client.post("/v1/import/hsds", json=FOREIGN, headers=admin).get_json()
+    shelter_home = _named("Nhà an toàn")["service_at_locations"][0]["location"]
+    assert any(w["id"] == shelter_home["id"] and "confidential" in w["message"] for w in report["warnings"])
+    seen_by_admin = client.get(f"/v1/locations/{shelter_home['id']}", headers=admin).get_json()
+    assert seen_by_admin["confidential"] is True
+    anonymous = client.get(f"/v1/locations/{shelter_home['id']}").get_json()
+    assert "Bà Triệu" not in json.dumps(anonymous, ensure_ascii=False)
+    exported = client.get("/v1/export/hsds").get_data(as_text=True)
+    assert "Bà Triệu" not in exported and "21.8537" not in exported
+
+
+def test_a_reimport_never_makes_a_confidential_location_public_unless_it_says_so(api):
+    client, admin, _ = api
+    client.post("/v1/import/hsds", json=SAMPLE, headers=admin)
+    legal = next(s for s in SAMPLE if any(a["taxonomy_term"]["code"] == "legal_aid" for a in s["attributes"]))
+    office = legal["service_at_locations"][0]["location"]
+    current = client.get(f"/v1/locations/{office['id']}", headers=admin)
+    assert current.get_json()["confidential"] is False
+    hidden = {k: v for k, v in current.get_json().items() if k not in ("id", "version", "created_at", "updated_at")}
+    hidden["confidential"] = True  # e.g. the centre received threats since the file was written
+    assert client.put(f"/v1/locations/{office['id']}", json=hidden,
+                      headers={**admin, "If-Match": current.headers["ETag"]}).status_code == 200
+
+    report = client.post("/v1/import/hsds", json=SAMPLE, headers=admin).get_json()  # the file says nothing
+    assert client.get(f"/v1/locations/{office['id']}", headers=admin).get_json()["confidential"] is True
+    assert {"record": "location", "id": office["id"], "field": "confidential"}.items() <= next(
+        w for w in report["warnings"] if w["id"] == office["id"]).items()
+    assert "Hạc Thành" not in client.get(f"/v1/locations/{office['id']}").get_data(as_text=True)
+
+    explicit = json.loads(json.dumps(SAMPLE))
+    for service in explicit:  # every copy of the office says it is public
+        for sal in service.get("service_at_locations", []):
+            if sal["location"]["id"] == office["id"]:
+                sal["location"]["attributes"].append({
+                    "id": "9f1e4a52-3c1b-4d0e-8a57-0f6b2c3d4e5f", "taxonomy_term": {
+                        "id": "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d", "code": "confidential", "name": "Confidential",
+                        "description": "Haven's confidentiality flag", "taxonomy": "haven-confidential"},
+                    "value": "false"})
+    assert client.post("/v1/import/hsds", json=explicit, headers=admin).get_json()["errors"] == []
+    assert client.get(f"/v1/locations/{office['id']}", headers=admin).get_json()["confidential"] is False

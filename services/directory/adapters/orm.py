@@ -110,6 +110,25 @@ service_locations = sa.Table(
     sa.Index("ix_service_locations_location", "location_id"),
 )
 
+# How services from other Open Referral systems get a kind: taxonomy + code -> kind. The
+# table is edited as a whole (PUT /v1/kind-mappings); its one version row is its ETag.
+kind_mappings = sa.Table(
+    "kind_mappings",
+    metadata,
+    sa.Column("taxonomy", sa.String(300), primary_key=True),
+    sa.Column("code", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(300), nullable=False, server_default=""),
+    sa.Column("kind", sa.String(40), sa.ForeignKey("kinds.code"), nullable=False),
+)
+
+kind_mapping_versions = sa.Table(
+    "kind_mapping_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),  # always 1
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Provider events leave through the outbox, written in the same transaction as the change.
 from haven.platform.outbox import outbox_table  # noqa: E402  (after the tables it sits beside)
 

@@ -11,8 +11,10 @@ from sqlalchemy.engine import Connection
 
 from ..domain.model import (Address, Area, Capacity, Kind, Location, OpeningHours, Organization, Phone,
                             Service)
+from ..domain.kind_mappings import KindMapping, KindMappings
 from ..domain.search import distance_km
-from .orm import areas, kinds, locations, organizations, service_locations, services
+from .orm import (areas, kind_mapping_versions, kind_mappings, kinds, locations, organizations, service_locations,
+                  services)
 
 
 def _aware(value):
@@ -344,3 +346,32 @@ class KindRepository:
     def all(self) -> dict[str, Kind]:
         return {row.code: Kind(row.code, row.name_vi, row.name_en, row.confidential_by_default)
                 for row in self.connection.execute(kinds.select().order_by(kinds.c.code))}
+
+
+class KindMappingRepository:
+    """The kind mapping table, read and replaced as a whole under one version."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def get(self) -> KindMappings:
+        version = self.connection.execute(sa.select(kind_mapping_versions.c.version)
+                                          .where(kind_mapping_versions.c.id == 1)).scalar()
+        rows = self.connection.execute(kind_mappings.select().order_by(kind_mappings.c.taxonomy,
+                                                                       kind_mappings.c.code))
+        return KindMappings(tuple(KindMapping(r.taxonomy, r.code, r.kind, r.name) for r in rows), version or 1)
+
+    def replace(self, mappings: Iterable[KindMapping], previous_version: int, moment) -> bool:
+        """Compare-and-set on the version, as `VersionedTable.save`: False when another
+        writer got there first (nothing is changed then)."""
+        bumped = self.connection.execute(
+            kind_mapping_versions.update().where(kind_mapping_versions.c.id == 1,
+                                                 kind_mapping_versions.c.version == previous_version)
+            .values(version=previous_version + 1, updated_at=moment))
+        if bumped.rowcount != 1:
+            return False
+        self.connection.execute(kind_mappings.delete())
+        rows = [{"taxonomy": m.taxonomy, "code": m.code, "name": m.name, "kind": m.kind} for m in mappings]
+        if rows:
+            self.connection.execute(kind_mappings.insert(), rows)
+        return True

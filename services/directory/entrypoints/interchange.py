@@ -28,16 +28,24 @@ KIND_TAXONOMY = "haven-kind"
 class ImportReportSchema(ma.Schema):
     imported = f.Dict(keys=f.String(), values=f.Integer())
     errors = f.List(f.Dict(), metadata={"description": "One per rejected record: record, id, field, message."})
-    warnings = f.List(f.Dict())
+    warnings = f.List(f.Dict(), metadata={"description": "Kept records with a change worth knowing (dropped "
+                                                         "details, locations made or kept confidential)."})
+    kinds = f.List(f.Dict(), metadata={"description": "One per service read: record, id, kind, kind_source "
+                                                      "(\"haven-kind attribute\", \"mapping <taxonomy>:<code>\", "
+                                                      "\"default_kind\", or \"kind column\" for CSV)."})
 
 
 def _report(batch: hsds.ImportBatch):
-    counts, refused = directory().import_records(batch.organizations, batch.locations, batch.services)
+    outcome = directory().import_batch(batch.organizations, batch.locations, batch.services,
+                                       confidentiality_given=batch.confidentiality_given)
     errors = [{"record": e.index, "id": e.id, "field": e.field, "message": e.message} for e in batch.errors]
-    errors += refused
-    body = {"imported": counts, "errors": errors,
+    errors += outcome.errors
+    body = {"imported": outcome.counts, "errors": errors,
             "warnings": [{"record": w.index, "id": w.id, "field": w.field, "message": w.message}
-                         for w in batch.warnings]}
+                         for w in batch.warnings] + outcome.warnings,
+            "kinds": [{"record": k.index, "id": k.id, "kind": k.kind, "kind_source": k.rule}
+                      for k in batch.kind_sources]}
+    counts = outcome.counts
     if errors and not any(counts.values()):
         raise Problem(422, "No record could be imported.", title="Request validation failed",
                       type=problem_type("validation-error"),
@@ -56,19 +64,30 @@ class ImportHsds(MethodView):
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "description": "HSDS 3.0: an array of services (full form), or of organizations with nested "
-                       "services and locations, or one such object."}}}})
+                       "services and locations, or one such object."}}}},
+             parameters=[{"in": "query", "name": "default_kind", "required": False, "schema": {"type": "string"},
+                          "description": "Kind (GET /v1/kinds) of the services that have neither a haven-kind "
+                                         "attribute nor a taxonomy term in GET /v1/kind-mappings."}])
     @blp.response(200, ImportReportSchema)
     def post(self):
         """Import HSDS 3.0 JSON. Good records are stored and indexed; bad ones are reported, one
-        error per record naming the field."""
+        error per record naming the field. A service's kind comes from its haven-kind attribute,
+        else the kind mappings, else `default_kind`; the report says which, per service."""
         require_permission("directory:write")
+        kinds = directory().kinds()
+        default_kind = request.args.get("default_kind")
+        if default_kind is not None and default_kind not in kinds:
+            raise Problem(422, f"Unknown default_kind {default_kind!r}.", title="Request validation failed",
+                          type=problem_type("validation-error"),
+                          errors=[{"location": "query", "field": "default_kind",
+                                   "message": f"Not a kind; known kinds: {', '.join(sorted(kinds))}."}])
         admit_large_body(import_limit())
         refused = screen_json_body()  # malformed JSON, NUL characters: 400 as on every route
         if refused is not None:
             return refused
         document = request.get_json()
-        kinds = list(directory().kinds().values())
-        return _report(hsds.parse_hsds(document, kinds=kinds))
+        return _report(hsds.parse_hsds(document, kinds=list(kinds.values()), default_kind=default_kind,
+                                       mappings=directory().kind_mappings()))
 
 
 def _csv_import() -> dict:

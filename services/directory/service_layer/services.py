@@ -7,11 +7,12 @@ import logging
 
 import time
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 from ..adapters.search_index import ProviderIndex
+from ..domain.kind_mappings import KindMapping, KindMappings, Term, check_mappings
 from ..domain.model import (AREA_LEVELS, Area, InvalidReference, Location, NotFound, Organization, Service,
                             VersionConflict, new_id, now)
 from ..domain.search import AreaFilter, Listing, SearchQuery, SearchResult, Suggestion, Viewer
@@ -21,6 +22,24 @@ UnitOfWorkFactory = Callable[[], SqlUnitOfWork]
 
 
 log = logging.getLogger("haven.directory")
+
+
+@dataclass
+class ImportOutcome:
+    counts: dict[str, int]
+    errors: list[dict]  # records refused: record, id, field, message
+    warnings: list[dict]  # records kept, with a change worth knowing
+
+
+def _kind_mappings(uow: SqlUnitOfWork):
+    # The unit of work does not carry this repository yet (unit_of_work.py belongs to
+    # another change in flight); built on its connection meanwhile.
+    found = getattr(uow, "kind_mappings", None)
+    if found is not None:
+        return found
+    from ..adapters.repository import KindMappingRepository
+
+    return KindMappingRepository(uow.connection)
 
 
 class InUse(Exception):
@@ -191,18 +210,32 @@ class Directory:
 
     def import_records(self, organizations: list[Organization], locations: list[Location],
                        services: list[Service]) -> tuple[dict[str, int], list[dict]]:
+        """`import_batch` of records that state every location's confidentiality."""
+        outcome = self.import_batch(organizations, locations, services)
+        return outcome.counts, outcome.errors
+
+    def import_batch(self, organizations: list[Organization], locations: list[Location], services: list[Service],
+                     *, confidentiality_given: Collection[str] | None = None) -> ImportOutcome:
         """Create or update records from outside (HSDS, CSV). Each record is checked and
         stored on its own, by the same rules as the API: a bad one is reported and skipped,
         the good ones are kept. An import replaces what it names (the source is the
-        authority for its records); capacity is kept unless the import gives one."""
+        authority for its records); capacity is kept unless the import gives one.
+
+        Except a location's confidentiality: a confidential location stays confidential
+        unless its id is in `confidentiality_given` (the input says so explicitly; None:
+        every location's is given), and the outcome warns that it was kept."""
         counts = {"organizations": 0, "locations": 0, "services": 0}
         errors: list[dict] = []
+        warnings: list[dict] = []
         touched: set[str] = set()  # services whose listing changes: re-indexed at the end
         for collection, items in (("organizations", organizations), ("locations", locations),
                                   ("services", services)):
             for item in items:
                 try:
                     with self.uow() as uow:
+                        if collection == "locations" and confidentiality_given is not None \
+                                and item.id not in confidentiality_given:
+                            item = self._keep_hidden(uow, item, warnings)
                         changed = self._import_one(uow, collection, item)
                         for service in uow.services.get_many(sorted(changed)).values():
                             uow.announce(service, "updated")
@@ -218,7 +251,46 @@ class Directory:
                 found = uow.services.get_many(ordered[start:start + 500])
                 listings = self._listings(uow, list(found.values()))
             self._reindex(listings)
-        return counts, errors
+        return ImportOutcome(counts, errors, warnings)
+
+    @staticmethod
+    def _keep_hidden(uow: SqlUnitOfWork, location: Location, warnings: list[dict]) -> Location:
+        existing = uow.locations.get(location.id)
+        if existing is None or not existing.confidential or location.confidential:
+            return location
+        warnings.append({"record": "location", "id": location.id, "field": "confidential",
+                         "message": "this location is confidential in Haven and the import does not say it is "
+                                    "public: it stays confidential"})
+        return replace(location, confidential=True)
+
+    # --- kind mappings (HSDS documents from other systems) --------------------------
+
+    def kind_mappings(self) -> KindMappings:
+        with self.uow() as uow:
+            return _kind_mappings(uow).get()
+
+    def replace_kind_mappings(self, expected_version: int, mappings: Iterable[KindMapping]) -> KindMappings:
+        """The whole table at once (what an administrator loads from a file)."""
+        mappings = tuple(mappings)
+        with self.uow() as uow:
+            table = _kind_mappings(uow)
+            current = table.get()
+            if current.version != expected_version:
+                raise VersionConflict("kind mappings", "table", expected_version, current.version)
+            problems = check_mappings(mappings, uow.kinds.all())
+            if problems:
+                raise InvalidReference(*problems[0])
+            if not table.replace(mappings, expected_version, now()):
+                raise VersionConflict("kind mappings", "table", expected_version, table.get().version)
+            uow.commit()
+        return KindMappings(mappings, expected_version + 1)
+
+    def remove_kind_mapping(self, expected_version: int, taxonomy: str, code: str) -> KindMappings:
+        current = self.kind_mappings()
+        found = current.lookup(Term((taxonomy,), code))
+        if found is None:
+            raise NotFound("kind mapping", f"{taxonomy}:{code}")
+        return self.replace_kind_mappings(expected_version, (m for m in current.mappings if m != found))
 
     def _import_one(self, uow: SqlUnitOfWork, collection: str, item) -> set[str]:
         repository = getattr(uow, collection)
