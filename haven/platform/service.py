@@ -12,6 +12,7 @@ from typing import Callable
 from . import config as c
 from .config import Config, Setting
 from .eventlog.settings import EVENT_LOG_SETTINGS
+from .sign_in_limits import SIGN_IN_SETTINGS
 
 COMMON_SETTINGS: list[Setting] = [
     Setting("HAVEN_DATA_DIR", c.directory_path, "./var",
@@ -37,6 +38,7 @@ COMMON_SETTINGS: list[Setting] = [
     Setting("HAVEN_AUTH_TOKEN_TTL_SECONDS", c.integer(60, 86_400), "900",
             "Lifetime of the tokens `POST /v1/auth/login` issues (embedded issuer). Short, because a disabled "
             "account keeps its last token until it expires."),
+    *SIGN_IN_SETTINGS,
     Setting("EVENT_BACKEND", c.choice("embedded", "kafka"), "embedded",
             "Event log: `embedded` (SQLite file HAVEN_DATA_DIR/events.sqlite3, one machine) or `kafka`."),
     Setting("EVENT_PARTITIONS", c.integer(1, 1024), "8", "Partitions of each topic the event log creates."),

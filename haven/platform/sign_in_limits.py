@@ -47,15 +47,11 @@ class SignInLimits:
 
     @classmethod
     def from_config(cls, config) -> "SignInLimits":
-        default = cls()
-        # getattr: a Config loaded from a setting list without SIGN_IN_SETTINGS keeps the defaults.
-        return cls(
-            per_name_and_address=getattr(config, "haven_login_max_failures", None) or default.per_name_and_address,
-            per_address=getattr(config, "haven_login_max_failures_per_address", None) or default.per_address,
-            window_seconds=getattr(config, "haven_login_failure_window_seconds", None) or default.window_seconds,
-            backoff_max_seconds=getattr(config, "haven_login_backoff_max_seconds", None)
-            or default.backoff_max_seconds,
-        )
+        """From the HAVEN_LOGIN_* settings (every service declares them: COMMON_SETTINGS)."""
+        return cls(per_name_and_address=config.haven_login_max_failures,
+                   per_address=config.haven_login_max_failures_per_address,
+                   window_seconds=config.haven_login_failure_window_seconds,
+                   backoff_max_seconds=config.haven_login_backoff_max_seconds)
 
     def backoff_seconds(self, failures_for_name: int) -> float:
         """The pause before the next attempt on a name with this many recent failures."""

@@ -155,6 +155,12 @@ def test_five_failures_lock_that_address_out_of_the_name_on_every_service(apps):
     assert login(apps["notify"], "lan").status_code == 200  # other names are not affected
 
 
+def test_the_limits_are_settings(tmp_path, users):
+    client = service_app("directory", tmp_path, HAVEN_LOGIN_MAX_FAILURES="2").test_client()
+    assert [login(client, "mai", "guess").status_code for _ in range(2)] == [401, 401]
+    assert login(client, "mai").status_code == 429  # after two, not five
+
+
 def test_an_attacker_elsewhere_cannot_lock_the_caseworker_out(apps, clock):
     for client in apps.values():
         for _ in range(2):
