@@ -8,6 +8,7 @@ PostgreSQL database in small deployments without stepping on each other.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +18,30 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A moment: stored as UTC, read back as UTC with its offset, on every database.
+
+    SQLite keeps no zone: it writes an aware value's wall-clock time and reads back a naive
+    one. Every column of a moment uses this type, so a time is never stored in the wrong
+    zone and never answered without an offset (RFC 3339 needs one). A naive value handed
+    in is taken to be UTC, as everything Haven stores is."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return as_utc(value)
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def embedded_url(data_dir: str, service: str) -> str:

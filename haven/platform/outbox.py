@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from . import metrics
+from .db import UtcDateTime
 from .eventlog import EventLog, Message
 from .events import CloudEvent
 
@@ -30,8 +31,8 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("event_id", sa.String(64), nullable=False, unique=True),
         sa.Column("event", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("created_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+        sa.Column("sent_at", UtcDateTime()),
         sa.Index("ix_outbox_unsent", "sent_at", "id"),
     )
 

@@ -6,12 +6,13 @@ No survivor data exists in this database: notices carry ids, codes and times onl
 """
 import sqlalchemy as sa
 
+from haven.platform.db import UtcDateTime
 from haven.platform.outbox import outbox_table
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)
 
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 subscriptions = sa.Table(
     "subscriptions", metadata,

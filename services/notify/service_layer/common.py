@@ -17,13 +17,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything this service stores is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
-
-
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(timezone.utc)
 

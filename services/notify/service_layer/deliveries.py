@@ -8,7 +8,7 @@ from haven.platform.auth import Principal
 
 from ..adapters.orm import attempts, deliveries
 from ..domain.policy import Backoff
-from .common import Conflict, NotFound, aware, utcnow
+from .common import Conflict, NotFound, utcnow
 from .subscriptions import scope_of
 
 RETRYABLE = ("dead", "undeliverable")
@@ -40,7 +40,7 @@ class Deliveries:
                 for attempt in connection.execute(sa.select(attempts).where(
                         attempts.c.delivery_id.in_([row.id for row in rows])).order_by(attempts.c.number)):
                     tried.setdefault(attempt.delivery_id, []).append(
-                        {"number": attempt.number, "started_at": aware(attempt.started_at),
+                        {"number": attempt.number, "started_at": attempt.started_at,
                          "latency_ms": attempt.latency_ms, "outcome": attempt.outcome,
                          "status_code": attempt.status_code, "error": attempt.error})
         return total, [self._body(row, tried.get(row.id, [])) for row in rows]
@@ -48,8 +48,6 @@ class Deliveries:
     @staticmethod
     def _body(row, tried: list) -> dict:
         body = {name: getattr(row, name) for name in _FIELDS}
-        for name in ("next_attempt_at", "event_time", "created_at", "finished_at"):
-            body[name] = aware(body[name])
         body["attempt_log"] = tried
         return body
 

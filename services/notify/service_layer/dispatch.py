@@ -36,7 +36,7 @@ from ..adapters.orm import attempts, deliveries, subscriptions
 from ..adapters.secrets import CipherError, WebhookSecrets
 from ..domain.model import EMAIL, ORGANIZATION, WEBHOOK, Notice
 from ..domain.policy import Backoff, CircuitBreaker
-from .common import aware, utcnow
+from .common import utcnow
 
 log = logging.getLogger("haven.notify.dispatch")
 
@@ -141,7 +141,7 @@ class Dispatcher:
                                          .where(deliveries.c.status == "pending")).scalar()
         if soonest is None:
             return self.idle_wait
-        return max(0.0, min(self.idle_wait, (aware(soonest) - utcnow()).total_seconds()))
+        return max(0.0, min(self.idle_wait, (soonest - utcnow()).total_seconds()))
 
     def _due(self, channel: str, limit: int) -> list[sa.Row]:
         with self.engine.connect() as connection:
@@ -223,7 +223,7 @@ class Dispatcher:
                     result = Result(False, error="no_contact_address", permanent=True)
         if result is None:
             notice = Notice.from_dict(row.notice)
-            result = channel.send(Outbound(row.id, target, row.language, notice, aware(row.created_at),
+            result = channel.send(Outbound(row.id, target, row.language, notice, row.created_at,
                                            claimed.secret))
             if result.ok or result.permanent:
                 # A permanent refusal (SMTP 5xx, a 400 from the gateway) is an answer too: the
@@ -268,7 +268,7 @@ class Dispatcher:
                 "event_kind": row.event_kind, "channel": row.channel, "recipient_kind": row.recipient_kind,
                 "recipient_id": row.recipient_id, "organization_id": row.organization_id,
                 "subscription_id": row.subscription_id, "outcome": status, "attempts": attempts_made,
-                "event_time": aware(row.event_time).isoformat(), "at": now.isoformat(), "error": error}
+                "event_time": row.event_time.isoformat(), "at": now.isoformat(), "error": error}
         event = cloud_events.new_event(contract.DELIVERED if status == "delivered" else contract.FAILED,
                                        contract.SOURCE, data, subject=row.referral_id)
         self.outbox.add(connection, contract.TOPIC, row.referral_id, event)
@@ -276,11 +276,11 @@ class Dispatcher:
     def _observe(self, row, status: str, result: Result, now: datetime, first_notice: bool) -> None:
         metrics.ATTEMPTS.labels(row.channel, "delivered" if result.ok else "failed").inc()
         if result.ok:
-            metrics.DELIVERY_LATENCY.labels(row.channel).observe(max(0.0, (now - aware(row.event_time)).total_seconds()))
+            metrics.DELIVERY_LATENCY.labels(row.channel).observe(max(0.0, (now - row.event_time).total_seconds()))
             if first_notice:
                 notice = row.notice
                 metrics.TIME_TO_NOTIFY.labels(notice.get("urgency") or "", notice.get("service_kind") or "").observe(
-                    max(0.0, (now - aware(row.event_time)).total_seconds()))
+                    max(0.0, (now - row.event_time).total_seconds()))
         else:
             metrics.FAILURES.labels(row.channel, "retry" if status == "pending" else status).inc()
             if status != "pending":

@@ -8,7 +8,7 @@ from haven.platform.auth import Principal
 
 from ..adapters.orm import inbox
 from ..domain.model import ORGANIZATION, USER
-from .common import NotFound, aware, utcnow
+from .common import NotFound, utcnow
 
 
 def _mine(principal: Principal):
@@ -26,7 +26,7 @@ def _body(row) -> dict:
             "service_kind": notice.get("service_kind"), "deadline": notice.get("deadline"),
             "deadline_kind": notice.get("deadline_kind"), "reason_code": notice.get("reason_code"),
             "link": notice.get("link"), "occurred_at": notice.get("occurred_at"),
-            "created_at": aware(row.created_at), "read_at": aware(row.read_at), "read": row.read_at is not None}
+            "created_at": row.created_at, "read_at": row.read_at, "read": row.read_at is not None}
 
 
 class Inbox:

@@ -28,5 +28,5 @@ def record(engine: Engine, data: dict) -> None:
 def of_referral(connection: Connection, referral_id: str) -> list[dict]:
     rows = connection.execute(sa.select(notifications).where(notifications.c.referral_id == referral_id)
                               .order_by(notifications.c.at, notifications.c.delivery_id)).mappings().all()
-    return [{k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts")}
-            | {"at": row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=timezone.utc)} for row in rows]
+    return [{k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts", "at")}
+            for row in rows]

@@ -7,12 +7,13 @@ service must filter and count on (status, urgency, kind, organizations, times).
 """
 import sqlalchemy as sa
 
+from haven.platform.db import UtcDateTime
 from haven.platform.outbox import outbox_table
 
 metadata = sa.MetaData()
 outbox = outbox_table(metadata)
 
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 referrals = sa.Table(
     "referrals", metadata,

@@ -172,7 +172,7 @@ class ReferralRepository:
         consent = row["consent"]
         override = None
         if row["override_by"]:
-            override = ConsentOverride(by=row["override_by"], at=_utc(row["override_at"]),
+            override = ConsentOverride(by=row["override_by"], at=row["override_at"],
                                        reason=self._decrypt(row["override_reason"], personal))
         details = None
         if personal and row["personal"]:
@@ -190,20 +190,11 @@ class ReferralRepository:
                 given=consent["given"], obtained_by=consent["obtained_by"],
                 obtained_at=datetime.fromisoformat(consent["obtained_at"]), scope=tuple(consent["scope"]),
                 expires_at=datetime.fromisoformat(consent["expires_at"]) if consent["expires_at"] else None),
-            override=override, created_at=_utc(row["created_at"]), status=row["status"],
-            acknowledged_at=_utc(row["acknowledged_at"]), decided_at=_utc(row["decided_at"]),
-            completed_at=_utc(row["completed_at"]), cancelled_at=_utc(row["cancelled_at"]),
+            override=override, created_at=row["created_at"], status=row["status"],
+            acknowledged_at=row["acknowledged_at"], decided_at=row["decided_at"],
+            completed_at=row["completed_at"], cancelled_at=row["cancelled_at"],
             previous_referral_id=row["previous_referral_id"], next_referral_id=row["next_referral_id"],
             history=tuple(Transition(e["action"], e["from_status"], e["to_status"], e["actor_user_id"],
-                                     e["actor_organization_id"], _utc(e["at"]), e["reason_code"],
+                                     e["actor_organization_id"], e["at"], e["reason_code"],
                                      self._decrypt(e["note"], personal)) for e in entries),
             version=row["version"], personal_withheld=(not personal) if withheld is None else withheld)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones."""
-    from datetime import timezone
-
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
