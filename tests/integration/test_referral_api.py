@@ -719,3 +719,9 @@ def test_a_re_referral_carries_her_details_and_a_still_valid_consent_but_never_a
     refused = client.post(f"/v1/referrals/{overridden}/re-refer", json={"receiving_service_id": stack["legal"]["id"]},
                           headers=t["supervisor"])
     assert refused.status_code == 422 and refused.json["errors"][0]["field"].startswith("consent")
+
+
+def test_every_time_the_audit_log_answers_carries_its_offset(stack):
+    create(stack)
+    items = stack["client"].get("/v1/audit", headers=tokens(stack)["admin"]).json["items"]
+    assert items and all(datetime.fromisoformat(item["at"]).utcoffset() is not None for item in items)
