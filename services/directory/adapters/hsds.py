@@ -82,6 +82,16 @@ other than the local one is refused rather than converted. Haven keeps only serv
 ``schedules``; location and service_at_location schedules, polygon service areas, extra
 addresses and foreign eligibility texts are dropped with a warning (`ImportBatch.warnings`).
 
+Documents from other Open Referral systems carry none of Haven's taxonomies. A service's
+kind is its ``haven-kind`` attribute, else what the installation's `KindMappings` give one
+of its taxonomy terms (domain/kind_mappings.py), else the batch's `default_kind`, else the
+service is an error on ``attributes``; `ImportBatch.kind_sources` says which rule it was.
+Such documents do not say which locations are confidential either: a location whose
+confidentiality the document does not state (no ``haven-confidential`` attribute) is made
+confidential, with a warning, when a shelter or trusted address of the batch is there.
+`ImportBatch.confidentiality_given` lists the locations that do state it; the service
+layer keeps the others confidential if they already are.
+
 CSV format for provincial spreadsheets
 --------------------------------------
 `parse_csv(text)` reads UTF-8 text (with or without a byte-order mark, as Excel writes it),
@@ -699,6 +709,7 @@ class _Importer:
         """The safe default: a location of a shelter or trusted address whose confidentiality
         the document does not state is confidential (HSDS has no such flag, so documents
         from other systems never state it)."""
+        hidden: set[str] = set()
         for service, index in self.services.values():
             if not self.kinds.get(service.kind, False):
                 continue
@@ -706,15 +717,16 @@ class _Importer:
                 loc = self.locations.get(loc_id)
                 if loc is None or loc.confidential or loc_id in self.batch.confidentiality_given:
                     continue
-                hidden = replace(loc, confidential=True)
-                self.locations[loc_id] = hidden
-                self.batch.locations[self.batch.locations.index(loc)] = hidden
+                self.locations[loc_id] = replace(loc, confidential=True)
+                hidden.add(loc_id)
                 kept_index, path = self.kept_at.get(loc_id, (index, ""))
                 self.batch.warnings.append(RecordError(
                     kept_index, loc_id, path or "attributes",
                     f"the document does not say whether this location is confidential; as the location of a "
-                    f"{service.kind} (service {service.id}) it is imported as confidential, the safe default "
-                    f"(to publish it, give it a {TAXONOMY_CONFIDENTIAL} attribute with value \"false\")"))
+                    f"{service.kind} (service {service.id}) it is imported as confidential, the safe default"))
+        if hidden:
+            self.batch.locations = [self.locations[loc.id] if loc.id in hidden else loc
+                                    for loc in self.batch.locations]
 
     # -- records
 
