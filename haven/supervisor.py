@@ -118,9 +118,17 @@ class Printer:
         prefix = f"{datetime.now():%H:%M:%S} {name.ljust(self.width)} | "
         if self.colour and colour:
             prefix = f"\033[0m\033[{colour}m{prefix}\033[0m"
+        line = prefix + text + "\n"
         with self._lock:
-            self.output.write(prefix + text + "\n")
-            self.output.flush()
+            try:
+                try:
+                    self.output.write(line)
+                except UnicodeEncodeError:  # a terminal that cannot show Vietnamese
+                    encoding = getattr(self.output, "encoding", None) or "ascii"
+                    self.output.write(line.encode(encoding, "replace").decode(encoding))
+                self.output.flush()
+            except OSError:  # the terminal went away, or a pipe reader left: keep supervising
+                pass
 
 
 class _Child:
