@@ -26,6 +26,7 @@ from .auth import LocalKeys, TokenVerifier, mint_token, require_signed_in
 from .config import Config
 from .errors import Problem, problem_type
 from .local_users import MAX_PASSWORD_LENGTH, InvalidCredentials, LocalUsers, LockedOut
+from .openapi import NO_TOKEN, documented
 from .sign_in_limits import SignInLimits
 
 log = logging.getLogger("haven.auth")
@@ -72,6 +73,7 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
         @blp.alt_response(429, description="Too many failed sign-ins for this user name from this address, from "
                                            "this address, or for this user name lately; see Retry-After.")
         @blp.alt_response(404, description="Login is disabled: an external identity provider issues tokens.")
+        @documented(token=NO_TOKEN, errors=[401, 404, 429])
         def post(self, credentials):
             """Exchange a local user's name and password for a short-lived bearer token."""
             if config.haven_auth_jwks_url:
@@ -103,6 +105,7 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
     class Me(MethodView):
         @blp.response(200, IdentitySchema)
         @blp.alt_response(401, description="No bearer token, or one that is not valid.")
+        @documented()
         def get(self):
             """Who the bearer token says the caller is, and what they may do."""
             principal = require_signed_in(verifier)

@@ -98,12 +98,14 @@ def finalize(document: dict, *, strict: bool = True) -> dict:
             mark = _mark_of(operation, where) if strict else (operation.pop(MARK, None) or {
                 "token": TOKEN_REQUIRED, "errors": [], "links": {}})
             statuses = _implied_statuses(operation, path_parameters) | set(mark["errors"])
+            # With an identity provider, a token is checked against its published keys:
+            # while they cannot be fetched, the answer is 503, not a blame on the token.
             if mark["token"] == TOKEN_REQUIRED:
                 operation["security"] = [{BEARER: []}]
-                statuses |= {401, 403}
+                statuses |= {401, 403, 503}
             elif mark["token"] == TOKEN_OPTIONAL:
                 operation["security"] = [{}, {BEARER: []}]
-                statuses.add(401)  # a token that is sent must be valid
+                statuses |= {401, 503}  # a token that is sent must be valid
             else:
                 operation["security"] = []
             answers = operation.setdefault("responses", {})
@@ -112,6 +114,9 @@ def finalize(document: dict, *, strict: bool = True) -> dict:
                 name = HTTPStatus(status).name
                 responses.setdefault(name, _problem_response(status))
                 answers.setdefault(str(status), {"$ref": f"#/components/responses/{name}"})
+            for status, answer in answers.items():
+                if status.isdigit() and int(status) >= 400 and "$ref" not in answer and "content" not in answer:
+                    answer["content"] = _problem_response(int(status))["content"]  # described, now typed
             for status, links in mark.get("links", {}).items():
                 answers[status].setdefault("links", {}).update(links)
     for name, response in list(responses.items()):

@@ -11,6 +11,7 @@ from haven.platform.auth import current_principal, require
 from haven.platform.concurrency import etag, expected_version
 from haven.platform.errors import Problem, problem_type
 from haven.platform.logging import current_request_id
+from haven.platform.openapi import documented, link
 
 from ..domain.model import Referral
 from ..service_layer.referrals import Origin, Referrals, View
@@ -39,6 +40,18 @@ def _verifier():
 
 def _origin() -> Origin:
     return Origin(source_ip=request.remote_addr, request_id=current_request_id())
+
+
+# From a referral in an answer to every operation on it: a client (or a stateful fuzzer)
+# walks the lifecycle from the referral it created.
+_ON_IT = {"referral_id": "$response.body#/id"}
+REFERRAL_LINKS = {
+    "get": link("get_referral", "Read this referral.", **_ON_IT),
+    "history": link("referral_history", "Every step of this referral.", **_ON_IT),
+    **{action: link(f"{action}_referral", f"{action.replace('_', '-').capitalize()} this referral.", **_ON_IT)
+       for action in ("acknowledge", "accept", "decline", "complete", "cancel")},
+    "re_refer": link("re_refer_referral", "Send this declined referral on to another service.", **_ON_IT),
+}
 
 
 def _referral_body(view: View) -> dict:
@@ -75,7 +88,8 @@ def _expected_version() -> int | None:
 class ReferralCollection(MethodView):
     @blp.arguments(s.CreateReferralSchema)
     @blp.response(201, s.ReferralSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_KEY])
+    @blp.doc(parameters=[IDEMPOTENCY_KEY], operationId="create_referral")
+    @documented(errors=[503], links={201: REFERRAL_LINKS})  # 503: the directory cannot be asked
     def post(self, data):
         """Refer a survivor, with her recorded consent (or a supervisor's override), to a service."""
         principal = require(_verifier(), "referral:create")
@@ -92,6 +106,8 @@ class ReferralCollection(MethodView):
 
     @blp.arguments(s.ReferralQuerySchema, location="query")
     @blp.response(200, s.ReferralPageSchema)
+    @blp.doc(operationId="list_referrals")
+    @documented()
     def get(self, query):
         """Referrals you may see (your agency's, or those addressed to your organization), newest first."""
         principal = require(_verifier(), "referral:read")
@@ -103,6 +119,8 @@ class ReferralCollection(MethodView):
 @blp.route("/referrals/<uuid:referral_id>")
 class ReferralById(MethodView):
     @blp.response(200, s.ReferralSchema)
+    @blp.doc(operationId="get_referral")
+    @documented(links={200: REFERRAL_LINKS})
     def get(self, referral_id):
         """One referral; personal fields only where you may see them (the read is audited)."""
         principal = require(_verifier(), "referral:read")
@@ -112,6 +130,8 @@ class ReferralById(MethodView):
 @blp.route("/referrals/<uuid:referral_id>/history")
 class ReferralHistory(MethodView):
     @blp.response(200, s.HistorySchema)
+    @blp.doc(operationId="referral_history")
+    @documented()
     def get(self, referral_id):
         """Every step of the referral: who, when, from which status to which, why."""
         principal = require(_verifier(), "referral:read")
@@ -122,7 +142,8 @@ class ReferralHistory(MethodView):
 def _transition(action: str, permission: str, schema, summary: str):
     @blp.arguments(schema)
     @blp.response(200, s.ReferralSchema)
-    @blp.doc(parameters=[IF_MATCH], summary=summary)
+    @blp.doc(parameters=[IF_MATCH], summary=summary, operationId=f"{action}_referral")
+    @documented(errors=[409], links={200: REFERRAL_LINKS})  # 409: not a step from where it stands
     def post(self, data, referral_id):
         principal = require(_verifier(), permission)
         return _answer(referrals().act(principal, str(referral_id), action, _origin(), _expected_version(), **data))
@@ -147,6 +168,8 @@ for _action, _permission, _schema, _summary in (
 class ReReferral(MethodView):
     @blp.arguments(s.ReReferSchema)
     @blp.response(201, s.ReferralSchema)
+    @blp.doc(operationId="re_refer_referral")
+    @documented(errors=[409, 503], links={201: REFERRAL_LINKS})
     def post(self, data, referral_id):
         """Send a declined referral on to another service: a new referral, linked to this one."""
         principal = require(_verifier(), "referral:create")
@@ -158,6 +181,8 @@ class ReReferral(MethodView):
 class Audit(MethodView):
     @blp.arguments(s.AuditQuerySchema, location="query")
     @blp.response(200, s.AuditPageSchema)
+    @blp.doc(operationId="read_audit_log")
+    @documented()
     def get(self, query):
         """The audit log, newest first (administrators)."""
         require(_verifier(), "audit:read")

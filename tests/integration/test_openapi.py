@@ -1,0 +1,77 @@
+"""The OpenAPI documents say what the wire does: errors as problem+json with the statuses
+each operation answers, which operations need a token, exact nullable shapes, and links
+from a created record to what can be done with it."""
+import pytest
+
+from haven.cli import SERVICES
+from haven.platform.errors import PROBLEM_JSON
+from tests.support.apps import service_app
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory):
+    data = tmp_path_factory.mktemp("openapi")
+    return {name: service_app(name, data).test_client().get("/openapi.json").get_json() for name in SERVICES}
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield f"{method.upper()} {path}", item[method]
+
+
+def resolve(document, response):
+    if "$ref" in response:
+        return document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_error_is_documented_as_problem_json_and_nothing_hides_behind_a_default(documents, service):
+    document = documents[service]
+    for name, operation in operations(document):
+        assert "default" not in operation["responses"], name
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                content = resolve(document, response)["content"]
+                assert list(content) == [PROBLEM_JSON], (name, status)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_the_platforms_own_answers_are_documented(documents, service):
+    paths = documents[service]["paths"]
+    assert paths["/healthz"]["get"]["security"] == [] and "200" in paths["/healthz"]["get"]["responses"]
+    ready = paths["/readyz"]["get"]["responses"]
+    assert {"200", "503"} <= set(ready) and PROBLEM_JSON in ready["503"]["content"]
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    login = paths["/v1/auth/login"]["post"]
+    assert login["security"] == [] and {"401", "413", "415", "422", "429"} <= set(login["responses"])
+    me = paths["/v1/auth/me"]["get"]
+    assert me["security"] == [{"bearerAuth": []}] and "401" in me["responses"]
+    scheme = documents[service]["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def test_referral_operations_say_what_they_answer_and_link_the_lifecycle(documents):
+    paths = documents["referral"]["paths"]
+    create = paths["/v1/referrals"]["post"]
+    assert create["security"] == [{"bearerAuth": []}]
+    assert {"201", "400", "401", "403", "413", "415", "422", "503"} <= set(create["responses"])
+    links = create["responses"]["201"]["links"]
+    operation_ids = {op.get("operationId") for _, op in operations(documents["referral"])}
+    assert {"get", "acknowledge", "accept", "decline", "complete", "cancel", "re_refer"} <= set(links)
+    assert all(link["operationId"] in operation_ids for link in links.values())
+    assert links["accept"]["parameters"] == {"referral_id": "$response.body#/id"}
+    decline = paths["/v1/referrals/{referral_id}/decline"]["post"]
+    assert {"404", "409", "412"} <= set(decline["responses"])
+
+
+def test_a_nullable_nested_object_is_its_own_schema_or_null_never_any_object(documents):
+    personal = documents["referral"]["components"]["schemas"]["Referral"]["properties"]["personal"]
+    assert personal["nullable"] is True and personal["allOf"] == [{"$ref": "#/components/schemas/Personal"}]
+    for service, document in documents.items():
+        text = str(document)
+        assert "{'type': 'object', 'nullable': True}" not in text, service
