@@ -10,8 +10,9 @@ from marshmallow import validate as v
 
 from haven.platform.schemas import PageSchema
 
-from ..domain.client import AGE_GROUPS, CONSENT_SCOPES, GENDERS
-from ..domain.model import CANCEL_REASONS, DECLINE_REASONS, RISK_LEVELS, STATUSES, URGENCIES
+from ..domain.client import AGE_GROUPS, CLIENT_REF, CONSENT_SCOPES, GENDERS, LANGUAGE, PHONE
+from ..domain.model import (ACTIONS, CANCEL_REASONS, CREATE, DECLINE_REASONS, ESCALATE, RE_REFER, RISK_LEVELS,
+                            STATUSES, URGENCIES)
 from ..domain.sla import DEADLINE_KINDS, DEADLINE_STATES
 
 
@@ -22,8 +23,14 @@ def _plausible(value) -> None:
         raise ma.ValidationError("Must be between the years 2000 and 2200.")
 
 
+# The same bound as _plausible, for the OpenAPI document (a generated client, a fuzzer).
+PLAUSIBLE_YEAR = r"^(20[0-9]{2}|21[0-9]{2}|2200)-"
+
+
 def When(**kwargs) -> f.AwareDateTime:
-    return f.AwareDateTime(validate=_plausible, **kwargs)
+    metadata = {"pattern": PLAUSIBLE_YEAR, "description": "RFC 3339 with an offset, between the years 2000 and "
+                                                          "2200.", **kwargs.pop("metadata", {})}
+    return f.AwareDateTime(validate=_plausible, metadata=metadata, **kwargs)
 
 
 # Consent is recorded as exactly true or false, never inferred from "yes" or 1.
@@ -36,7 +43,7 @@ class Strict(ma.Schema):
 
 
 class ProfileSchema(Strict):
-    client_ref = f.String(required=True, validate=v.Length(min=1, max=64),
+    client_ref = f.String(required=True, validate=[v.Length(min=1, max=64), v.Regexp(CLIENT_REF)],
                           metadata={"description": "Pseudonymous client reference of the referring agency; never a name."})
     age_group = f.String(load_default="unknown", validate=v.OneOf(AGE_GROUPS))
     gender = f.String(load_default="undisclosed", validate=v.OneOf(GENDERS))
@@ -44,11 +51,11 @@ class ProfileSchema(Strict):
 
 class PersonalSchema(Strict):
     name = f.String(load_default=None, allow_none=True, validate=v.Length(max=200))
-    phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=32))
+    phone = f.String(load_default=None, allow_none=True, validate=[v.Length(max=32), v.Regexp(PHONE)])
     address = f.String(load_default=None, allow_none=True, validate=v.Length(max=500))
     safe_contact_time = f.String(load_default=None, allow_none=True, validate=v.Length(max=200))
     safe_contact_method = f.String(load_default=None, allow_none=True, validate=v.Length(max=500))
-    language = f.String(load_default=None, allow_none=True, validate=v.Length(max=16))
+    language = f.String(load_default=None, allow_none=True, validate=[v.Length(max=16), v.Regexp(LANGUAGE)])
     needs = f.List(f.String(validate=v.Length(max=200)), load_default=list, validate=v.Length(max=20))
     safety_notes = f.String(load_default=None, allow_none=True, validate=v.Length(max=4000))
 
@@ -107,9 +114,9 @@ class CancelSchema(Strict):
 
 
 class TransitionSchema(ma.Schema):
-    action = f.String()
-    from_status = f.String(allow_none=True)
-    to_status = f.String()
+    action = f.String(metadata={"enum": [CREATE, *ACTIONS, ESCALATE, RE_REFER]})
+    from_status = f.String(allow_none=True, metadata={"enum": list(STATUSES)})
+    to_status = f.String(metadata={"enum": list(STATUSES)})
     actor_user_id = f.String(allow_none=True)
     actor_organization_id = f.String(allow_none=True)
     at = f.AwareDateTime()
@@ -150,9 +157,10 @@ class ReferralSummarySchema(ma.Schema):
 
     id = f.String()
     status = f.String(metadata={"enum": list(STATUSES)})
-    urgency = f.String()
-    risk_level = f.String()
-    service_kind = f.String()
+    urgency = f.String(metadata={"enum": list(URGENCIES)})
+    risk_level = f.String(metadata={"enum": list(RISK_LEVELS)})
+    service_kind = f.String(metadata={"pattern": KIND_CODE.regex.pattern,
+                                      "description": "A kind code of the directory (GET /v1/kinds there)."})
     receiving_service_id = f.String()
     receiving_organization_id = f.String()
     referring_organization_id = f.String()
@@ -180,7 +188,8 @@ class ReferralSchema(ReferralSummarySchema):
     previous_referral_id = f.String(allow_none=True)
     next_referral_id = f.String(allow_none=True)
     version = f.Integer()
-    allowed_actions = f.List(f.String(), metadata={"description": "What you may do next."})
+    allowed_actions = f.List(f.String(metadata={"enum": [*ACTIONS, RE_REFER]}),
+                             metadata={"description": "What you may do next."})
     notifications = f.List(f.Nested(NotificationSchema), metadata={
         "description": "Who was told about each step, by which channel, and whether it arrived (from notify)."})
 
