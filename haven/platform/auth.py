@@ -20,12 +20,15 @@ half. In production tokens come from an OIDC provider and are verified against i
 | referral:personal          |     x¹     |      x¹      |     x¹     |                 |     |       |
 | referral:aggregates        |            |              |            |                 |  x  |   x   |
 | audit:read                 |            |              |            |                 |     |   x   |
-| notify:subscriptions       |            |      x¹      |            |                 |     |   x   |
+| notify:subscriptions       |     x¹     |      x¹      |     x¹     |                 |     |   x   |
 | notify:inbox               |     x      |      x       |     x      |        x        |  x  |   x   |
 
 ¹ Only for their own organization: caseworkers and their supervisors act for the agency
   they work at (referrals it sends), agency staff for the organization they work at
-  (referrals addressed to it, its capacity, its webhooks). A caseworker, supervisor or
+  (referrals addressed to it, its capacity). All three manage their organization's notify
+  subscriptions: a caseworker's agency follows the referrals it sent (the referrer's
+  news goes to the referring organization's subscriptions) as a receiving agency follows
+  those addressed to it. A caseworker, supervisor or
   agency_staff token without an `org` claim is refused (403) wherever such a permission is
   checked. Which records "their own" covers is
   the service's query: `Principal.limited_to_organization(permission)` tells it to filter.
@@ -78,11 +81,12 @@ _DIRECTORY_ADMIN = frozenset({"directory:write", "directory:capacity", "director
 # Shelter addresses go to those who must know them to do their job, and nobody else; the
 # same holds for a survivor's personal details. The table in the docstring is this map.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "caseworker": _EVERYONE | {"referral:create", "referral:read", "referral:cancel", "referral:personal"},
+    "caseworker": _EVERYONE | {"referral:create", "referral:read", "referral:cancel", "referral:personal",
+                               "notify:subscriptions"},
     "agency_staff": _EVERYONE | {"directory:capacity", "referral:read", "referral:respond", "referral:personal",
                                  "notify:subscriptions"},
     "supervisor": _EVERYONE | {"directory:confidential", "referral:create", "referral:read", "referral:cancel",
-                               "referral:consent_override", "referral:personal"},
+                               "referral:consent_override", "referral:personal", "notify:subscriptions"},
     "directory_admin": _EVERYONE | _DIRECTORY_ADMIN,
     "ops": _EVERYONE | {"referral:read", "referral:aggregates"},
     "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:read", "referral:aggregates", "audit:read",

@@ -62,7 +62,8 @@ def test_bad_subscriptions_are_refused_naming_the_field(client, who, body, field
 def test_who_may_manage_subscriptions(client, who):
     body = {"channel": "email", "target": "a@b.example"}
     assert client.post("/v1/subscriptions", json=body).status_code == 401
-    assert client.post("/v1/subscriptions", json=body, headers=who("caseworker", organization_id="u")).status_code == 403
+    assert client.post("/v1/subscriptions", json=body, headers=who("ops")).status_code == 403
+    assert client.post("/v1/subscriptions", json=body, headers=who("directory_admin")).status_code == 403
     other = client.post("/v1/subscriptions", json={**body, "organization_id": "org-other"},
                         headers=who("agency_staff", organization_id="org-shelter"))
     assert other.status_code == 403
@@ -78,6 +79,30 @@ def test_who_may_manage_subscriptions(client, who):
     assert client.delete(f"/v1/subscriptions/{sid}", headers=who("agency_staff", organization_id="org-other")) \
         .status_code == 204
     assert client.delete(f"/v1/subscriptions/{sid}", headers=admin).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["caseworker", "supervisor"])
+def test_caseworkers_and_supervisors_manage_their_own_organizations_subscriptions(client, who, role):
+    union = who(role, organization_id="org-union", subject=f"{role}-lan")
+    created = client.post("/v1/subscriptions", headers=union,
+                          json={"channel": "webhook", "target": "https://hooks.union.example/haven"})
+    assert created.status_code == 201 and created.json["organization_id"] == "org-union"
+    assert created.json["created_by"] == f"{role}-lan" and created.json["secret"].startswith("whsec_")
+    sid = created.json["id"]
+    assert [item["id"] for item in client.get("/v1/subscriptions", headers=union).json["items"]] == [sid]
+    assert client.post(f"/v1/subscriptions/{sid}/ping", headers=union).status_code == 202
+    assert client.get("/v1/deliveries", headers=union).json["total"] == 1
+    # Bound to their organization exactly as agency staff are: nothing of another one.
+    other = client.post("/v1/subscriptions", headers=union,
+                        json={"channel": "email", "target": "a@b.example", "organization_id": "org-shelter"})
+    assert other.status_code == 403
+    shelter = who("agency_staff", organization_id="org-shelter")
+    theirs = client.post("/v1/subscriptions", headers=shelter, json={"channel": "email", "target": "a@b.example"})
+    assert client.get("/v1/subscriptions", headers=union).json["total"] == 1
+    assert client.delete(f"/v1/subscriptions/{theirs.json['id']}", headers=union).status_code == 404
+    assert client.post(f"/v1/subscriptions/{theirs.json['id']}/ping", headers=union).status_code == 404
+    assert client.get("/v1/subscriptions", headers=who(role)).status_code == 403  # no organization on the token
+    assert client.delete(f"/v1/subscriptions/{sid}", headers=union).status_code == 204
 
 
 def test_a_ping_queues_a_test_delivery_the_agency_can_follow(client, who):

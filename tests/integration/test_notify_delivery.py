@@ -49,9 +49,9 @@ class World:
         self.thread = threading.Thread(target=self.dispatcher_job.run, args=(self.stop,))
         self.thread.start()
 
-    def subscribe(self, channel, target, organization_id=SHELTER, **extra):
+    def subscribe(self, channel, target, organization_id=SHELTER, role="agency_staff", **extra):
         answer = self.client.post("/v1/subscriptions", json={"channel": channel, "target": target, **extra},
-                                  headers=bearer(self.data_dir, "agency_staff", organization_id=organization_id))
+                                  headers=bearer(self.data_dir, role, organization_id=organization_id))
         assert answer.status_code == 201, answer.json
         return answer.json
 
@@ -263,6 +263,19 @@ def test_the_referrer_hears_of_each_answer_and_supervisors_of_an_emergency_escal
     [supervisor_mail] = smtp.wait_for("minh@union.example")
     assert "An emergency referral from your agency is overdue" in supervisor_mail.part("plain")
     assert "ref-3" in supervisor_mail.part("plain")
+
+
+@pytest.mark.parametrize("role", ["caseworker", "supervisor"])
+def test_a_webhook_a_caseworker_registered_for_their_agency_hears_of_its_referrals_answers(world, receiver, role):
+    hook = world.subscribe("webhook", receiver.url("/union"), organization_id=UNION, role=role)
+    receiver.secrets["/union"] = hook["secret"]
+    for kind in ("created", "accepted", "declined"):  # created: the receiving agency's news, not the referrer's
+        world.fanout.handle(referral_event(kind, "ref-7"))
+    world.wait_until_settled()
+    heard = receiver.wait_for(2, "/union")
+    assert sorted(r.json["data"]["event"] for r in heard) == ["accepted", "declined"]
+    assert {r.json["data"]["audience"] for r in heard} == {"referrer"}
+    assert {r.json["data"]["referral_id"] for r in heard} == {"ref-7"}
 
 
 def test_an_open_circuit_breaker_spares_a_dead_endpoint(tmp_path, smtp, receiver):

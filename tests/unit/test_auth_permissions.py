@@ -26,7 +26,7 @@ EXPECTED = {
     "referral:personal": {CW, AS, SUP},
     "referral:aggregates": {OPS, ADM},
     "audit:read": {ADM},
-    "notify:subscriptions": {AS, ADM},
+    "notify:subscriptions": {CW, AS, SUP, ADM},
     "notify:inbox": EVERY_ROLE,
 }
 
@@ -81,6 +81,8 @@ def _principal(*roles, organization_id=None):
     (("agency_staff",), "notify:subscriptions", True),
     (("caseworker", "supervisor"), "referral:read", True),  # a supervisor, too, reads her agency's only
     (("agency_staff", "admin"), "notify:subscriptions", False),
+    (("caseworker",), "notify:subscriptions", True),  # the agency's subscriptions, as agency staff
+    (("supervisor",), "notify:subscriptions", True),
     (("supervisor",), "referral:read", True),
     (("ops",), "referral:read", False),
     (("ops",), "referral:read", False),
@@ -127,7 +129,9 @@ def test_a_caseworker_acts_for_their_agency(app):
 
 
 @pytest.mark.parametrize("role, permission", [("caseworker", "referral:create"), ("agency_staff", "referral:read"),
-                                              ("agency_staff", "directory:capacity")])
+                                              ("agency_staff", "directory:capacity"),
+                                              ("caseworker", "notify:subscriptions"),
+                                              ("supervisor", "notify:subscriptions")])
 def test_organization_roles_without_an_organization_get_a_clear_403(app, role, permission):
     response = app.test_client().get(f"/needs/{permission}", headers={"Authorization": app.token(role)})
     assert response.status_code == 403
