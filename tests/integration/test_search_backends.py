@@ -216,3 +216,23 @@ def test_only_one_process_builds_at_a_time(elastic, tmp_path):
             assert (mine, theirs) == (True, False)
     with other.building() as theirs:
         assert theirs
+
+
+def test_an_embedded_index_of_an_older_layout_is_rebuilt_not_read(tmp_path):
+    """An upgrade meets the index file of the previous version (no suggestion keys): a worker
+    starting before the rebuild does not read it, and the rebuild makes it answer."""
+    import sqlite3
+
+    from services.directory.adapters.sqlite_index import SqliteProviderIndex
+
+    index = SqliteProviderIndex(str(tmp_path / "search"))
+    index.rebuild(LISTINGS)
+    path = index._current_path()
+    with sqlite3.connect(path) as old:  # what version 5 had: no suggestion keys
+        old.execute("ALTER TABLE docs DROP COLUMN org_key")
+        old.execute("PRAGMA user_version = 5")
+    starting = SqliteProviderIndex(str(tmp_path / "search"))
+    starting.warm()  # a worker starting meanwhile: no error
+    assert starting.rebuild_reason() == "the search index has an older layout"
+    starting.rebuild(LISTINGS)
+    assert [s.text for s in starting.suggest("tro giup", Viewer(), 1)] == ["Trợ giúp pháp lý miễn phí"]

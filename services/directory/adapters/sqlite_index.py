@@ -296,6 +296,8 @@ class SqliteProviderIndex(ProviderIndex):
         """Load this process's in-memory columns now rather than on the first search."""
         if not os.path.exists(self.pointer):
             return  # nothing built yet; do not create an empty index that looks complete
+        if self.rebuild_reason() in ("the search index has an older layout", "the search index file is missing"):
+            return  # its tables may lack columns this version reads: it is rebuilt before use
         connection = self._connection()
         with self._columns_lock:
             self._columns(connection)
