@@ -124,12 +124,12 @@ def test_every_kind_of_process_killed_comes_back_and_haven_keeps_serving(haven, 
         for service in SERVICES:
             if service != name:
                 assert answers(haven.url(service) + "/healthz"), f"{service} stopped answering when {name} died"
-        back = wait_until(lambda: (haven.processes().get(name) or killed) != killed and haven.processes()[name],
-                          f"{name} started again")
+        wait_until(lambda: haven.processes().get(name, killed) != killed, f"{name} started again")
         wait_until(lambda: answers(health_url(haven, name)), f"{name} healthy again")
+        back = haven.processes()[name]
+        assert back != killed and f"{name} started (pid={back})" in haven.system_lines()
         assert any(line.startswith(f"{name} exited (pid={killed}, killed by SIGKILL)") and "restarting in" in line
                    for line in haven.system_lines()), haven.system_lines()
-        assert back != killed
         caseworker.search_refer_and_deliver(n)
 
     # a gunicorn worker: its master starts another, nothing else is touched
