@@ -11,6 +11,8 @@ from typing import Callable
 
 from . import config as c
 from .config import Config, Setting
+from haven.serving.settings import SERVING_SETTINGS
+
 from .eventlog.settings import EVENT_LOG_SETTINGS
 from .sign_in_limits import SIGN_IN_SETTINGS
 
@@ -57,6 +59,7 @@ COMMON_SETTINGS: list[Setting] = [
     Setting("KAFKA_SASL_USERNAME", c.text, None, "SASL user name."),
     Setting("KAFKA_SASL_PASSWORD", c.text, None, "SASL password.", secret=True),
     *EVENT_LOG_SETTINGS,
+    *SERVING_SETTINGS,
     Setting("LOG_LEVEL", c.choice("debug", "info", "warning", "error"), "info",
             "Minimum level of the JSON log lines written to stderr."),
 ]

@@ -25,8 +25,5 @@ class ServingLimits:
 
     @classmethod
     def from_config(cls, config: Config) -> "ServingLimits":
-        # Until every service's settings list holds SERVING_SETTINGS, read them here.
-        if not hasattr(config, "haven_http_header_timeout_seconds"):
-            config = c.load(SERVING_SETTINGS)
         return cls(header_timeout=config.haven_http_header_timeout_seconds,
                    body_timeout=config.haven_http_body_timeout_seconds)

@@ -31,17 +31,6 @@ class ImportOutcome:
     warnings: list[dict]  # records kept, with a change worth knowing
 
 
-def _kind_mappings(uow: SqlUnitOfWork):
-    # The unit of work does not carry this repository yet (unit_of_work.py belongs to
-    # another change in flight); built on its connection meanwhile.
-    found = getattr(uow, "kind_mappings", None)
-    if found is not None:
-        return found
-    from ..adapters.repository import KindMappingRepository
-
-    return KindMappingRepository(uow.connection)
-
-
 class InUse(Exception):
     """A record cannot be removed while others refer to it."""
 
@@ -267,13 +256,13 @@ class Directory:
 
     def kind_mappings(self) -> KindMappings:
         with self.uow() as uow:
-            return _kind_mappings(uow).get()
+            return uow.kind_mappings.get()
 
     def replace_kind_mappings(self, expected_version: int, mappings: Iterable[KindMapping]) -> KindMappings:
         """The whole table at once (what an administrator loads from a file)."""
         mappings = tuple(mappings)
         with self.uow() as uow:
-            table = _kind_mappings(uow)
+            table = uow.kind_mappings
             current = table.get()
             if current.version != expected_version:
                 raise VersionConflict("kind mappings", "table", expected_version, current.version)

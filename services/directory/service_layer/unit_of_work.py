@@ -9,8 +9,8 @@ from .. import contract
 from ..adapters.orm import outbox
 from ..domain.model import Service, now
 
-from ..adapters.repository import (AreaRepository, KindRepository, LocationRepository, OrganizationRepository,
-                                   ServiceRepository)
+from ..adapters.repository import (AreaRepository, KindMappingRepository, KindRepository, LocationRepository,
+                                   OrganizationRepository, ServiceRepository)
 
 
 class SqlUnitOfWork:
@@ -19,6 +19,7 @@ class SqlUnitOfWork:
     services: ServiceRepository
     areas: AreaRepository
     kinds: KindRepository
+    kind_mappings: KindMappingRepository
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.services = ServiceRepository(self.connection)
         self.areas = AreaRepository(self.connection)
         self.kinds = KindRepository(self.connection)
+        self.kind_mappings = KindMappingRepository(self.connection)
         self._announced: list = []
         return self
 
