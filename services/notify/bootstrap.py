@@ -58,7 +58,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         "subscriptions": Subscriptions(parts.engine, backoff, WebhookSecrets(cipher_for(parts.config)),
                                        private_targets=parts.config.notify_webhook_private_targets),
         "deliveries": Deliveries(parts.engine, backoff), "inbox": Inbox(parts.engine)}
-    parts.api.register_blueprint(api.blp)
+    api.register(parts.api)
 
     @parts.app.errorhandler(NotFound)
     def not_found(exc):

@@ -4,6 +4,7 @@ idempotency and the circuit breaker behave as agencies would notice."""
 import json
 import threading
 import time
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -299,13 +300,19 @@ def test_an_open_circuit_breaker_spares_a_dead_endpoint(tmp_path, smtp, receiver
 
 
 def test_inbox_items_for_the_agency_and_the_referrer(world):
-    world.fanout.handle(referral_event("created", "ref-9"))
+    # Times as a Vietnamese office writes them: the answers give them in UTC, like every other.
+    world.fanout.handle(referral_event("created", "ref-9", occurred_at="2026-11-25T09:00:00+07:00",
+                                       acknowledge_by="2026-11-25T13:00:00+07:00"))
     world.fanout.handle(referral_event("accepted", "ref-9"))
     staff = bearer(world.data_dir, "agency_staff", organization_id=SHELTER)
     page = world.client.get("/v1/inbox", headers=staff).json
     assert page["total"] == 1 and page["unread"] == 1
     [item] = page["items"]
     assert item["event"] == "created" and item["referral_id"] == "ref-9" and item["read"] is False
+    # Every time with its offset, the event's own included (the deadline to acknowledge by).
+    assert (item["occurred_at"], item["deadline"]) == ("2026-11-25T02:00:00+00:00", "2026-11-25T06:00:00+00:00")
+    assert datetime.fromisoformat(item["created_at"]).utcoffset() is not None
+    assert item["deadline_kind"] == "acknowledge" and item["read_at"] is None
     read = world.client.post(f"/v1/inbox/{item['id']}/read", headers=staff)
     assert read.status_code == 200 and read.json["read"] is True
     assert world.client.get("/v1/inbox", query_string={"unread": "true"}, headers=staff).json["total"] == 0

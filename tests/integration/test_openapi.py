@@ -75,3 +75,36 @@ def test_a_nullable_nested_object_is_its_own_schema_or_null_never_any_object(doc
     for service, document in documents.items():
         text = str(document)
         assert "{'type': 'object', 'nullable': True}" not in text, service
+
+
+def test_notify_operations_say_what_they_answer_their_constraints_and_link_a_subscription(documents):
+    document = documents["notify"]
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    operation_ids = {op.get("operationId") for _, op in operations(document)}
+    for name, operation in operations(document):
+        if name.split()[1].startswith("/v1/") and name != "POST /v1/auth/login":
+            assert operation["security"] == [{"bearerAuth": []}], name
+            assert {"401", "403", "503"} <= set(operation["responses"]), name
+    create = paths["/v1/subscriptions"]["post"]
+    assert {"201", "403", "413", "415", "422"} <= set(create["responses"])
+    links = create["responses"]["201"]["links"]
+    assert {link["operationId"] for link in links.values()} == {"ping_subscription", "delete_subscription"}
+    assert all(link["parameters"] == {"subscription_id": "$response.body#/id"} for link in links.values())
+    assert links.keys() and {link["operationId"] for link in links.values()} <= operation_ids
+    assert {"404", "409"} <= set(paths["/v1/deliveries/{delivery_id}/retry"]["post"]["responses"])
+    assert "404" in paths["/v1/subscriptions/{subscription_id}/ping"]["post"]["responses"]
+    # Which target each channel takes is in the document, as the server checks it.
+    branches = {b["properties"]["channel"]["enum"][0]: b["properties"]["target"]["pattern"]
+                for b in schemas["CreateSubscription"]["oneOf"]}
+    assert set(branches) == {"webhook", "email", "sms"}
+    assert schemas["Delivery"]["properties"]["status"]["enum"] == ["pending", "sending", "delivered", "dead",
+                                                                   "undeliverable"]
+    assert set(schemas["Delivery"]["properties"]["channel"]["enum"]) == {"webhook", "email", "sms"}
+    assert schemas["Delivery"]["properties"]["recipient_kind"]["enum"] == ["organization", "user"]
+    assert schemas["Attempt"]["properties"]["outcome"]["enum"] == ["delivered", "failed", "interrupted", None]
+    inbox = schemas["InboxItem"]["properties"]
+    assert "accepted" in inbox["event"]["enum"] and None in inbox["audience"]["enum"]
+    for field in ("deadline", "occurred_at", "created_at", "read_at"):
+        assert inbox[field]["format"] == "date-time", field
+    assert inbox["deadline"]["nullable"] is True and "nullable" not in inbox["occurred_at"]
+    assert "id" in schemas["Subscription"]["required"] and "items" in schemas["InboxPage"]["required"]

@@ -17,8 +17,20 @@ SUPERVISOR = "supervisor"
 ORGANIZATION = "organization"
 USER = "user"
 
+AUDIENCES = (RECEIVING_AGENCY, REFERRER, SUPERVISOR)
+RECIPIENT_KINDS = (ORGANIZATION, USER)
+
 WEBHOOK, EMAIL, SMS = "webhook", "email", "sms"
 CHANNELS = (WEBHOOK, EMAIL, SMS)
+LANGUAGES = ("vi", "en")
+
+# A delivery's life: pending -> sending -> delivered, or back to pending for a retry, until
+# dead (attempts spent) or undeliverable (no address); the last two can be retried by hand.
+DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead", "undeliverable")
+# One attempt: null while in flight, interrupted when the worker stopped mid-send.
+ATTEMPT_OUTCOMES = ("delivered", "failed", "interrupted")
+DEADLINE_KINDS = ("acknowledge", "decide")
+PING = "ping"
 
 # The routing table: which side of a referral hears about which step.
 _TO_RECEIVING_AGENCY = frozenset({"created", "escalated", "cancelled"})

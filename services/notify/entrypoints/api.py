@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 
 from haven.platform.auth import require
 from haven.platform.errors import Problem, problem_type
+from haven.platform.openapi import documented, link
 
 from ..service_layer.subscriptions import PERMISSION, TargetRefused
 from . import schemas as s
@@ -14,6 +15,25 @@ from . import schemas as s
 blp = Blueprint("notify", __name__, url_prefix="/v1",
                 description="Where agencies want to hear about referrals (subscriptions), what was sent and how "
                             "it went (deliveries), and the portal inbox.")
+
+
+# From a subscription in an answer to what can be done with it, and from a ping to the
+# delivery it queued: a client (or a stateful fuzzer) walks the lifecycle.
+SUBSCRIPTION_LINKS = {
+    "ping": link("ping_subscription", "Send a test notification through it.",
+                 subscription_id="$response.body#/id"),
+    "delete": link("delete_subscription", "Stop sending through it.", subscription_id="$response.body#/id"),
+}
+PING_LINKS = {
+    "follow": link("list_deliveries", "Follow the test delivery (it is among the newest).")}
+
+
+def register(api) -> None:
+    """The blueprint, and what its schemas cannot say of themselves: which target each
+    channel takes (see schemas.TARGET_BY_CHANNEL)."""
+    api.spec.components.schema("CreateSubscription", component=s.TARGET_BY_CHANNEL,
+                               schema=s.CreateSubscriptionSchema)
+    api.register_blueprint(blp)
 
 
 def _parts() -> dict:
@@ -28,6 +48,8 @@ def _manager():
 class SubscriptionCollection(MethodView):
     @blp.arguments(s.CreateSubscriptionSchema)
     @blp.response(201, s.SubscriptionSchema)
+    @blp.doc(operationId="create_subscription")
+    @documented(links={201: SUBSCRIPTION_LINKS})  # 403: another organization's; 422: also a refused host
     def post(self, data):
         """Register a webhook URL, e-mail address or phone number for your organization (or one of its people).
         A webhook's signing secret is in this answer, and only here."""
@@ -49,6 +71,8 @@ class SubscriptionCollection(MethodView):
 
     @blp.arguments(s.SubscriptionQuerySchema, location="query")
     @blp.response(200, s.SubscriptionPageSchema)
+    @blp.doc(operationId="list_subscriptions")
+    @documented()
     def get(self, query):
         """Your organization's subscriptions (administrators: every organization's, or `organization_id`'s)."""
         principal = _manager()
@@ -60,6 +84,8 @@ class SubscriptionCollection(MethodView):
 @blp.route("/subscriptions/<string:subscription_id>")
 class SubscriptionById(MethodView):
     @blp.response(204)
+    @blp.doc(operationId="delete_subscription")
+    @documented()
     def delete(self, subscription_id):
         """Stop sending through this subscription (deliveries already queued for a deleted webhook fail)."""
         _parts()["subscriptions"].delete(_manager(), subscription_id)
@@ -69,6 +95,8 @@ class SubscriptionById(MethodView):
 @blp.route("/subscriptions/<string:subscription_id>/ping")
 class Ping(MethodView):
     @blp.response(202, s.PingSchema)
+    @blp.doc(operationId="ping_subscription")
+    @documented(links={202: PING_LINKS})
     def post(self, subscription_id):
         """Send a test notification through this subscription (follow it at GET /v1/deliveries)."""
         delivery_id = _parts()["subscriptions"].ping(_manager(), subscription_id)
@@ -79,6 +107,8 @@ class Ping(MethodView):
 class DeliveryCollection(MethodView):
     @blp.arguments(s.DeliveryQuerySchema, location="query")
     @blp.response(200, s.DeliveryPageSchema)
+    @blp.doc(operationId="list_deliveries")
+    @documented()
     def get(self, query):
         """Deliveries to your organization and its people, newest first, each with its attempts."""
         principal = _manager()
@@ -90,6 +120,8 @@ class DeliveryCollection(MethodView):
 @blp.route("/deliveries/<string:delivery_id>/retry")
 class RetryDelivery(MethodView):
     @blp.response(202, s.DeliverySchema)
+    @blp.doc(operationId="retry_delivery")
+    @documented(errors=[409])  # 409: only a dead-lettered or undeliverable delivery is sent again
     def post(self, delivery_id):
         """Send a dead-lettered (or undeliverable) delivery again, with a fresh allowance of attempts."""
         return _parts()["deliveries"].retry(_manager(), delivery_id), 202
@@ -99,6 +131,8 @@ class RetryDelivery(MethodView):
 class InboxCollection(MethodView):
     @blp.arguments(s.InboxQuerySchema, location="query")
     @blp.response(200, s.InboxPageSchema)
+    @blp.doc(operationId="list_inbox")
+    @documented()
     def get(self, query):
         """Notifications for you and for your organization, newest first."""
         principal = require(_parts()["verifier"], "notify:inbox")
@@ -110,10 +144,12 @@ class InboxCollection(MethodView):
 @blp.route("/inbox/<string:item_id>/read")
 class MarkRead(MethodView):
     @blp.response(200, s.InboxItemSchema)
+    @blp.doc(operationId="mark_inbox_item_read")
+    @documented()
     def post(self, item_id):
         """Mark one inbox item as read (for everyone it was addressed to)."""
         principal = require(_parts()["verifier"], "notify:inbox")
         return _parts()["inbox"].mark_read(principal, item_id)
 
 
-__all__ = ["blp"]
+__all__ = ["blp", "register"]

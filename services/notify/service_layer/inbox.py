@@ -8,7 +8,7 @@ from haven.platform.auth import Principal
 
 from ..adapters.orm import inbox
 from ..domain.model import ORGANIZATION, USER
-from .common import NotFound, utcnow
+from .common import NotFound, parse_time, utcnow
 
 
 def _mine(principal: Principal):
@@ -19,13 +19,19 @@ def _mine(principal: Principal):
     return condition
 
 
+def _moment(text: str | None):
+    # A notice keeps the event's times as the text the event carried; answers carry moments
+    # in UTC with their offset, like every other time.
+    return parse_time(text) if text else None
+
+
 def _body(row) -> dict:
     notice = row.notice
     return {"id": row.id, "recipient_kind": row.recipient_kind, "referral_id": row.referral_id,
             "event": notice.get("kind"), "audience": notice.get("audience"), "urgency": notice.get("urgency"),
-            "service_kind": notice.get("service_kind"), "deadline": notice.get("deadline"),
+            "service_kind": notice.get("service_kind"), "deadline": _moment(notice.get("deadline")),
             "deadline_kind": notice.get("deadline_kind"), "reason_code": notice.get("reason_code"),
-            "link": notice.get("link"), "occurred_at": notice.get("occurred_at"),
+            "link": notice.get("link"), "occurred_at": _moment(notice.get("occurred_at")),
             "created_at": row.created_at, "read_at": row.read_at, "read": row.read_at is not None}
 
 
