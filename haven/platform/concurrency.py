@@ -12,6 +12,16 @@ from flask import request
 from .errors import Problem, problem_type
 
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+# What If-Match takes, for the OpenAPI document: an ETag this service issued, or `*`.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,18}")$'
+
+
+def if_match_parameter(*, required: bool) -> dict:
+    """The If-Match header as an OpenAPI parameter (required: 428 without it)."""
+    return {"in": "header", "name": "If-Match", "required": required,
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+            "description": "The ETag you read (412 if the record changed since), or `*` for whatever version "
+                           "is current." + (" Required (428 without it)." if required else " Optional.")}
 
 
 def etag(version: int) -> str:
@@ -27,9 +37,11 @@ def expected_version() -> int:
                           {"location": "headers", "field": "If-Match", "message": "Missing header."}])
     match = _ETAG.match(header.strip())
     if not match:
-        raise Problem(412, "If-Match does not hold an ETag this service issued.", title="Precondition failed",
-                      type=problem_type("stale-version"), errors=[
-                          {"location": "headers", "field": "If-Match", "message": "Unknown ETag."}])
+        # Not a version at all (a typo, another server's tag): a malformed request, not a
+        # stale one; 412 is kept for "someone changed it since you read it".
+        raise Problem(400, 'If-Match must be an ETag this service issued (such as "3"), or *.',
+                      title="Malformed If-Match", type=problem_type("malformed-if-match"), errors=[
+                          {"location": "headers", "field": "If-Match", "message": "Not an ETag of this service."}])
     return int(match.group(1))
 
 

@@ -19,6 +19,7 @@ import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 
 from . import metrics, openapi
+from .blueprint import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import PROBLEM_JSON, Problem, ProblemSchema, problem_response, problem_type, register_error_handlers, render_problem
@@ -266,7 +267,7 @@ class NotReadySchema(ProblemSchema):
 
 
 def _operations_blueprint() -> flask_smorest.Blueprint:
-    blp = flask_smorest.Blueprint("operations", __name__, description="Liveness, readiness and metrics.")
+    blp = Blueprint("operations", __name__, description="Liveness, readiness and metrics.")
 
     @blp.route("/healthz")
     @blp.doc(summary="Liveness: the process is up and serving requests.")

@@ -20,7 +20,7 @@ import logging
 import marshmallow as ma
 from flask import jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from .blueprint import Blueprint
 
 from .auth import LocalKeys, TokenVerifier, mint_token, require_signed_in
 from .config import Config

@@ -113,7 +113,7 @@ def test_the_directory_being_unreachable_is_a_503_that_saves_nothing(tmp_path):
             try:
                 requests.get(f"{url}/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
                 time.sleep(0.2)
         caseworker = bearer(tmp_path, "caseworker", organization_id="agency-e2e", subject="cw-e2e")
         answer = requests.post(f"{url}/v1/referrals", json=_referral("7d3c2a4e-0000-4000-8000-000000000001"),

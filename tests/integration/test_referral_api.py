@@ -532,7 +532,9 @@ def test_odd_queries_headers_and_bodies_are_4xx(stack):
     assert far.status_code == 422 and far.json["errors"][0]["field"] == "created_from"
     rid = create(stack)["id"]
     garbage = client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers={**t["agency_staff"], "If-Match": "1_0"})
-    assert garbage.status_code == 412
+    assert garbage.status_code == 400 and garbage.json["errors"][0]["field"] == "If-Match"  # not an ETag at all
+    stale = client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers={**t["agency_staff"], "If-Match": '"99"'})
+    assert stale.status_code == 412
     anything = client.post(f"/v1/referrals/{rid}/acknowledge", json={}, headers={**t["agency_staff"], "If-Match": "*"})
     assert anything.status_code == 200
     huge = client.post("/v1/referrals", data=b'{"x": "' + b"a" * 300_000 + b'"}', content_type="application/json",

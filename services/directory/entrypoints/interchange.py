@@ -9,7 +9,7 @@ import math
 import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 

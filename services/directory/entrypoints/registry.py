@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 
 from haven.platform.concurrency import etag, expected_version
 from haven.platform.schemas import PageQuerySchema

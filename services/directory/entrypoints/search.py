@@ -8,7 +8,7 @@ import json
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 
 from ..domain.model import DEFAULT_TIMEZONE
 from ..domain.search import SearchQuery

@@ -1,14 +1,15 @@
 """HTTP translation of the referral use cases: /v1/referrals and /v1/audit."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from haven.platform.blueprint import Blueprint
 
 from haven.platform.auth import current_principal, require
-from haven.platform.concurrency import etag, expected_version
+from haven.platform.concurrency import etag, expected_version, if_match_parameter
 from haven.platform.errors import Problem, problem_type
 from haven.platform.logging import current_request_id
 from haven.platform.openapi import documented, link
@@ -22,12 +23,12 @@ blp = Blueprint("referrals", __name__, url_prefix="/v1",
                             "append-only history and published as an event; every read of personal fields is "
                             "audited.")
 
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII: what a header carries intact
 IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
-                   "schema": {"type": "string", "maxLength": 200},
+                   "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN.pattern},
                    "description": "Send the same key when retrying: the retry returns the referral the first "
                                   "request created instead of creating another."}
-IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-            "description": "Optional: the ETag you read; 412 if the referral changed since."}
+IF_MATCH = if_match_parameter(required=False)
 
 
 def referrals() -> Referrals:
@@ -94,10 +95,11 @@ class ReferralCollection(MethodView):
         """Refer a survivor, with her recorded consent (or a supervisor's override), to a service."""
         principal = require(_verifier(), "referral:create")
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 200:
-            raise Problem(400, "Idempotency-Key must be 1 to 200 characters.", title="Bad request",
-                          type=problem_type("invalid-header"),
-                          errors=[{"location": "headers", "field": "Idempotency-Key", "message": "1 to 200 characters."}])
+        if key is not None and not IDEMPOTENCY_KEY_PATTERN.match(key):
+            raise Problem(400, "Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces).",
+                          title="Bad request", type=problem_type("invalid-header"),
+                          errors=[{"location": "headers", "field": "Idempotency-Key",
+                                   "message": "1 to 200 visible ASCII characters."}])
         view, created = referrals().create(principal, data, _origin(), idempotency_key=key)
         headers = {"Location": f"/v1/referrals/{view.referral.id}"}
         if not created:
