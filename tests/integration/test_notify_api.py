@@ -125,3 +125,34 @@ def test_the_inbox_needs_a_signed_in_caller(client, who):
     page = client.get("/v1/inbox", headers=who("ops")).json
     assert page == {"total": 0, "unread": 0, "page": 1, "per_page": 20, "items": []}
     assert client.post("/v1/inbox/nope/read", headers=who("ops")).status_code == 404
+    # true or false, as the document says: "1" or "yes" is refused, not guessed at
+    for unclear in ("1", "yes"):
+        refused = client.get("/v1/inbox", query_string={"unread": unclear}, headers=who("ops"))
+        assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "unread"
+    assert client.get("/v1/inbox", query_string={"unread": "false"}, headers=who("ops")).status_code == 200
+
+
+def test_the_documents_links_walk_a_subscription_from_creation_to_its_ping_and_deletion(client, who):
+    document = client.get("/openapi.json").get_json()
+    by_id = {op["operationId"]: (method.upper(), path, op) for path, item in document["paths"].items()
+             for method, op in item.items() if isinstance(op, dict) and "operationId" in op}
+
+    def follow(answer, operation_id, link_name, headers):
+        _method, _path, operation = by_id[operation_id]
+        link = operation["responses"][str(answer.status_code)]["links"][link_name]
+        method, path, target = by_id[link["operationId"]]
+        for name, expression in link["parameters"].items():
+            path = path.replace("{" + name + "}", answer.json[expression.removeprefix("$response.body#/")])
+        followed = client.open(path, method=method, headers=headers)
+        assert str(followed.status_code) in target["responses"], (link_name, followed.status_code)
+        return followed
+
+    union = who("caseworker", organization_id="org-union")
+    created = client.post("/v1/subscriptions", headers=union,
+                          json={"channel": "webhook", "target": "http://127.0.0.1:9/hook"})
+    ping = follow(created, "create_subscription", "ping", union)
+    assert ping.status_code == 202
+    deliveries = follow(ping, "ping_subscription", "follow", union)
+    assert [d["id"] for d in deliveries.json["items"]] == [ping.json["delivery_id"]]
+    assert follow(created, "create_subscription", "delete", union).status_code == 204
+    assert follow(created, "create_subscription", "ping", union).status_code == 404

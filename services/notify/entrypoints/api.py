@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 
 from haven.platform.auth import require
+from haven.platform.blueprint import Blueprint
 from haven.platform.errors import Problem, problem_type
 from haven.platform.openapi import documented, link
 
