@@ -1,7 +1,9 @@
 """Optimistic concurrency over HTTP: versions as ETags, changes only with If-Match.
 
 A change without If-Match is refused (428) rather than applied blindly: that is the only
-way to guarantee that two administrators never silently overwrite each other.
+way to guarantee that two administrators never silently overwrite each other. `If-Match: *`
+is a deliberate "whatever version is current" (RFC 9110 section 13.1.1): it matches any
+version of a record that exists.
 """
 from __future__ import annotations
 
@@ -28,13 +30,17 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version() -> int:
+def expected_version() -> int | None:
+    """The version If-Match names, or None for `*` (any current version: the caller's use
+    case then checks no version, only that the record exists)."""
     header = request.headers.get("If-Match")
     if not header:
         raise Problem(428, "Send the ETag you last read in an If-Match header, so that a concurrent "
                            "change is not overwritten.", title="Precondition required",
                       type=problem_type("if-match-required"), errors=[
                           {"location": "headers", "field": "If-Match", "message": "Missing header."}])
+    if header.strip() == "*":
+        return None
     match = _ETAG.match(header.strip())
     if not match:
         # Not a version at all (a typo, another server's tag): a malformed request, not a

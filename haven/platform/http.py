@@ -6,6 +6,7 @@ duration histogram, problem+json errors, /healthz, /readyz, /metrics, /openapi.j
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -50,12 +51,24 @@ class Api(flask_smorest.Api):
 
     def document(self) -> dict:
         """The OpenAPI document as served: flask-smorest's, finalized (see openapi.py).
-        Built once: the routes do not change after start-up."""
+        Built once: the routes do not change after start-up. What can change while the
+        service runs (rows of a reference table) is added to a copy on every serving, by
+        the functions given to `amend_document`."""
         if self._document is None:
             self._document = openapi.finalize(self.spec.to_dict(), strict=False)
-        return self._document
+        if not self._amendments:
+            return self._document
+        served = copy.deepcopy(self._document)
+        for amend in self._amendments:
+            amend(served)
+        return served
+
+    def amend_document(self, amend: Callable[[dict], None]) -> None:
+        """`amend(document)` changes the served document in place, each time it is served."""
+        self._amendments = (*self._amendments, amend)
 
     _document = None
+    _amendments: tuple = ()
 
     def _openapi_json(self):
         return Response(json.dumps(self.document(), ensure_ascii=False, indent=2), mimetype="application/json")

@@ -61,7 +61,7 @@ def _implied_statuses(operation: dict, path_parameters: list[dict]) -> set[int]:
         statuses.add(404)
     for parameter in parameters:
         if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
-            statuses.add(412)
+            statuses |= {400, 412}  # not an ETag at all / a stale one
             if parameter.get("required"):
                 statuses.add(428)
     return statuses

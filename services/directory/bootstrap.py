@@ -7,7 +7,7 @@ import threading
 from functools import partial
 from typing import Mapping
 
-from flask import Flask
+from flask import Flask, request
 
 from haven.platform.bootstrap import service_app
 from haven.platform.config import ConfigError
@@ -18,6 +18,7 @@ from .adapters.search_index import IndexUnavailable, ProviderIndex
 from .adapters.sqlite_index import SqliteProviderIndex
 from .domain.model import InvalidReference, NotFound, VersionConflict
 from .entrypoints import interchange, kind_mappings, registry, search
+from .entrypoints.documentation import current_kinds
 from .service_layer.services import Directory, InUse
 from .service_layer.unit_of_work import SqlUnitOfWork
 
@@ -116,6 +117,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     directory.index.warm()  # each worker loads its search columns before taking requests
     for blueprint in (registry.blp, search.blp, interchange.blp, kind_mappings.blp):
         parts.api.register_blueprint(blueprint)
+    parts.api.amend_document(current_kinds(directory))  # the kinds table as it is when the document is read
     _translate_domain_errors(parts.app)
     return parts.app
 
@@ -135,9 +137,13 @@ def _translate_domain_errors(app: Flask) -> None:
 
     @app.errorhandler(InvalidReference)
     def invalid_reference(exc: InvalidReference):
-        location = "query" if exc.field in ("kind", "province", "district", "commune") else "json"
+        # The field is named by the record or the query that carried it: a body's fields on a
+        # request with one (POST /v1/services with an unknown kind), else the query's (search).
+        location = "json" if request.method in ("POST", "PUT", "PATCH") else "query"
+        # Its own type: well-shaped data that names a record that does not exist (or does
+        # not fit it), which no schema can say; a shape error stays validation-error.
         return problem_response(422, title="Request validation failed", detail=str(exc),
-                                type=problem_type("validation-error"),
+                                type=problem_type("invalid-reference"),
                                 errors=[{"location": location, "field": exc.field, "message": str(exc)}])
 
     @app.errorhandler(InUse)

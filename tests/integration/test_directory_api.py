@@ -261,3 +261,48 @@ def test_a_csv_cell_too_long_to_read_is_reported(api):
     body = "service_name,kind,organization_name\n" + "x" * 200_000 + ",shelter,A\n"
     response = api.client.post("/v1/import/csv", data=body.encode(), headers={**api.admin, "Content-Type": "text/csv"})
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
+
+
+# --- If-Match: * and where a refused value came from ------------------------------------
+
+def test_if_match_star_changes_whatever_version_is_current(api, shelter):
+    organization, location, service = shelter
+    revised = api.put(f"/v1/organizations/{organization['id']}", {"name": "Tên mới"}, "*")
+    assert revised.status_code == 200 and revised.headers["ETag"] == '"2"'
+    api.put(f"/v1/services/{service['id']}", {**{k: service[k] for k in ("organization_id", "name", "kind")},
+                                              "location_ids": [location["id"]]}, '"1"')
+    again = api.put(f"/v1/services/{service['id']}", {**{k: service[k] for k in ("organization_id", "name", "kind")},
+                                                      "location_ids": [location["id"]]}, "*")
+    assert again.status_code == 200 and again.headers["ETag"] == '"3"'
+    removed = api.client.delete(f"/v1/services/{service['id']}", headers={**api.admin, "If-Match": "*"})
+    assert removed.status_code == 204
+    assert api.client.get(f"/v1/services/{service['id']}").status_code == 404
+    # `*` matches a record that exists, not one that does not
+    gone = api.client.delete(f"/v1/services/{service['id']}", headers={**api.admin, "If-Match": "*"})
+    assert gone.status_code == 404
+    table = api.client.get("/v1/kind-mappings").get_json()
+    replaced = api.put("/v1/kind-mappings", {"mappings": table["mappings"][:1]}, "*")
+    assert replaced.status_code == 200 and len(replaced.get_json()["mappings"]) == 1
+
+
+def test_an_unknown_kind_in_a_body_is_named_in_the_json_and_in_a_query_in_the_query(api, shelter):
+    organization = shelter[0]
+    created = api.post("/v1/services", {"organization_id": organization["id"], "name": "Dịch vụ", "kind": "nope"})
+    assert created.status_code == 422
+    assert created.get_json()["errors"] == [{"location": "json", "field": "kind", "message": created.get_json()["detail"]}]
+    searched = api.client.get("/v1/search?kind=nope")
+    assert searched.status_code == 422
+    assert [(e["location"], e["field"]) for e in searched.get_json()["errors"]] == [("query", "kind")]
+
+
+def test_fields_that_do_not_fit_together_are_refused_naming_them(api, shelter):
+    service = shelter[2]
+    capacity = api.client.put(f"/v1/services/{service['id']}/capacity", json={"available": 9, "maximum": 3},
+                              headers=api.admin)
+    assert capacity.status_code == 422
+    assert capacity.get_json()["type"] == "urn:haven:problem:inconsistent-fields"
+    assert capacity.get_json()["errors"][0] == {**capacity.get_json()["errors"][0], "location": "json",
+                                                "field": "available"}
+    search = api.client.get("/v1/search?lat=21.8")
+    assert search.status_code == 422
+    assert [(e["location"], e["field"]) for e in search.get_json()["errors"]] == [("query", "lon")]

@@ -32,9 +32,9 @@ def require_permission(permission: str) -> Principal:
     return require(current_app.extensions["haven.directory"]["verifier"], permission)
 
 
-def require_capacity_right(organization_id: str) -> Principal:
-    """Directory admins update any service's capacity; agency staff only their own."""
-    principal = require_permission("directory:capacity")
+def require_capacity_right(principal: Principal, organization_id: str) -> Principal:
+    """Directory admins update any service's capacity; agency staff (with directory:capacity,
+    checked first) only their own organization's."""
     if not principal.can("directory:write") and principal.organization_id != organization_id:
         raise Problem(403, "Agency staff may update the capacity of their own organization's services only.",
                       title="Forbidden", type=problem_type("forbidden"))

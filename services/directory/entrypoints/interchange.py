@@ -7,7 +7,7 @@ import json
 import math
 
 import marshmallow as ma
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
 from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
@@ -15,10 +15,13 @@ from marshmallow import validate as v
 
 from haven.platform.errors import Problem, problem_type
 from haven.platform.http import admit_large_body, screen_json_body, takes_large_body
+from haven.platform.openapi import TOKEN_OPTIONAL, documented
 from haven.platform.schemas import MAX_PER_PAGE
 
 from ..adapters import hsds
+from . import hsds_schemas as h
 from .context import directory, require_permission, viewer
+from .documentation import inconsistent, kind_parameter_schema
 
 blp = Blueprint("interchange", __name__, description="Open Referral HSDS 3.0 and CSV interchange.")
 
@@ -47,8 +50,10 @@ def _report(batch: hsds.ImportBatch):
                       for k in batch.kind_sources]}
     counts = outcome.counts
     if errors and not any(counts.values()):
+        # Its own type: which records another system's document holds, and whether they name
+        # kinds, areas and organizations this installation has, no request schema can say.
         raise Problem(422, "No record could be imported.", title="Request validation failed",
-                      type=problem_type("validation-error"),
+                      type=problem_type("nothing-imported"),
                       errors=[{"location": "json", "field": f"{e['record']}.{e['field']}" if e.get("field") else
                                str(e["record"]), "message": e["message"]} for e in errors])
     return body
@@ -64,11 +69,14 @@ class ImportHsds(MethodView):
 
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
         "description": "HSDS 3.0: an array of services (full form), or of organizations with nested "
-                       "services and locations, or one such object."}}}},
-             parameters=[{"in": "query", "name": "default_kind", "required": False, "schema": {"type": "string"},
+                       "services and locations, or one such object.",
+        "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}}},
+             parameters=[{"in": "query", "name": "default_kind", "required": False, "schema": kind_parameter_schema(),
                           "description": "Kind (GET /v1/kinds) of the services that have neither a haven-kind "
-                                         "attribute nor a taxonomy term in GET /v1/kind-mappings."}])
+                                         "attribute nor a taxonomy term in GET /v1/kind-mappings."}],
+             operationId="import_hsds")
     @blp.response(200, ImportReportSchema)
+    @documented()
     def post(self):
         """Import HSDS 3.0 JSON. Good records are stored and indexed; bad ones are reported, one
         error per record naming the field. A service's kind comes from its haven-kind attribute,
@@ -78,7 +86,7 @@ class ImportHsds(MethodView):
         default_kind = request.args.get("default_kind")
         if default_kind is not None and default_kind not in kinds:
             raise Problem(422, f"Unknown default_kind {default_kind!r}.", title="Request validation failed",
-                          type=problem_type("validation-error"),
+                          type=problem_type("invalid-reference"),
                           errors=[{"location": "query", "field": "default_kind",
                                    "message": f"Not a kind; known kinds: {', '.join(sorted(kinds))}."}])
         admit_large_body(import_limit())
@@ -109,8 +117,10 @@ def _csv_import() -> dict:
 
 @blp.route("/v1/import/csv", methods=["POST"])
 @blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
-         summary="Import the provincial spreadsheet format (one row per service; columns in README).")
+         summary="Import the provincial spreadsheet format (one row per service; columns in README).",
+         operationId="import_csv")
 @blp.response(200, ImportReportSchema)
+@documented()
 def import_csv():
     return _csv_import()
 
@@ -122,7 +132,10 @@ import_csv = takes_large_body(import_csv)  # bounded by import_limit(), after au
 @blp.doc(summary="The whole directory as HSDS 3.0 services (full form). Confidential locations are "
                  "redacted without directory:confidential.",
          responses={"200": {"description": "A JSON array of HSDS services.",
-                            "content": {"application/json": {"schema": {"type": "array", "items": {}}}}}})
+                            "content": {"application/json": {"schema": {
+                                "type": "array", "items": {"$ref": "#/components/schemas/HsdsService"}}}}}},
+         operationId="export_hsds")
+@documented(token=TOKEN_OPTIONAL)  # confidential locations shown with directory:confidential
 def export_hsds():
     who = viewer()
     listings = directory().all_listings()
@@ -155,7 +168,7 @@ class HsdsLocationQuerySchema(HsdsQuerySchema):
     @ma.validates_schema
     def _proximity_needs_postcode(self, data, **kwargs):
         if "proximity" in data and "postcode" not in data:
-            raise ma.ValidationError("proximity needs a postcode.", "proximity")
+            raise inconsistent({"proximity": "proximity needs a postcode."}, "query")
 
 
 def _kinds(term: str | None) -> tuple[str, ...]:
@@ -168,7 +181,7 @@ def _kinds(term: str | None) -> tuple[str, ...]:
         if hsds._term_id(KIND_TAXONOMY, code) == term:
             return (code,)
     raise Problem(422, f"Unknown taxonomy term {term!r}.", title="Request validation failed",
-                  type=problem_type("validation-error"),
+                  type=problem_type("invalid-reference"),
                   errors=[{"location": "query", "field": "taxonomy_term_id", "message": "Unknown term."}])
 
 
@@ -184,26 +197,36 @@ def _filters(args) -> dict:
             "modified_after": args.get("modified_after")}
 
 
+# The HSDS answers are built by adapters/hsds.py and sent as they are (jsonify): the
+# hsds_schemas document them, and the tests hold both to the official schemas.
+
 @blp.route("/hsds/services")
 @blp.arguments(HsdsQuerySchema, location="query")
-@blp.doc(summary="HSDS API: services (full form), paginated as HSDS defines.")
+@blp.response(200, h.HsdsServicePageSchema)
+@blp.doc(summary="HSDS API: services (full form), paginated as HSDS defines.", operationId="list_hsds_services")
+@documented(token=TOKEN_OPTIONAL)
 def hsds_services(args):
     who = viewer()
     total, listings = directory().hsds_services(args["page"], args["per_page"], who, **_filters(args))
-    return _page(total, args["page"], args["per_page"], [hsds.service_to_hsds(x, who) for x in listings])
+    return jsonify(_page(total, args["page"], args["per_page"], [hsds.service_to_hsds(x, who) for x in listings]))
 
 
 @blp.route("/hsds/services/<uuid:service_id>")
-@blp.doc(summary="HSDS API: one service (full form).")
+@blp.response(200, h.HsdsServiceSchema)
+@blp.doc(summary="HSDS API: one service (full form).", operationId="get_hsds_service")
+@documented(token=TOKEN_OPTIONAL)
 def hsds_service(service_id):
-    return hsds.service_to_hsds(directory().get_listing(str(service_id)), viewer())
+    who = viewer()
+    return jsonify(hsds.service_to_hsds(directory().get_listing(str(service_id)), who))
 
 
 @blp.route("/hsds/service_at_locations")
 @blp.arguments(HsdsLocationQuerySchema, location="query")
 @blp.doc(summary="HSDS API: services at locations; `postcode` + `proximity` (metres) search around the "
                  "centre of a postcode. Confidential locations never match a postcode or a distance "
-                 "without directory:confidential.")
+                 "without directory:confidential.", operationId="list_hsds_service_at_locations")
+@blp.response(200, h.HsdsServiceAtLocationPageSchema)
+@documented(token=TOKEN_OPTIONAL)
 def hsds_service_at_locations(args):
     who = viewer()
     total, pairs = directory().hsds_service_at_locations(
@@ -214,4 +237,4 @@ def hsds_service_at_locations(args):
         service = hsds.service_to_hsds(listing, who)
         at = next(sal for sal in service.pop("service_at_locations") if sal["location"]["id"] == location_id)
         contents.append({**at, "service_id": listing.service.id, "location_id": location_id, "service": service})
-    return _page(total, args["page"], args["per_page"], contents)
+    return jsonify(_page(total, args["page"], args["per_page"], contents))

@@ -8,17 +8,18 @@ from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from haven.platform.concurrency import etag, expected_version
+from haven.platform.concurrency import etag, expected_version, if_match_parameter
+from haven.platform.openapi import NO_TOKEN, documented
 
 from ..domain.kind_mappings import MAX_CODE, MAX_TAXONOMY, KindMapping
 from .context import directory, require_permission
+from .documentation import kind_field
 
 blp = Blueprint("kind_mappings", __name__, url_prefix="/v1",
                 description="Kind mappings: taxonomy + code of another system's taxonomy term -> Haven kind, for "
                             "HSDS imports. The table is one resource: change it with the ETag last read as If-Match.")
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag of the table being changed."}
+IF_MATCH = if_match_parameter(required=True)
 MAX_MAPPINGS = 2000
 
 
@@ -28,19 +29,28 @@ class KindMappingSchema(ma.Schema):
                        "case, http(s)://, www. and a trailing / do not matter."})
     code = f.String(required=True, validate=v.Length(min=1, max=MAX_CODE),
                     metadata={"description": "taxonomy_term.code (case does not matter)."})
-    kind = f.String(required=True, validate=v.Length(min=1, max=40), metadata={"description": "A code of GET /v1/kinds."})
+    kind = kind_field(required=True, validate=v.Length(min=1, max=40))
     name = f.String(load_default="", validate=v.Length(max=MAX_TAXONOMY),
                     metadata={"description": "The term's name, for people reading the table."})
 
 
 class KindMappingTableSchema(ma.Schema):
     mappings = f.List(f.Nested(KindMappingSchema), required=True, validate=v.Length(max=MAX_MAPPINGS))
-    version = f.Integer(dump_only=True)
+    version = f.Integer(dump_only=True, metadata={"minimum": 1})
 
 
 class KindMappingKeySchema(ma.Schema):
     taxonomy = f.String(required=True, validate=v.Length(min=1, max=MAX_TAXONOMY))
     code = f.String(required=True, validate=v.Length(min=1, max=MAX_CODE))
+
+
+# Written out: parameters given to doc() replace those flask-smorest derives from the query
+# schema, so the document would otherwise lose taxonomy and code.
+KEY_PARAMETERS = [
+    {"in": "query", "name": "taxonomy", "required": True,
+     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TAXONOMY}},
+    {"in": "query", "name": "code", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CODE}},
+]
 
 
 def _table(table):
@@ -50,13 +60,16 @@ def _table(table):
 @blp.route("/kind-mappings")
 class KindMappings(MethodView):
     @blp.response(200, KindMappingTableSchema)
+    @blp.doc(operationId="get_kind_mappings")
+    @documented(token=NO_TOKEN)
     def get(self):
         """The installation's kind mappings; the ETag is what a change must send as If-Match."""
         return _table(directory().kind_mappings())
 
     @blp.arguments(KindMappingTableSchema)
     @blp.response(200, KindMappingTableSchema)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="replace_kind_mappings")
+    @documented()
     def put(self, data):
         """Replace the whole table (e.g. with a file: the body is `{"mappings": [...]}`, the shape GET gives)."""
         require_permission("directory:write")
@@ -65,7 +78,8 @@ class KindMappings(MethodView):
 
     @blp.arguments(KindMappingKeySchema, location="query")
     @blp.response(200, KindMappingTableSchema)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[*KEY_PARAMETERS, IF_MATCH], operationId="remove_kind_mapping")
+    @documented(errors=[404])  # 404: no mapping of that term
     def delete(self, key):
         """Remove the mapping of one term (`taxonomy`, `code` compared as imports compare them)."""
         require_permission("directory:write")

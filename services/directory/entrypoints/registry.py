@@ -4,21 +4,26 @@ from __future__ import annotations
 from flask.views import MethodView
 from haven.platform.blueprint import Blueprint
 
-from haven.platform.concurrency import etag, expected_version
+from haven.platform.concurrency import etag, expected_version, if_match_parameter
+from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
 from haven.platform.schemas import PageQuerySchema
 
 from ..domain.search import redact_location
 from . import schemas as s
 from .context import (directory, location_fields, require_capacity_right, require_permission, service_fields,
                       service_view, viewer)
+from .documentation import SERVICE_LINKS, record_links
 
 blp = Blueprint("registry", __name__, url_prefix="/v1",
                 description="Organizations, locations and services (HSDS-shaped). Changes need the "
                             "directory:write permission and an If-Match header with the last ETag read.")
 
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag of the version being changed."}
+IF_MATCH = if_match_parameter(required=True)
 WRITE = "directory:write"
+CAPACITY = "directory:capacity"
+ORGANIZATION_LINKS, LOCATION_LINKS = record_links("organization"), record_links("location")
+# Anyone reads organizations and services (nothing in them is withheld): a token is not
+# looked at. Locations are read with the caller's rights (confidential addresses).
 
 
 def _created(item, path: str):
@@ -29,6 +34,8 @@ def _created(item, path: str):
 class Organizations(MethodView):
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, s.OrganizationPageSchema)
+    @blp.doc(operationId="list_organizations")
+    @documented(token=NO_TOKEN)
     def get(self, query):
         """List organizations, by name."""
         total, items = directory().list_organizations(query["page"], query["per_page"])
@@ -36,6 +43,8 @@ class Organizations(MethodView):
 
     @blp.arguments(s.OrganizationSchema)
     @blp.response(201, s.OrganizationSchema)
+    @blp.doc(operationId="create_organization")
+    @documented(links={201: ORGANIZATION_LINKS})
     def post(self, data):
         """Register an organization."""
         require_permission(WRITE)
@@ -45,6 +54,8 @@ class Organizations(MethodView):
 @blp.route("/organizations/<uuid:organization_id>")
 class OrganizationById(MethodView):
     @blp.response(200, s.OrganizationSchema)
+    @blp.doc(operationId="get_organization")
+    @documented(token=NO_TOKEN, links={200: ORGANIZATION_LINKS})
     def get(self, organization_id):
         """Read one organization; its ETag is what a later change must send as If-Match."""
         organization = directory().get_organization(str(organization_id))
@@ -52,7 +63,8 @@ class OrganizationById(MethodView):
 
     @blp.arguments(s.OrganizationSchema)
     @blp.response(200, s.OrganizationSchema)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="revise_organization")
+    @documented(links={200: ORGANIZATION_LINKS})
     def put(self, data, organization_id):
         """Replace an organization's details."""
         require_permission(WRITE)
@@ -60,7 +72,8 @@ class OrganizationById(MethodView):
         return organization, 200, {"ETag": etag(organization.version)}
 
     @blp.response(204)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="remove_organization")
+    @documented(errors=[409])  # 409: it still has services or locations
     def delete(self, organization_id):
         """Remove an organization that no longer has services or locations."""
         require_permission(WRITE)
@@ -71,15 +84,19 @@ class OrganizationById(MethodView):
 class Locations(MethodView):
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, s.LocationPageSchema)
+    @blp.doc(operationId="list_locations")
+    @documented(token=TOKEN_OPTIONAL)
     def get(self, query):
         """List locations. Confidential ones are redacted without directory:confidential."""
-        total, items = directory().list_locations(query["page"], query["per_page"])
         who = viewer()
+        total, items = directory().list_locations(query["page"], query["per_page"])
         return {"total": total, "page": query["page"], "per_page": query["per_page"],
                 "items": [redact_location(item, who) for item in items]}
 
     @blp.arguments(s.LocationSchema)
     @blp.response(201, s.LocationSchema)
+    @blp.doc(operationId="create_location")
+    @documented(links={201: LOCATION_LINKS})
     def post(self, data):
         """Register a location."""
         require_permission(WRITE)
@@ -89,14 +106,18 @@ class Locations(MethodView):
 @blp.route("/locations/<uuid:location_id>")
 class LocationById(MethodView):
     @blp.response(200, s.LocationSchema)
+    @blp.doc(operationId="get_location")
+    @documented(token=TOKEN_OPTIONAL, links={200: LOCATION_LINKS})
     def get(self, location_id):
         """Read one location (redacted if confidential and the caller may not see it)."""
+        who = viewer()
         location = directory().get_location(str(location_id))
-        return redact_location(location, viewer()), 200, {"ETag": etag(location.version)}
+        return redact_location(location, who), 200, {"ETag": etag(location.version)}
 
     @blp.arguments(s.LocationSchema)
     @blp.response(200, s.LocationSchema)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="revise_location")
+    @documented(links={200: LOCATION_LINKS})
     def put(self, data, location_id):
         """Replace a location's details."""
         require_permission(WRITE)
@@ -104,7 +125,8 @@ class LocationById(MethodView):
         return location, 200, {"ETag": etag(location.version)}
 
     @blp.response(204)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="remove_location")
+    @documented(errors=[409])  # 409: services are still delivered there
     def delete(self, location_id):
         """Remove a location no service is delivered at."""
         require_permission(WRITE)
@@ -115,6 +137,8 @@ class LocationById(MethodView):
 class Services(MethodView):
     @blp.arguments(s.ServiceListQuerySchema, location="query")
     @blp.response(200, s.ServicePageSchema)
+    @blp.doc(operationId="list_services")
+    @documented(token=NO_TOKEN)
     def get(self, query):
         """List services, by name; `organization_id` narrows it to one organization's."""
         organization_id = str(query["organization_id"]) if "organization_id" in query else None
@@ -124,6 +148,8 @@ class Services(MethodView):
 
     @blp.arguments(s.ServiceSchema)
     @blp.response(201, s.ServiceSchema)
+    @blp.doc(operationId="create_service")
+    @documented(links={201: SERVICE_LINKS})
     def post(self, data):
         """Register a service. It is searchable when this answers."""
         require_permission(WRITE)
@@ -134,6 +160,8 @@ class Services(MethodView):
 @blp.route("/services/<uuid:service_id>")
 class ServiceById(MethodView):
     @blp.response(200, s.ServiceSchema)
+    @blp.doc(operationId="get_service")
+    @documented(token=NO_TOKEN, links={200: SERVICE_LINKS})
     def get(self, service_id):
         """Read one service."""
         service = directory().get_service(str(service_id))
@@ -141,7 +169,8 @@ class ServiceById(MethodView):
 
     @blp.arguments(s.ServiceSchema)
     @blp.response(200, s.ServiceSchema)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="revise_service")
+    @documented(links={200: SERVICE_LINKS})
     def put(self, data, service_id):
         """Replace a service's details (capacity has its own endpoint and is kept)."""
         require_permission(WRITE)
@@ -149,7 +178,8 @@ class ServiceById(MethodView):
         return service_view(service), 200, {"ETag": etag(service.version)}
 
     @blp.response(204)
-    @blp.doc(parameters=[IF_MATCH])
+    @blp.doc(parameters=[IF_MATCH], operationId="remove_service")
+    @documented()
     def delete(self, service_id):
         """Remove a service; it leaves search at once."""
         require_permission(WRITE)
@@ -160,10 +190,12 @@ class ServiceById(MethodView):
 class ServiceCapacity(MethodView):
     @blp.arguments(s.CapacitySchema)
     @blp.response(200, s.CapacitySchema)
+    @blp.doc(operationId="update_service_capacity")
+    @documented()
     def put(self, data, service_id):
         """Report free places now. For shelter staff (their own organization) and directory admins;
         no If-Match: the latest count wins."""
-        found = directory().get_service(str(service_id))
-        require_capacity_right(found.organization_id)
+        principal = require_permission(CAPACITY)  # before the lookup: a stranger learns nothing
+        require_capacity_right(principal, directory().get_service(str(service_id)).organization_id)
         service = directory().update_capacity(str(service_id), data["available"], data["maximum"])
         return service.capacity

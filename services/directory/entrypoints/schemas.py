@@ -14,30 +14,57 @@ from haven.platform.schemas import MAX_PER_PAGE, PageQuerySchema, PageSchema
 from ..domain.hours import parse_clock
 from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS
 from ..domain.search import SORTS, SUGGESTIONS_MAX
+from .documentation import inconsistent, kind_field
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# Patterns as the document states them (ECMA-262, whole value) and as the server checks
+# them: with fullmatch, so that neither a trailing newline nor a non-ASCII digit slips by.
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+CLOCK_PATTERN = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)(:[0-5][0-9])?$"  # HH:MM[:SS], 24:00 = end of day
+AREA_CODE_PATTERN = r"^[0-9A-Za-z]{1,20}$"
+WEB_ADDRESS_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
 _TIMEZONES = frozenset(available_timezones())
 
 
+def _whole(pattern: str, message: str):
+    compiled = re.compile(pattern.removeprefix("^").removesuffix("$"))
+
+    def check(value: str) -> None:
+        if not compiled.fullmatch(value):
+            raise ma.ValidationError(message)
+    return check
+
+
+_language = _whole(LANGUAGE_PATTERN, "Not a language code (ISO 639, e.g. vi, tyz, en).")
+_clock_shape = _whole(CLOCK_PATTERN, "Not a time of day (HH:MM).")
+_area_code = _whole(AREA_CODE_PATTERN, "Not an area code (1-20 letters or digits).")
+
+
 def _clock(value: str) -> None:
+    _clock_shape(value)
     try:
         parse_clock(value)
     except ValueError as exc:
         raise ma.ValidationError(str(exc)) from None
 
 
+def _web_address(**kwargs) -> f.String:
+    """An http(s) address as the document states it (a host, then any path), nullable."""
+    return f.String(load_default=None, allow_none=True,
+                    validate=[v.Length(max=2000), _whole(WEB_ADDRESS_PATTERN, "Not an http(s) address.")],
+                    metadata={"pattern": WEB_ADDRESS_PATTERN, "format": "uri"}, **kwargs)
+
+
+def _language_field(**kwargs) -> f.String:
+    return f.String(validate=_language, metadata={"pattern": LANGUAGE_PATTERN}, **kwargs)
+
+
 def _refuse(message: str) -> bool:
     raise ma.ValidationError(message)
 
 
-def _language(value: str) -> None:
-    if not _LANGUAGE.match(value):
-        raise ma.ValidationError("Not a language code (ISO 639, e.g. vi, tyz, en).")
-
-
 class Stamped(ma.Schema):
-    id = f.String(dump_only=True)
-    version = f.Integer(dump_only=True)
+    id = f.String(dump_only=True, metadata={"format": "uuid"})
+    version = f.Integer(dump_only=True, metadata={"minimum": 1})
     created_at = f.AwareDateTime(dump_only=True)
     updated_at = f.AwareDateTime(dump_only=True)
 
@@ -46,7 +73,7 @@ class OrganizationSchema(Stamped):
     name = f.String(required=True, validate=v.Length(min=1, max=300))
     description = f.String(load_default="", validate=v.Length(max=10_000))
     email = f.Email(load_default=None, allow_none=True)
-    website = f.URL(load_default=None, allow_none=True, schemes={"http", "https"})
+    website = _web_address()
     phone = f.String(load_default=None, allow_none=True, validate=v.Length(max=40))
 
 
@@ -76,7 +103,7 @@ class LocationSchema(Stamped):
     def _both_coordinates(self, data, **kwargs):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             missing = "longitude" if data.get("longitude") is None else "latitude"
-            raise ma.ValidationError("Give latitude and longitude together.", missing)
+            raise inconsistent({missing: "Give latitude and longitude together."}, "json")
 
 
 class PhoneSchema(ma.Schema):
@@ -86,8 +113,8 @@ class PhoneSchema(ma.Schema):
 
 class OpeningHoursSchema(ma.Schema):
     byday = f.List(f.String(validate=v.OneOf(WEEKDAYS)), required=True, validate=v.Length(min=1, max=7))
-    opens_at = f.String(required=True, validate=_clock, metadata={"example": "07:30"})
-    closes_at = f.String(required=True, validate=_clock, metadata={"example": "17:00"})
+    opens_at = f.String(required=True, validate=_clock, metadata={"example": "07:30", "pattern": CLOCK_PATTERN})
+    closes_at = f.String(required=True, validate=_clock, metadata={"example": "17:00", "pattern": CLOCK_PATTERN})
 
 
 class CapacitySchema(ma.Schema):
@@ -99,19 +126,19 @@ class CapacitySchema(ma.Schema):
     def _within_maximum(self, data, **kwargs):
         if data.get("available") is not None and data.get("maximum") is not None \
                 and data["available"] > data["maximum"]:
-            raise ma.ValidationError("Cannot exceed maximum.", "available")
+            raise inconsistent({"available": "Cannot exceed maximum."}, "json")
 
 
 class ServiceSchema(Stamped):
     organization_id = f.UUID(required=True)
     name = f.String(required=True, validate=v.Length(min=1, max=300))
-    kind = f.String(required=True, metadata={"description": "Code from GET /v1/kinds, e.g. shelter, legal_aid."})
+    kind = kind_field(required=True)
     description = f.String(load_default="", validate=v.Length(max=10_000))
     status = f.String(load_default="active", validate=v.OneOf(STATUSES))
     email = f.Email(load_default=None, allow_none=True)
-    url = f.URL(load_default=None, allow_none=True, schemes={"http", "https"})
+    url = _web_address()
     phones = f.List(f.Nested(PhoneSchema), load_default=list)
-    languages = f.List(f.String(validate=_language), load_default=lambda: ["vi"])
+    languages = f.List(_language_field(), load_default=lambda: ["vi"])
     gender = f.String(load_default="any", validate=v.OneOf(GENDERS))
     minimum_age = f.Integer(load_default=None, allow_none=True, validate=v.Range(0, 150))
     maximum_age = f.Integer(load_default=None, allow_none=True, validate=v.Range(0, 150))
@@ -132,7 +159,7 @@ class ServiceSchema(Stamped):
     def _age_range(self, data, **kwargs):
         low, high = data.get("minimum_age"), data.get("maximum_age")
         if low is not None and high is not None and low > high:
-            raise ma.ValidationError("Cannot be above maximum_age.", "minimum_age")
+            raise inconsistent({"minimum_age": "Cannot be above maximum_age."}, "json")
 
 
 class ServiceListQuerySchema(PageQuerySchema):
@@ -142,7 +169,7 @@ class ServiceListQuerySchema(PageQuerySchema):
 
 class SearchQuerySchema(ma.Schema):
     q = f.String(validate=v.Length(min=1, max=200))
-    kind = f.List(f.String(), metadata={"description": "Repeatable."})
+    kind = f.List(kind_field(), metadata={"description": "Repeatable: any of these kinds."})
     province = f.String()
     district = f.String()
     commune = f.String()
@@ -152,9 +179,11 @@ class SearchQuerySchema(ma.Schema):
     sort = f.String(load_default="relevance", validate=v.OneOf(SORTS))
     open_at = f.DateTime(validate=lambda moment: 1900 <= moment.year <= 2200 or _refuse("Not a date Haven "
                                                                                         "can check hours for."),
-                         metadata={"description": "ISO 8601; without an offset it is read as Vietnam time."})
+                         metadata={"pattern": r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-",
+                                   "description": "ISO 8601, between the years 1900 and 2200; without an offset "
+                                                  "it is read as Vietnam time."})
     open_now = f.Boolean(load_default=False)
-    language = f.List(f.String(validate=_language), metadata={"description": "Repeatable: any of these."})
+    language = f.List(_language_field(), metadata={"description": "Repeatable: any of these."})
     age = f.Integer(validate=v.Range(0, 150))
     gender = f.String(validate=v.OneOf(("female", "male")))
     has_capacity = f.Boolean(load_default=False)
@@ -171,7 +200,7 @@ class SearchQuerySchema(ma.Schema):
         if data.get("sort") == "distance" and "lat" not in data:
             errors["sort"] = ["Sorting by distance needs lat and lon."]
         if errors:
-            raise ma.ValidationError(errors)
+            raise inconsistent({field: messages[0] for field, messages in errors.items()}, "query")
 
 
 class HitSchema(ma.Schema):
@@ -219,14 +248,15 @@ class ServicePageSchema(PageSchema):
 
 
 class AreaSchema(ma.Schema):
-    code = f.String(required=True, validate=v.Regexp(r"^[0-9A-Za-z]{1,20}$"))
+    code = f.String(required=True, validate=_area_code, metadata={"pattern": AREA_CODE_PATTERN})
     name = f.String(required=True, validate=v.Length(min=1, max=200))
     level = f.String(required=True, validate=v.OneOf(AREA_LEVELS))
     parent_code = f.String(load_default=None, allow_none=True)
 
 
 class KindSchema(ma.Schema):
-    code = f.String()
-    name_vi = f.String()
-    name_en = f.String()
-    confidential_by_default = f.Boolean()
+    code = kind_field(required=True)
+    name_vi = f.String(required=True)
+    name_en = f.String(required=True)
+    confidential_by_default = f.Boolean(required=True, metadata={
+        "description": "A service of this kind may only be at confidential locations."})

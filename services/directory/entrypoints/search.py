@@ -10,10 +10,11 @@ from flask import Response
 from flask.views import MethodView
 from haven.platform.blueprint import Blueprint
 
-from ..domain.model import DEFAULT_TIMEZONE
+from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
+
+from ..domain.model import DEFAULT_TIMEZONE, Area
 from ..domain.search import SearchQuery
 from . import schemas as s
-from ..domain.model import Area
 from .context import directory, hit_json, require_permission, viewer
 
 blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over every service in the directory.")
@@ -23,6 +24,8 @@ blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over e
 class Search(MethodView):
     @blp.arguments(s.SearchQuerySchema(), location="query")  # an instance: not rebuilt per request
     @blp.response(200, s.SearchResultSchema)
+    @blp.doc(operationId="search_services")
+    @documented(token=TOKEN_OPTIONAL)  # with directory:confidential, confidential addresses too
     def get(self, args):
         """Find services: text (with or without diacritics), kind, area, distance, open now,
         language, age, gender, free places. Confidential locations show neither address nor
@@ -38,7 +41,7 @@ class Search(MethodView):
             languages=tuple(args.get("language", ())), age=args.get("age"), gender=args.get("gender"),
             has_capacity=args["has_capacity"], page=args["page"], per_page=args["per_page"])
         areas = {level: args[level] for level in ("province", "district", "commune") if level in args}
-        result = directory().search(query, viewer(), areas)
+        result = directory().search(query, viewer(), areas)  # 422 for a kind or an area that does not exist
         items = [hit_json(hit) for hit in result.hits]
         body = {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
                 "facets": result.facets}
@@ -51,6 +54,8 @@ class Search(MethodView):
 class Suggest(MethodView):
     @blp.arguments(s.SuggestQuerySchema(), location="query")
     @blp.response(200, s.SuggestionsSchema)
+    @blp.doc(operationId="suggest_names")
+    @documented(token=TOKEN_OPTIONAL)  # read with the caller's rights, as search is
     def get(self, args):
         """Autocomplete for the search box: service and organization names containing every
         typed word (the last one may be unfinished), with or without diacritics; names
@@ -62,6 +67,8 @@ class Suggest(MethodView):
 @blp.route("/kinds")
 class Kinds(MethodView):
     @blp.response(200, s.KindSchema(many=True))
+    @blp.doc(operationId="list_kinds")
+    @documented(token=NO_TOKEN)
     def get(self):
         """The provider kinds (taxonomy) services are classified by."""
         return list(directory().kinds().values())
@@ -70,6 +77,8 @@ class Kinds(MethodView):
 @blp.route("/areas")
 class Areas(MethodView):
     @blp.response(200, s.AreaSchema(many=True))
+    @blp.doc(operationId="list_areas")
+    @documented(token=NO_TOKEN)
     def get(self):
         """Administrative areas (province, district, commune) with their official codes."""
         order = {"province": 0, "district": 1, "commune": 2}
@@ -77,6 +86,8 @@ class Areas(MethodView):
 
     @blp.arguments(s.AreaSchema(many=True))
     @blp.response(200, s.AreaSchema(many=True))
+    @blp.doc(operationId="add_areas")
+    @documented()
     def post(self, areas):
         """Add administrative areas from the official list (existing codes are kept as they are)."""
         require_permission("directory:write")

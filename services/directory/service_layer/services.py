@@ -58,7 +58,7 @@ class Directory:
         with self.uow() as uow:
             return uow.organizations.list((page - 1) * per_page, per_page)
 
-    def revise_organization(self, id: str, expected_version: int, **changes) -> Organization:
+    def revise_organization(self, id: str, expected_version: int | None, **changes) -> Organization:
         with self.uow() as uow:
             revised = _revise(uow.organizations, "organization", id, expected_version, changes)
             affected = uow.services.of_organization(id)
@@ -69,7 +69,7 @@ class Directory:
         self._reindex(listings)  # its name is part of every one of its services' listings
         return revised
 
-    def remove_organization(self, id: str, expected_version: int) -> None:
+    def remove_organization(self, id: str, expected_version: int | None) -> None:
         with self.uow() as uow:
             current = _found(uow.organizations.get(id), "organization", id)
             if uow.organizations.is_referenced(id):
@@ -95,7 +95,7 @@ class Directory:
         with self.uow() as uow:
             return uow.locations.list((page - 1) * per_page, per_page)
 
-    def revise_location(self, id: str, expected_version: int, **changes) -> Location:
+    def revise_location(self, id: str, expected_version: int | None, **changes) -> Location:
         with self.uow() as uow:
             revised = _revise(uow.locations, "location", id, expected_version, changes,
                               check=lambda loc: self._check_location(uow, loc))
@@ -109,7 +109,7 @@ class Directory:
         self._reindex(listings)
         return revised
 
-    def remove_location(self, id: str, expected_version: int) -> None:
+    def remove_location(self, id: str, expected_version: int | None) -> None:
         with self.uow() as uow:
             current = _found(uow.locations.get(id), "location", id)
             if uow.locations.is_referenced(id):
@@ -145,7 +145,7 @@ class Directory:
             total, items = uow.services.list((page - 1) * per_page, per_page, organization_id, modified_after)
             return total, self._listings(uow, items)
 
-    def revise_service(self, id: str, expected_version: int, **changes) -> Service:
+    def revise_service(self, id: str, expected_version: int | None, **changes) -> Service:
         with self.uow() as uow:
             revised = _revise(uow.services, "service", id, expected_version, changes,
                               check=lambda s: self._check_service(uow, s))
@@ -155,7 +155,7 @@ class Directory:
         self._reindex(listings)
         return revised
 
-    def remove_service(self, id: str, expected_version: int) -> None:
+    def remove_service(self, id: str, expected_version: int | None) -> None:
         with self.uow() as uow:
             current = _found(uow.services.get(id), "service", id)
             _remove(uow.services, "service", current, expected_version)
@@ -258,23 +258,25 @@ class Directory:
         with self.uow() as uow:
             return uow.kind_mappings.get()
 
-    def replace_kind_mappings(self, expected_version: int, mappings: Iterable[KindMapping]) -> KindMappings:
-        """The whole table at once (what an administrator loads from a file)."""
+    def replace_kind_mappings(self, expected_version: int | None, mappings: Iterable[KindMapping]) -> KindMappings:
+        """The whole table at once (what an administrator loads from a file). `expected_version`
+        None: over whatever version is current."""
         mappings = tuple(mappings)
         with self.uow() as uow:
             table = uow.kind_mappings
             current = table.get()
-            if current.version != expected_version:
-                raise VersionConflict("kind mappings", "table", expected_version, current.version)
+            expected = current.version if expected_version is None else expected_version
+            if current.version != expected:
+                raise VersionConflict("kind mappings", "table", expected, current.version)
             problems = check_mappings(mappings, uow.kinds.all())
             if problems:
                 raise InvalidReference(*problems[0])
-            if not table.replace(mappings, expected_version, now()):
-                raise VersionConflict("kind mappings", "table", expected_version, table.get().version)
+            if not table.replace(mappings, expected, now()):
+                raise VersionConflict("kind mappings", "table", expected, table.get().version)
             uow.commit()
-        return KindMappings(mappings, expected_version + 1)
+        return KindMappings(mappings, expected + 1)
 
-    def remove_kind_mapping(self, expected_version: int, taxonomy: str, code: str) -> KindMappings:
+    def remove_kind_mapping(self, expected_version: int | None, taxonomy: str, code: str) -> KindMappings:
         current = self.kind_mappings()
         found = current.lookup(Term((taxonomy,), code))
         if found is None:
@@ -517,8 +519,10 @@ def _found(item, kind: str, id: str):
     return item
 
 
-def _revise(repository, kind: str, id: str, expected_version: int, changes: dict, check=None):
+def _revise(repository, kind: str, id: str, expected_version: int | None, changes: dict, check=None):
+    """`expected_version` None (If-Match: *): over whatever version is current."""
     current = _found(repository.get(id), kind, id)
+    expected_version = current.version if expected_version is None else expected_version
     revised = current.revise(expected_version, **changes)
     if check:
         check(revised)
@@ -528,7 +532,8 @@ def _revise(repository, kind: str, id: str, expected_version: int, changes: dict
     return revised
 
 
-def _remove(repository, kind: str, current, expected_version: int) -> None:
+def _remove(repository, kind: str, current, expected_version: int | None) -> None:
+    expected_version = current.version if expected_version is None else expected_version
     if current.version != expected_version or not repository.delete(current.id, expected_version):
         raise VersionConflict(kind, current.id, expected_version, current.version)
 

@@ -78,9 +78,9 @@ def _answer(view: View, status: int = 200, headers: dict | None = None):
 
 
 def _expected_version() -> int | None:
-    """The version If-Match names; None without the header or with `*` (any version)."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
+    """The version If-Match names; None with `*` (any version) or without the header (on a
+    referral, If-Match is optional)."""
+    if not request.headers.get("If-Match", "").strip():
         return None
     return expected_version()
 
