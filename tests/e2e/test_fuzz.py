@@ -31,7 +31,7 @@ from tests.support.haven_process import RunningHaven
 EXAMPLES = int(os.environ.get("HAVEN_FUZZ_EXAMPLES", "8"))
 SEED = int(os.environ.get("HAVEN_FUZZ_SEED", "2026"))
 ORGANIZATION = "fuzz-agency"
-CONFORMING = {"referral", "directory"}
+CONFORMING = {"referral"}
 
 # Well-shaped data the domain refuses for a reason no schema can say: it names a record
 # that does not exist elsewhere (a directory service the fuzzer invented). 422 naming the
