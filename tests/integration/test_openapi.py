@@ -108,3 +108,25 @@ def test_notify_operations_say_what_they_answer_their_constraints_and_link_a_sub
         assert inbox[field]["format"] == "date-time", field
     assert inbox["deadline"]["nullable"] is True and "nullable" not in inbox["occurred_at"]
     assert "id" in schemas["Subscription"]["required"] and "items" in schemas["InboxPage"]["required"]
+
+
+def test_directory_operations_say_who_may_call_them_what_they_answer_and_link_a_record(documents):
+    document = documents["directory"]
+    paths = document["paths"]
+    anyone, with_rights, signed_in = [], [{}, {"bearerAuth": []}], [{"bearerAuth": []}]
+    assert paths["/v1/kinds"]["get"]["security"] == anyone
+    assert paths["/v1/search"]["get"]["security"] == with_rights
+    assert paths["/hsds/services"]["get"]["security"] == with_rights
+    assert paths["/v1/services"]["post"]["security"] == signed_in
+    revise = paths["/v1/organizations/{organization_id}"]["put"]
+    assert {"400", "401", "403", "404", "412", "422", "428"} <= set(revise["responses"])
+    assert next(p for p in revise["parameters"] if p["name"] == "If-Match")["schema"]["pattern"]
+    assert "409" in paths["/v1/organizations/{organization_id}"]["delete"]["responses"]
+    operation_ids = {op.get("operationId") for _, op in operations(document)}
+    links = paths["/v1/services"]["post"]["responses"]["201"]["links"]
+    assert {"get_service", "revise_service", "remove_service", "update_service_capacity"} <= \
+        {link["operationId"] for link in links.values()} <= operation_ids
+    assert links["capacity"]["parameters"] == {"service_id": "$response.body#/id"}
+    hsds = paths["/hsds/services"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert hsds == {"$ref": "#/components/schemas/HsdsServicePage"}
+    assert "shelter" in document["components"]["schemas"]["Service"]["properties"]["kind"]["enum"]
