@@ -55,7 +55,7 @@ class Api(flask_smorest.Api):
         service runs (rows of a reference table) is added to a copy on every serving, by
         the functions given to `amend_document`."""
         if self._document is None:
-            self._document = openapi.finalize(self.spec.to_dict(), strict=False)
+            self._document = openapi.finalize(self.spec.to_dict(), strict=True)
         if not self._amendments:
             return self._document
         served = copy.deepcopy(self._document)
