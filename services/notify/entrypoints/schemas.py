@@ -22,9 +22,11 @@ from ..domain.model import (ATTEMPT_OUTCOMES, AUDIENCES, CHANNELS, DEADLINE_KIND
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
 # http(s), a host name or IPv4 address (an internationalized name in its xn-- form; no IPv6
-# literal), an optional port, then anything without spaces. No user:password@: the
-# signature authenticates Haven.
-WEBHOOK_URL = rf"^https?://{_LABEL}(?:\.{_LABEL})*\.?(?::{_PORT})?(?:[/?#]\S*)?$"
+# literal), an optional port, then visible ASCII only (RFC 3986: anything else travels
+# percent-encoded). Not \S: Python's and a JSON Schema validator's differ on what counts as
+# a space (U+001C-U+001F, U+0085), and the document must say exactly what is checked. No
+# user:password@: the signature authenticates Haven.
+WEBHOOK_URL = rf"^https?://{_LABEL}(?:\.{_LABEL})*\.?(?::{_PORT})?(?:[/?#][!-~]*)?$"
 EMAIL_ADDRESS = rf"^[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*@{_LABEL}(?:\.{_LABEL})+$"
 # 8 to 15 digits (E.164 allows at most 15; fewer than 8 is no subscriber number anywhere we
 # serve: a short code would reach a service, not an agency's duty phone), up to three of
