@@ -132,7 +132,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 class ProblemSchema(ma.Schema):
-    """OpenAPI description of the problem details object (RFC 9457)."""
+    """OpenAPI description of the problem details object (RFC 9457). Problems may carry
+    extension members (RFC 9457 §3.2: a client ignores those it does not know), so the
+    object is open; the ones Haven sends are listed."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: true
 
     type = ma.fields.String(metadata={"example": "urn:haven:problem:validation-error"})
     title = ma.fields.String()
@@ -141,3 +146,4 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String()
     request_id = ma.fields.String()
     errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "One entry per bad field: location, field, message."})
+    max_bytes = ma.fields.Integer(metadata={"description": "413: the largest body this endpoint takes."})
