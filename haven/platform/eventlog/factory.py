@@ -6,13 +6,13 @@ import os
 from ..config import Config, ConfigError
 from . import EventLog
 from .health import HealthLimits
-from .settings import kafka_group_options, value
+from .settings import kafka_group_options
 
 
 def event_log_from(config: Config) -> EventLog:
     event_log = _adapter(config)
-    event_log.health_limits = HealthLimits(stalled_after=value(config, "EVENT_CONSUMER_STALLED_SECONDS"),
-                                           growing_after=value(config, "EVENT_CONSUMER_LAG_GROWING_SECONDS"))
+    event_log.health_limits = HealthLimits(stalled_after=config.event_consumer_stalled_seconds,
+                                           growing_after=config.event_consumer_lag_growing_seconds)
     return event_log
 
 

@@ -15,7 +15,6 @@ fences the older (`MemberFenced`), never both reading one partition.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .. import config as c
 from ..config import Config, ConfigError, Setting
@@ -44,22 +43,17 @@ EVENT_LOG_SETTINGS: list[Setting] = [
 ]
 
 
-def value(config: Config, name: str) -> Any:
-    """The setting `name` from `config` (every service declares these: COMMON_SETTINGS)."""
-    return getattr(config, name.lower())
-
-
 def consumer_instance(config: Config, service: str) -> str:
     """The member name of `service`'s worker in each of its consumer groups."""
-    return f"{service}-worker-{value(config, 'EVENT_CONSUMER_INSTANCE')}"
+    return f"{service}-worker-{config.event_consumer_instance}"
 
 
 def kafka_group_options(config: Config) -> dict[str, float]:
-    session = value(config, "EVENT_KAFKA_SESSION_TIMEOUT_SECONDS")
-    heartbeat = value(config, "EVENT_KAFKA_HEARTBEAT_INTERVAL_SECONDS")
+    session = config.event_kafka_session_timeout_seconds
+    heartbeat = config.event_kafka_heartbeat_interval_seconds
     if heartbeat >= session:
         raise ConfigError(f"EVENT_KAFKA_HEARTBEAT_INTERVAL_SECONDS={heartbeat:g} must be shorter than "
                           f"EVENT_KAFKA_SESSION_TIMEOUT_SECONDS={session:g}")
     return {"session_timeout": session, "heartbeat_interval": heartbeat,
-            "max_poll_interval": value(config, "EVENT_KAFKA_MAX_POLL_INTERVAL_SECONDS"),
-            "join_timeout": value(config, "EVENT_KAFKA_JOIN_TIMEOUT_SECONDS")}
+            "max_poll_interval": config.event_kafka_max_poll_interval_seconds,
+            "join_timeout": config.event_kafka_join_timeout_seconds}

@@ -9,10 +9,10 @@ import math
 import marshmallow as ma
 from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from haven.platform.blueprint import Blueprint
 from haven.platform.errors import Problem, problem_type
 from haven.platform.http import admit_large_body, screen_json_body, takes_large_body
 from haven.platform.openapi import TOKEN_OPTIONAL, documented

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from haven.platform.blueprint import Blueprint
 from haven.platform.concurrency import etag, expected_version, if_match_parameter
 from haven.platform.openapi import NO_TOKEN, documented
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 
+from haven.platform.blueprint import Blueprint
 from haven.platform.concurrency import etag, expected_version, if_match_parameter
 from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
 from haven.platform.schemas import PageQuerySchema

@@ -8,8 +8,8 @@ import json
 
 from flask import Response
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 
+from haven.platform.blueprint import Blueprint
 from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
 
 from ..domain.model import DEFAULT_TIMEZONE, Area

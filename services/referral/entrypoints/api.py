@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 from flask import current_app, request
 from flask.views import MethodView
-from haven.platform.blueprint import Blueprint
 
 from haven.platform.auth import current_principal, require
+from haven.platform.blueprint import Blueprint
 from haven.platform.concurrency import etag, expected_version, if_match_parameter
 from haven.platform.errors import Problem, problem_type
 from haven.platform.logging import current_request_id
