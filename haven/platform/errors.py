@@ -7,13 +7,15 @@ the log line without the client learning anything about the internals.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from . import refusals
 from .logging import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -129,6 +131,65 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Problem, render_problem)
     app.register_error_handler(Exception, _handle_unexpected)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How one kind of refusal is answered: status, problem type and title; the detail is
+    the exception's message unless `detail` says otherwise (a text, or a function of the
+    exception). `fields`: list the offending field (an `Invalid`'s field, location and
+    message) in `errors`. `extensions`: more members, from the exception. `log`: a line
+    for operators (a broken key, not a caller's mistake)."""
+
+    status: int
+    slug: str
+    title: str | None = None
+    detail: str | Callable[[Exception], str | None] | None = None
+    fields: bool = False
+    extensions: Callable[[Exception], Mapping[str, Any]] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    log: str | None = None
+
+    def respond(self, exc: Exception) -> Response:
+        if self.log:
+            log.error(self.log, extra={"error": type(exc).__name__})
+        detail = self.detail(exc) if callable(self.detail) else (self.detail or str(exc) or None)
+        members: dict[str, Any] = {}
+        if self.fields:
+            members["errors"] = [{"location": getattr(exc, "location", "json"),
+                                  "field": getattr(exc, "field", "") or SCHEMA_KEY,
+                                  "message": getattr(exc, "message", str(exc))}]
+        if self.extensions:
+            members.update(self.extensions(exc))
+        return problem_response(self.status, title=self.title, detail=detail, type=problem_type(self.slug),
+                                headers=dict(self.headers), **members)
+
+
+# The answer to each base refusal: what a service's table does not name more precisely.
+BASE_ANSWERS: dict[type[Exception], Answer] = {
+    refusals.NotFound: Answer(404, "not-found", "Not Found"),
+    refusals.NotPermitted: Answer(403, "forbidden", "Forbidden"),
+    refusals.Conflict: Answer(409, "conflict", "Conflict"),
+    refusals.PreconditionFailed: Answer(412, "stale-version", "Precondition failed"),
+    refusals.Invalid: Answer(422, "validation-error", "Request validation failed", fields=True),
+    refusals.Unavailable: Answer(503, "unavailable", "Service Unavailable", headers={"Retry-After": "10"}),
+}
+
+
+def register_problems(app: Flask, answers: Mapping[type[Exception], Answer]) -> None:
+    """Answer every refusal through one table: the service's own `answers` first, then
+    `BASE_ANSWERS`; the most specific class of the exception that either names wins.
+    `answers` may also name exceptions that are not refusals (an adapter's)."""
+    table = {**BASE_ANSWERS, **answers}
+
+    def answer(exc: Exception) -> Response:
+        for cls in type(exc).__mro__:
+            if cls in table:
+                return table[cls].respond(exc)
+        raise exc  # unreachable: only registered classes reach here
+
+    for cls in table:
+        app.register_error_handler(cls, answer)
 
 
 class ProblemSchema(ma.Schema):
