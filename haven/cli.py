@@ -16,7 +16,7 @@ import urllib.request
 import click
 
 from haven.platform.config import ConfigError
-from haven.platform.service import ServiceSpec, resolve
+from haven.platform.service_spec import ServiceSpec, resolve
 from services.directory import SPEC as DIRECTORY
 from services.notify import SPEC as NOTIFY
 from services.referral import SPEC as REFERRAL

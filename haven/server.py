@@ -4,7 +4,7 @@ from __future__ import annotations
 from gunicorn.app.base import BaseApplication
 
 from haven.platform.config import Config
-from haven.platform.service import ServiceSpec, resolve
+from haven.platform.service_spec import ServiceSpec, resolve
 from haven.serving.settings import ServingLimits
 
 

@@ -12,7 +12,7 @@ from .auth import LocalKeys, TokenVerifier
 from .config import Config
 from .http import DEFAULT_BODY_LIMIT, Api, create_service_app
 from .login import login_blueprint
-from .service import ServiceSpec
+from .service_spec import ServiceSpec
 
 
 @dataclass

@@ -14,7 +14,7 @@ Three limits, all counted over failed (or not yet finished) sign-ins within one 
   from another address, waits at most that long, never the whole window.
 
 A success clears its user name's failures everywhere. Pure Python, no Flask, so that
-`SIGN_IN_SETTINGS` can sit with the settings every service shares (haven/platform/service.py).
+`SIGN_IN_SETTINGS` can sit with the settings every service shares (haven/platform/service_spec.py).
 """
 from __future__ import annotations
 

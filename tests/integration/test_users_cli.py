@@ -5,7 +5,7 @@ from click.testing import CliRunner
 from haven.cli import DIRECTORY, main
 from haven.platform.auth import LocalKeys, TokenVerifier
 from haven.platform.local_users import DEMO_PASSWORD, DEMO_USERS, LocalUsers, verify_password
-from haven.platform.service import resolve
+from haven.platform.service_spec import resolve
 from services.directory import demo_data
 from tests.support.apps import service_app
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from haven.cli import SERVICES
-from haven.platform.service import resolve
+from haven.platform.service_spec import resolve
 
 
 def service_app(service: str, data_dir, database_url: str | None = None, **environ):

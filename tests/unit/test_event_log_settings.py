@@ -5,7 +5,7 @@ from haven.platform import config as c
 from haven.platform.config import ConfigError
 from haven.platform.eventlog.factory import event_log_from
 from haven.platform.eventlog.settings import EVENT_LOG_SETTINGS, consumer_instance
-from haven.platform.service import COMMON_SETTINGS
+from haven.platform.service_spec import COMMON_SETTINGS
 
 
 def load(tmp_path, **environ):
