@@ -3,7 +3,7 @@ import re
 
 from haven.platform import config as c
 from haven.platform.config import Setting
-from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
+from haven.platform.service_spec import COMMON_SETTINGS, ServiceSpec, service_settings
 
 
 def _index_name(raw: str) -> str:

@@ -3,7 +3,7 @@ webhook, email, SMS and an in-app inbox, with a record of every delivery attempt
 from haven.platform import config as c
 from haven.platform import field_cipher
 from haven.platform.config import Setting
-from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
+from haven.platform.service_spec import COMMON_SETTINGS, ServiceSpec, service_settings
 
 
 def _link(raw: str) -> str:

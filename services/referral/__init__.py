@@ -2,7 +2,7 @@
 from haven.platform import config as c
 from haven.platform import field_cipher
 from haven.platform.config import Setting
-from haven.platform.service import COMMON_SETTINGS, ServiceSpec, service_settings
+from haven.platform.service_spec import COMMON_SETTINGS, ServiceSpec, service_settings
 
 
 def _sla(raw: str) -> str:
