@@ -33,10 +33,21 @@ class Setting:
 
 
 class Config:
-    """Parsed settings, read as attributes named after the lower-cased variable."""
+    """Parsed settings, read as attributes named after the lower-cased variable. Only the
+    declared ones exist, and they cannot be changed: code that reads a setting nobody
+    declared (so no operator can set it, and the README does not list it) fails at once
+    instead of quietly getting a default."""
 
     def __init__(self, values: Mapping[str, Any]):
         self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:  # only reached for a name that is not set
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"{name.upper()} is not a declared setting of this process")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("configuration is read once at start-up and never changed")
 
     def __repr__(self) -> str:  # never print secrets by accident
         return f"Config({', '.join(sorted(self.__dict__))})"

@@ -225,8 +225,7 @@ SETTINGS = [FIELD_KEYS, FORMER_FIELD_KEYS]
 def configured_keys(config) -> str | None:
     """HAVEN_FIELD_KEYS, or its former name. Both set and different is a half-done change
     an operator must finish, not something to guess at."""
-    current = getattr(config, FIELD_KEYS.attribute, None)
-    former = getattr(config, FORMER_FIELD_KEYS.attribute, None)
+    current, former = config.haven_field_keys, config.referral_field_keys
     if current and former and parse_keys(current) != parse_keys(former):
         raise ConfigError("HAVEN_FIELD_KEYS and REFERRAL_FIELD_KEYS are both set, to different keys: keep only "
                           "HAVEN_FIELD_KEYS (REFERRAL_FIELD_KEYS is its former name)")

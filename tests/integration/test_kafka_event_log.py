@@ -10,15 +10,17 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from types import SimpleNamespace
 
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.partitioner.default import murmur2
 
+from haven.platform.config import load
 from haven.platform.eventlog import Message, Record
+from haven.platform.eventlog.factory import event_log_from
 from haven.platform.eventlog.kafka import KafkaEventLog, KafkaUnavailable, PublishFailed
+from haven.platform.service_spec import COMMON_SETTINGS
 from tests.contract.kafka_eventlog import TEST_OPTIONS, kafka_stand_in_and_event_log
 from tests.support.noida import NoidaKafka
 
@@ -300,10 +302,13 @@ def test_topics_are_provisioned_idempotently_with_partitions_and_retention(event
 @pytest.mark.timeout(60)
 def test_security_settings_reach_the_clients(broker):
     # SASL/PLAIN: the stand-in accepts the handshake (it checks no credentials).
-    sasl = KafkaEventLog.from_settings(SimpleNamespace(
-        kafka_bootstrap_servers=broker.bootstrap, kafka_security_protocol="sasl_plaintext",
-        kafka_sasl_mechanism="PLAIN", kafka_sasl_username="haven", kafka_sasl_password="s3cret",
-        kafka_topic_partitions=2, kafka_replication_factor=1, kafka_ssl_cafile=None), **TEST_OPTIONS)
+    # Through the settings an operator sets, and the factory every process uses.
+    sasl = event_log_from(load(COMMON_SETTINGS, {
+        "EVENT_BACKEND": "kafka", "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "KAFKA_SECURITY_PROTOCOL": "sasl_plaintext", "KAFKA_SASL_MECHANISM": "plain",
+        "KAFKA_SASL_USERNAME": "haven", "KAFKA_SASL_PASSWORD": "s3cret",
+        "EVENT_PARTITIONS": "2", "KAFKA_REPLICATION_FACTOR": "1"}))
+    assert isinstance(sasl, KafkaEventLog)
     topic, group = unique("sasl"), unique("group")
     try:
         assert "s3cret" not in repr(sasl)

@@ -50,3 +50,13 @@ def test_a_bad_database_url_is_named_without_echoing_its_password():
 def test_the_short_postgres_scheme_is_accepted():
     config = DIRECTORY.load_config({"DIRECTORY_DATABASE_URL": "postgres://u@db/haven"})
     assert config.directory_database_url == "postgresql+psycopg://u@db/haven"
+
+
+def test_only_declared_settings_can_be_read_and_none_changed():
+    config = load([Setting("HAVEN_COLOUR", str, "blue", "A colour.")], {})
+    assert config.haven_colour == "blue"
+    with pytest.raises(AttributeError, match="HAVEN_SHADE is not a declared setting"):
+        config.haven_shade  # noqa: B018 — a typo or an undeclared setting fails at once
+    with pytest.raises(AttributeError, match="never changed"):
+        config.haven_colour = "red"
+    assert config.haven_colour == "blue"

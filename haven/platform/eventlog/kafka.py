@@ -147,28 +147,6 @@ class KafkaEventLog(EventLog):
         self._provisioned: set[str] = set()
         self._closed = False
 
-    @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> KafkaEventLog:
-        """From a parsed configuration (`haven.platform.config.Config`) whose attributes are
-        the lower-cased variables: kafka_bootstrap_servers, kafka_security_protocol,
-        kafka_ssl_cafile, kafka_ssl_certfile, kafka_ssl_keyfile, kafka_ssl_password,
-        kafka_sasl_mechanism, kafka_sasl_username, kafka_sasl_password, kafka_client_id,
-        kafka_topic_partitions, kafka_replication_factor, kafka_retention_ms. Unset (None)
-        or absent attributes keep the defaults."""
-        names = {"security_protocol": "kafka_security_protocol", "ssl_cafile": "kafka_ssl_cafile",
-                 "ssl_certfile": "kafka_ssl_certfile", "ssl_keyfile": "kafka_ssl_keyfile",
-                 "ssl_password": "kafka_ssl_password", "sasl_mechanism": "kafka_sasl_mechanism",
-                 "sasl_plain_username": "kafka_sasl_username", "sasl_plain_password": "kafka_sasl_password",
-                 "client_id": "kafka_client_id", "partitions": "kafka_topic_partitions",
-                 "replication_factor": "kafka_replication_factor", "retention_ms": "kafka_retention_ms"}
-        options = {option: getattr(settings, attribute) for option, attribute in names.items()
-                   if getattr(settings, attribute, None) is not None}
-        options.update(overrides)
-        servers = options.pop("bootstrap_servers", None) or getattr(settings, "kafka_bootstrap_servers", None)
-        if not servers:
-            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
-        return cls(servers, **options)
-
     def __repr__(self) -> str:  # never shows credentials
         return f"KafkaEventLog({','.join(self.servers)}, {self._common['security_protocol']})"
 
