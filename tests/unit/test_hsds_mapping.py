@@ -1,4 +1,4 @@
-"""HSDS 3.0 import/export and the provincial CSV import (services/directory/adapters/hsds.py).
+"""HSDS 3.0 import/export and the provincial CSV import (services/directory/adapters/hsds/).
 
 Documents are validated against the official HSDS 3.0 JSON schemas, copied unchanged into
 tests/fixtures/hsds/schema/ (CC BY-SA 4.0, Open Referral; see the README there)."""

@@ -25,8 +25,6 @@ from .documentation import inconsistent, kind_parameter_schema
 
 blp = Blueprint("interchange", __name__, description="Open Referral HSDS 3.0 and CSV interchange.")
 
-KIND_TAXONOMY = "haven-kind"
-
 
 class ImportReportSchema(ma.Schema):
     imported = f.Dict(keys=f.String(), values=f.Integer())
@@ -178,7 +176,7 @@ def _kinds(term: str | None) -> tuple[str, ...]:
     if term in known:
         return (term,)
     for code in known:
-        if hsds._term_id(KIND_TAXONOMY, code) == term:
+        if hsds.term_id(hsds.TAXONOMY_KIND, code) == term:
             return (code,)
     raise Problem(422, f"Unknown taxonomy term {term!r}.", title="Request validation failed",
                   type=problem_type("invalid-reference"),
@@ -197,7 +195,7 @@ def _filters(args) -> dict:
             "modified_after": args.get("modified_after")}
 
 
-# The HSDS answers are built by adapters/hsds.py and sent as they are (jsonify): the
+# The HSDS answers are built by adapters/hsds/export.py and sent as they are (jsonify): the
 # hsds_schemas document them, and the tests hold both to the official schemas.
 
 @blp.route("/hsds/services")
