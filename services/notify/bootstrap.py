@@ -3,28 +3,28 @@ worker's jobs (the referral-events consumer and the delivery dispatcher, beside 
 relay that publishes delivery outcomes)."""
 from __future__ import annotations
 
-import threading
 import time
+from functools import partial
 from typing import Mapping
 
 from flask import Flask
 
 from haven.platform import db
 from haven.platform.bootstrap import service_app
-from haven.platform.errors import problem_response, problem_type
+from haven.platform.errors import register_problems
 from haven.platform.eventlog.settings import consumer_instance
 from haven.platform.field_cipher import cipher_for
-from haven.platform.outbox import Outbox
 
 from . import SPEC
 from .adapters.channels import EmailChannel, SmsChannel, WebhookChannel
 from .adapters.directory import OrganizationContacts
-from .adapters.orm import outbox
 from .adapters.people import LocalPeople, NobodyKnown
 from .adapters.secrets import WebhookSecrets
+from .adapters.targets import TargetRule
+from .adapters.unit_of_work import SqlNotifyUnitOfWork
 from .domain.policy import Backoff, CircuitBreaker
 from .entrypoints import api
-from .service_layer.common import Conflict, NotFound
+from .entrypoints.problems import ANSWERS
 from .service_layer.deliveries import Deliveries
 from .service_layer.inbox import Inbox
 from .service_layer.subscriptions import Subscriptions
@@ -47,54 +47,50 @@ def channels_from(config) -> dict:
     return channels
 
 
+def people_from(config):
+    """With an outside identity provider Haven knows nobody: people are reached through user
+    subscriptions only."""
+    return NobodyKnown() if config.haven_auth_jwks_url else LocalPeople(config.haven_data_dir)
+
+
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts = service_app(SPEC, environ, title="Haven notify",
                         description="Notifications to receiving agencies and referrers: webhook, email, SMS, inbox.",
                         # Subscriptions and inbox marks are small: refuse a large body unread.
                         max_body_bytes=64 * 1024)
-    backoff = backoff_from(parts.config)
+    config, uow = parts.config, partial(SqlNotifyUnitOfWork, parts.engine)
+    backoff = backoff_from(config)
     parts.app.extensions["haven.notify"] = {
         "verifier": parts.verifier,
-        "subscriptions": Subscriptions(parts.engine, backoff, WebhookSecrets(cipher_for(parts.config)),
-                                       private_targets=parts.config.notify_webhook_private_targets),
-        "deliveries": Deliveries(parts.engine, backoff), "inbox": Inbox(parts.engine)}
+        "subscriptions": Subscriptions(uow, backoff, WebhookSecrets(cipher_for(config)),
+                                       TargetRule(private_targets=config.notify_webhook_private_targets)),
+        "deliveries": Deliveries(uow, backoff), "inbox": Inbox(uow)}
     api.register(parts.api)
-
-    @parts.app.errorhandler(NotFound)
-    def not_found(exc):
-        return problem_response(404, title="Not Found", detail="No such record.", type=problem_type("not-found"))
-
-    @parts.app.errorhandler(Conflict)
-    def conflict(exc):
-        return problem_response(409, title="Conflict", type=problem_type("delivery-not-retryable"),
-                                detail=f"Only a dead-lettered or undeliverable delivery can be retried; this one is "
-                                       f"{exc}.", status_now=str(exc))
-
+    register_problems(parts.app, ANSWERS)
     return parts.app
 
 
 def background_jobs(config) -> list:
     """The consumer of referral events and the dispatcher that sends what it records."""
+    # Imported here, not above: the worker's metrics (and what only the worker runs) stay
+    # out of the HTTP server's process.
     from haven.platform.background import Job
     from haven.platform.eventlog.factory import event_log_from
 
-    from .entrypoints import consumer
-    from .service_layer.dispatch import Dispatcher
+    from .adapters.metrics import PrometheusDeliveryMetrics
+    from .entrypoints import consumers, timers
+    from .service_layer.dispatch import Dispatch
     from .service_layer.fanout import Fanout
 
-    engine = db.create_engine(SPEC.database_url(config))
+    uow = partial(SqlNotifyUnitOfWork, db.create_engine(SPEC.database_url(config)))
     backoff = backoff_from(config)
     channels = channels_from(config)
-    people = NobodyKnown() if config.haven_auth_jwks_url else LocalPeople(config.haven_data_dir)
-    fanout = Fanout(engine, people, config.notify_referral_link, channels, backoff, config.notify_default_language)
-    dispatcher = Dispatcher(engine, channels, OrganizationContacts(config.notify_directory_url), backoff,
-                            CircuitBreaker(config.notify_breaker_failures, config.notify_breaker_open_seconds,
-                                           time.time),
-                            Outbox(outbox), WebhookSecrets(cipher_for(config)),
-                            concurrency=config.notify_delivery_concurrency)
-    event_log = event_log_from(config)
-
-    def consume(stop: threading.Event) -> None:
-        consumer.run(event_log, fanout, dispatcher.wake, stop, instance=consumer_instance(config, "notify"))
-
-    return [Job("referral-events", consume), Job("dispatcher", dispatcher.run)]
+    fanout = Fanout(uow, people_from(config), config.notify_referral_link, channels, backoff,
+                    config.notify_default_language)
+    dispatch = Dispatch(uow, channels, OrganizationContacts(config.notify_directory_url), backoff,
+                        CircuitBreaker(config.notify_breaker_failures, config.notify_breaker_open_seconds, time.time),
+                        WebhookSecrets(cipher_for(config)), PrometheusDeliveryMetrics(),
+                        concurrency=config.notify_delivery_concurrency)
+    consume = partial(consumers.referral_events, event_log_from(config), fanout, dispatch.wake,
+                      instance=consumer_instance(config, "notify"))
+    return [Job("referral-events", consume), Job("dispatcher", partial(timers.dispatcher, dispatch))]

@@ -13,9 +13,12 @@ a notice: referral id, urgency, service kind, deadline, reason code, link. Nothi
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import marshmallow as ma
 
 from haven.platform import events as cloud_events
+from haven.platform.events import CloudEvent
 from services.referral import contract as referral_contract
 
 TOPIC = "delivery-events"
@@ -66,6 +69,18 @@ class NoticeV1(_Strict):
     link = ma.fields.String(allow_none=True, load_default=None)
 
 
+def delivery_outcome(delivery, outcome: str, attempts: int, at: datetime, error: str | None) -> CloudEvent:
+    """The event of a delivery's final outcome (`delivered`, `dead`, `undeliverable`): ids,
+    channel, recipient kind, counts and times; never an address."""
+    data = {"delivery_id": delivery.id, "referral_id": delivery.referral_id, "event_id": delivery.event_id,
+            "event_kind": delivery.event_kind, "channel": delivery.channel, "recipient_kind": delivery.recipient_kind,
+            "recipient_id": delivery.recipient_id, "organization_id": delivery.organization_id,
+            "subscription_id": delivery.subscription_id, "outcome": outcome, "attempts": attempts,
+            "event_time": delivery.event_time.isoformat(), "at": at.isoformat(), "error": error}
+    return cloud_events.new_event(DELIVERED if outcome == "delivered" else FAILED, SOURCE, data,
+                                  subject=delivery.referral_id)
+
+
 def register() -> None:
     cloud_events.register(DELIVERED, DeliveryOutcomeV1)
     cloud_events.register(FAILED, DeliveryOutcomeV1)
@@ -76,4 +91,4 @@ def register() -> None:
 
 register()
 
-__all__ = ["DELIVERED", "FAILED", "PING", "SOURCE", "TOPIC", "notice_type"]
+__all__ = ["DELIVERED", "FAILED", "PING", "SOURCE", "TOPIC", "delivery_outcome", "notice_type"]

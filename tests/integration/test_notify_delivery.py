@@ -42,10 +42,11 @@ class World:
         self.dispatcher_job = jobs["dispatcher"]
         # The consumer's own code path, fed directly: the event log is tested on its own.
         from services.notify.adapters.people import LocalPeople
+        from services.notify.adapters.unit_of_work import SqlNotifyUnitOfWork
         from services.notify.bootstrap import backoff_from
 
-        self.fanout = Fanout(self.engine, LocalPeople(str(tmp_path)), config.notify_referral_link,
-                             channels_from(config), backoff_from(config))
+        self.fanout = Fanout(lambda: SqlNotifyUnitOfWork(self.engine), LocalPeople(str(tmp_path)),
+                             config.notify_referral_link, channels_from(config), backoff_from(config))
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.dispatcher_job.run, args=(self.stop,))
         self.thread.start()

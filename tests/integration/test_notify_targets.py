@@ -95,7 +95,7 @@ def test_a_valid_event_of_another_stream_is_dead_lettered_at_once_not_retried():
     from haven.platform import events
     from haven.platform.eventlog import Record, worker
     from services.directory import contract as directory_contract
-    from services.notify.entrypoints import consumer
+    from services.notify.entrypoints import consumers as consumer
 
     foreign = directory_contract.service_changed("s1", "o1", "updated", datetime.now(timezone.utc))
     handle = consumer.handler(fanout=None, wake=threading.Event())  # refused before anything is fanned out

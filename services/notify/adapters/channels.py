@@ -1,6 +1,7 @@
 """The notification channels: webhook (HTTP POST), e-mail (SMTP) and SMS (an HTTP gateway),
-behind one small port. A channel sends one notice to one address and says how it went;
-retries, backoff and circuit breaking are the dispatcher's business, not the channel's.
+behind one small port (`service_layer.ports.Channel`). A channel sends one notice to one
+address and says how it went; retries, backoff and circuit breaking are the dispatcher's
+business, not the channel's.
 """
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ import json
 import smtplib
 import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -23,37 +23,8 @@ from haven.platform import events as cloud_events
 from .. import contract
 from ..domain import signature
 from ..domain.messages import render
-from ..domain.model import Notice
+from ..service_layer.ports import Outbound, Result
 from . import pinned_http, targets
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """One delivery as a channel sees it."""
-
-    delivery_id: str
-    target: str
-    language: str
-    notice: Notice
-    created_at: datetime
-    secret: str | None = None
-
-
-@dataclass(frozen=True)
-class Result:
-    ok: bool
-    status_code: int | None = None
-    error: str | None = None  # a short code (http_503, ConnectionError, smtp_550): never a message body
-    permanent: bool = False  # no retry can help (an address the server refuses)
-
-
-class Channel(Protocol):
-    name: str
-
-    def endpoint(self, target: str) -> str:
-        """What a circuit breaker protects: the server this target is reached through."""
-
-    def send(self, outbound: Outbound) -> Result: ...
 
 
 def webhook_body(outbound: Outbound) -> bytes:

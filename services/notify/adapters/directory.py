@@ -10,9 +10,7 @@ import requests
 
 from haven.platform.http_client import HttpClient
 
-
-class DirectoryUnavailable(Exception):
-    pass
+from ..service_layer.ports import DirectoryUnavailable
 
 
 class OrganizationContacts:

@@ -15,3 +15,22 @@ DEAD_LETTERS = Gauge("haven_notify_dead_letters", "Deliveries given up after the
 TIME_TO_NOTIFY = Histogram("haven_referral_time_to_notify_seconds",
                            "Referral created -> receiving agency notified (first delivery that succeeded).",
                            ["urgency", "service_kind"], buckets=BUCKETS)
+
+
+class PrometheusDeliveryMetrics:
+    """The dispatcher's figures (`service_layer.ports.DeliveryMetrics`) as the metrics above."""
+
+    def dead_letters(self, count: int) -> None:
+        DEAD_LETTERS.set(count)
+
+    def attempted(self, channel: str, outcome: str) -> None:
+        ATTEMPTS.labels(channel, outcome).inc()
+
+    def delivered(self, channel: str, seconds_since_event: float) -> None:
+        DELIVERY_LATENCY.labels(channel).observe(seconds_since_event)
+
+    def agency_notified(self, urgency: str, service_kind: str, seconds_since_event: float) -> None:
+        TIME_TO_NOTIFY.labels(urgency, service_kind).observe(seconds_since_event)
+
+    def failed(self, channel: str, outcome: str) -> None:
+        FAILURES.labels(channel, outcome).inc()

@@ -1,4 +1,4 @@
-"""Who the referrer is and who supervises them: a port with two adapters.
+"""Who the referrer is and who supervises them: two adapters of `service_layer.ports.People`.
 
 With Haven's own accounts (the embedded issuer) the local user store knows each person's
 e-mail, phone and language, and who the supervisors of an organization are. With an outside
@@ -6,26 +6,9 @@ identity provider Haven knows nobody: people are reached through user subscripti
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
 from haven.platform.local_users import LocalUsers
 
-
-@dataclass(frozen=True)
-class Contact:
-    email: str | None
-    phone: str | None
-    language: str
-
-    def __repr__(self) -> str:  # addresses stay out of logs and tracebacks
-        return f"Contact(language={self.language!r})"
-
-
-class People(Protocol):
-    def contact(self, user_id: str) -> Contact | None: ...
-
-    def supervisors(self, organization_id: str) -> list[str]: ...
+from ..service_layer.ports import Contact
 
 
 class LocalPeople:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from haven.platform.field_cipher import CipherError, FieldCipher
 
+from ..service_layer.ports import SecretUnreadable
+
 _FIELD = "secret"
 
 
@@ -18,10 +20,13 @@ class WebhookSecrets:
         return self.cipher.encrypt({_FIELD: secret})
 
     def open(self, stored: str) -> str:
-        """The secret in clear; CipherError if no configured key opens it."""
-        value = self.cipher.decrypt(stored).get(_FIELD)
+        """The secret in clear; SecretUnreadable if no configured key opens it."""
+        try:
+            value = self.cipher.decrypt(stored).get(_FIELD)
+        except CipherError as exc:  # its message names the key, never the secret
+            raise SecretUnreadable(str(exc)) from exc
         if not isinstance(value, str):
-            raise CipherError("a webhook secret token holds no secret")
+            raise SecretUnreadable("a webhook secret token holds no secret")
         return value
 
 
@@ -30,4 +35,4 @@ def is_sealed(stored: str | None) -> bool:
     return FieldCipher.key_id_of(stored) is not None
 
 
-__all__ = ["CipherError", "WebhookSecrets", "is_sealed"]
+__all__ = ["WebhookSecrets", "is_sealed"]

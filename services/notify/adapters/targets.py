@@ -17,6 +17,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 REFUSED = "must be a public address (private, loopback and link-local addresses are refused)"
 UNREADABLE = "is neither a host name nor an IP address in a form this server can read"
@@ -95,4 +96,18 @@ def subscription_problem(host: str, port: int | None) -> str | None:
     return None if all(address.public for address in addresses) else REFUSED
 
 
-__all__ = ["Address", "REFUSED", "UNREADABLE", "is_public", "resolve", "subscription_problem"]
+class TargetRule:
+    """The rule a new webhook subscription's URL must follow (`service_layer.ports.WebhookTargets`):
+    public addresses only, unless `private_targets` (NOTIFY_WEBHOOK_PRIVATE_TARGETS) lifts it."""
+
+    def __init__(self, private_targets: bool = False):
+        self.private_targets = private_targets
+
+    def refusal(self, url: str) -> str | None:
+        if self.private_targets:
+            return None
+        parts = urlsplit(url)
+        return subscription_problem(parts.hostname or "", parts.port)
+
+
+__all__ = ["Address", "REFUSED", "TargetRule", "UNREADABLE", "is_public", "resolve", "subscription_problem"]

@@ -1,15 +1,14 @@
 """HTTP translation of the notify use cases: subscriptions, deliveries, inbox."""
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 
-from haven.platform.auth import require
 from haven.platform.blueprint import Blueprint
 from haven.platform.errors import Problem, problem_type
 from haven.platform.openapi import documented, link
 
-from ..service_layer.subscriptions import PERMISSION, TargetRefused
+from ..service_layer import commands as c
+from . import context
 from . import schemas as s
 
 blp = Blueprint("notify", __name__, url_prefix="/v1",
@@ -36,14 +35,6 @@ def register(api) -> None:
     api.register_blueprint(blp)
 
 
-def _parts() -> dict:
-    return current_app.extensions["haven.notify"]
-
-
-def _manager():
-    return require(_parts()["verifier"], PERMISSION)
-
-
 @blp.route("/subscriptions")
 class SubscriptionCollection(MethodView):
     @blp.arguments(s.CreateSubscriptionSchema)
@@ -53,20 +44,15 @@ class SubscriptionCollection(MethodView):
     def post(self, data):
         """Register a webhook URL, e-mail address or phone number for your organization (or one of its people).
         A webhook's signing secret is in this answer, and only here."""
-        principal = _manager()
+        principal = context.manager()
         if not data.get("organization_id") and not principal.organization_id:
             raise Problem(422, "organization_id: required (your token names no organization).",
                           title="Request validation failed", type=problem_type("validation-error"),
                           errors=[{"location": "json", "field": "organization_id",
                                    "message": "Required: your token names no organization."}])
-        try:
-            body = _parts()["subscriptions"].create(principal, data)
-        except PermissionError as exc:
-            raise Problem(403, str(exc), title="Forbidden", type=problem_type("forbidden")) from None
-        except TargetRefused as exc:
-            raise Problem(422, f"target: {exc}", title="Request validation failed",
-                          type=problem_type("validation-error"),
-                          errors=[{"location": "json", "field": "target", "message": str(exc)}]) from None
+        body = context.subscriptions().create(principal, c.Subscribe(
+            channel=data["channel"], target=data["target"], language=data["language"],
+            organization_id=data.get("organization_id"), user_id=data.get("user_id")))
         return body, 201, {"Location": f"/v1/subscriptions/{body['id']}"}
 
     @blp.arguments(s.SubscriptionQuerySchema, location="query")
@@ -75,9 +61,8 @@ class SubscriptionCollection(MethodView):
     @documented()
     def get(self, query):
         """Your organization's subscriptions (administrators: every organization's, or `organization_id`'s)."""
-        principal = _manager()
-        total, items = _parts()["subscriptions"].list(principal, query.get("organization_id"), query["page"],
-                                                      query["per_page"])
+        total, items = context.subscriptions().list(context.manager(), c.ListSubscriptions(
+            query["page"], query["per_page"], organization_id=query.get("organization_id")))
         return {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
 
 
@@ -88,7 +73,7 @@ class SubscriptionById(MethodView):
     @documented()
     def delete(self, subscription_id):
         """Stop sending through this subscription (deliveries already queued for a deleted webhook fail)."""
-        _parts()["subscriptions"].delete(_manager(), subscription_id)
+        context.subscriptions().delete(context.manager(), c.Unsubscribe(subscription_id))
         return "", 204
 
 
@@ -99,7 +84,7 @@ class Ping(MethodView):
     @documented(links={202: PING_LINKS})
     def post(self, subscription_id):
         """Send a test notification through this subscription (follow it at GET /v1/deliveries)."""
-        delivery_id = _parts()["subscriptions"].ping(_manager(), subscription_id)
+        delivery_id = context.subscriptions().ping(context.manager(), c.PingSubscription(subscription_id))
         return {"delivery_id": delivery_id}, 202
 
 
@@ -111,9 +96,10 @@ class DeliveryCollection(MethodView):
     @documented()
     def get(self, query):
         """Deliveries to your organization and its people, newest first, each with its attempts."""
-        principal = _manager()
-        page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = _parts()["deliveries"].list(principal, query, page, per_page)
+        page, per_page = query["page"], query["per_page"]
+        total, items = context.deliveries().list(context.manager(), c.ListDeliveries(
+            page, per_page, referral_id=query.get("referral_id"), status=query.get("status"),
+            channel=query.get("channel")))
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
@@ -124,7 +110,7 @@ class RetryDelivery(MethodView):
     @documented(errors=[409])  # 409: only a dead-lettered or undeliverable delivery is sent again
     def post(self, delivery_id):
         """Send a dead-lettered (or undeliverable) delivery again, with a fresh allowance of attempts."""
-        return _parts()["deliveries"].retry(_manager(), delivery_id), 202
+        return context.deliveries().retry(context.manager(), c.RetryDelivery(delivery_id)), 202
 
 
 @blp.route("/inbox")
@@ -135,8 +121,8 @@ class InboxCollection(MethodView):
     @documented()
     def get(self, query):
         """Notifications for you and for your organization, newest first."""
-        principal = require(_parts()["verifier"], "notify:inbox")
-        total, unread, items = _parts()["inbox"].list(principal, query["unread"], query["page"], query["per_page"])
+        total, unread, items = context.inbox().list(context.reader(), c.ListInbox(
+            query["page"], query["per_page"], unread_only=query["unread"]))
         return {"total": total, "unread": unread, "page": query["page"], "per_page": query["per_page"],
                 "items": items}
 
@@ -148,8 +134,7 @@ class MarkRead(MethodView):
     @documented()
     def post(self, item_id):
         """Mark one inbox item as read (for everyone it was addressed to)."""
-        principal = require(_parts()["verifier"], "notify:inbox")
-        return _parts()["inbox"].mark_read(principal, item_id)
+        return context.inbox().mark_read(context.reader(), c.MarkInboxItemRead(item_id))
 
 
 __all__ = ["blp", "register"]

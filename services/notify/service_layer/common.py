@@ -1,16 +1,12 @@
-"""What the use cases share: UTC time, ids, and the errors the entrypoints translate."""
+"""What the use cases share: UTC time, ids, and who sees which organization's records."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
 
+from haven.platform.auth import Principal
 
-class NotFound(Exception):
-    """No such record, or none the caller may see (a 404 either way: no leak)."""
-
-
-class Conflict(Exception):
-    """The record is not in a state that allows this (a 409)."""
+PERMISSION = "notify:subscriptions"
 
 
 def utcnow() -> datetime:
@@ -23,3 +19,8 @@ def parse_time(value: str) -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def scope_of(principal: Principal) -> str | None:
+    """The one organization the caller manages, or None for every organization."""
+    return principal.organization_id if principal.limited_to_organization(PERMISSION) else None

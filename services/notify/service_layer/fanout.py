@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Iterable
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from typing import Callable, Iterable
 
 from haven.platform.events import CloudEvent
 
-from ..adapters.orm import consumed_events, deliveries, inbox, subscriptions
-from ..adapters.people import People
+from ..domain.delivery import Delivery
+from ..domain.inbox import InboxItem
 from ..domain.model import (EMAIL, ORGANIZATION, RECEIVING_AGENCY, REFERRER, SMS, USER, Notice, Recipient,
                             needs_supervisors, notice_from_event, recipients)
 from ..domain.policy import Backoff
 from .common import new_id, parse_time, utcnow
+from .ports import Clock, People
+from .unit_of_work import Duplicate, NotifyUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -51,11 +49,12 @@ def referral_kind(event_type: str) -> str:
 
 
 class Fanout:
-    def __init__(self, engine: Engine, people: People, link_template: str, enabled_channels: Iterable[str],
-                 backoff: Backoff, default_language: str = "vi"):
-        self.engine, self.people, self.link_template = engine, people, link_template
+    def __init__(self, uow: Callable[[], NotifyUnitOfWork], people: People, link_template: str,
+                 enabled_channels: Iterable[str], backoff: Backoff, default_language: str = "vi",
+                 clock: Clock = utcnow):
+        self.uow, self.people, self.link_template = uow, people, link_template
         self.enabled = frozenset(enabled_channels)
-        self.backoff, self.default_language = backoff, default_language
+        self.backoff, self.default_language, self.clock = backoff, default_language, clock
 
     def handle(self, event: CloudEvent) -> int:
         """Record the deliveries a referral event causes; returns how many (0 when the event
@@ -64,42 +63,39 @@ class Fanout:
         supervisors = self.people.supervisors(data["referring_organization_id"]) if needs_supervisors(kind, data) \
             else []
         notice = notice_from_event(event.id, kind, data, self.link_template)
-        now = utcnow()
+        now = self.clock()
         created = 0
         try:
-            with self.engine.begin() as connection:
-                connection.execute(consumed_events.insert().values(event_id=event.id, consumed_at=now))
+            with self.uow() as uow:
+                uow.consumed_events.add(event.id, now)
                 for recipient in recipients(kind, data, supervisors):
                     addressed = notice.for_audience(recipient.audience)
-                    connection.execute(inbox.insert().values(
+                    uow.inbox.add(InboxItem(
                         id=new_id(), recipient_kind=recipient.kind, recipient_id=recipient.id,
                         organization_id=recipient.organization_id, event_id=event.id,
                         referral_id=data["referral_id"], notice=addressed.to_dict(), created_at=now))
-                    for route in self._routes(connection, recipient, data):
-                        self._add(connection, recipient, route, addressed, parse_time(data["occurred_at"]), now)
+                    for route in self._routes(uow, recipient, data):
+                        uow.deliveries.add(self._delivery(recipient, route, addressed,
+                                                          parse_time(data["occurred_at"]), now))
                         created += 1
-        except IntegrityError:
+                uow.commit()
+        except Duplicate:
             if self._consumed(event.id):
                 return 0  # a redelivered event: everything it causes exists already
             raise
         return created
 
     def _consumed(self, event_id: str) -> bool:
-        with self.engine.connect() as connection:
-            return connection.execute(sa.select(consumed_events.c.event_id)
-                                      .where(consumed_events.c.event_id == event_id)).first() is not None
+        with self.uow() as uow:
+            return uow.consumed_events.contains(event_id)
 
-    def _routes(self, connection: Connection, recipient: Recipient, data: dict) -> list[Route]:
-        c = subscriptions.c
+    def _routes(self, uow: NotifyUnitOfWork, recipient: Recipient, data: dict) -> list[Route]:
         if recipient.kind == ORGANIZATION:
-            subscribed = connection.execute(sa.select(subscriptions).where(
-                c.organization_id == recipient.id, c.user_id.is_(None)).order_by(c.created_at)).all()
+            subscribed = uow.subscriptions.of_organization(recipient.id)
         else:
-            mine = sa.and_(c.organization_id == recipient.organization_id, c.user_id == recipient.id)
-            organization_wide = sa.and_(c.organization_id == recipient.organization_id, c.user_id.is_(None))
-            condition = sa.or_(mine, organization_wide) if recipient.audience == REFERRER else mine
-            subscribed = connection.execute(sa.select(subscriptions).where(condition).order_by(c.created_at)).all()
-        routes = [Route(row.channel, row.target, row.language, row.id) for row in subscribed]
+            subscribed = uow.subscriptions.of_person(recipient.organization_id, recipient.id,
+                                                     organization_wide=recipient.audience == REFERRER)
+        routes = [Route(s.channel, s.target, s.language, s.id) for s in subscribed]
         if recipient.kind == ORGANIZATION and recipient.audience == RECEIVING_AGENCY \
                 and not any(route.channel == EMAIL for route in routes):
             routes.append(Route(EMAIL, None, self.default_language))
@@ -117,13 +113,13 @@ class Fanout:
                 chosen.append(route)
         return chosen
 
-    def _add(self, connection: Connection, recipient: Recipient, route: Route, notice: Notice, event_time, now) -> None:
+    def _delivery(self, recipient: Recipient, route: Route, notice: Notice, event_time, now) -> Delivery:
         identity = "|".join((notice.event_id, recipient.kind, recipient.id, route.channel,
                              route.subscription_id or (route.target or "directory-contact").lower()))
-        connection.execute(deliveries.insert().values(
+        return Delivery(
             id=new_id(), dedupe_key=hashlib.sha256(identity.encode("utf-8")).hexdigest(),
             event_id=notice.event_id, event_kind=notice.kind, referral_id=notice.referral_id,
             recipient_kind=recipient.kind, recipient_id=recipient.id, organization_id=recipient.organization_id,
             channel=route.channel, subscription_id=route.subscription_id, target=route.target,
             language=route.language, notice=notice.to_dict(), status="pending", attempts=0,
-            max_attempts=self.backoff.max_attempts, next_attempt_at=now, event_time=event_time, created_at=now))
+            max_attempts=self.backoff.max_attempts, next_attempt_at=now, event_time=event_time, created_at=now)

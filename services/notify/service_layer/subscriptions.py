@@ -11,107 +11,94 @@ after that only its owner's receiver knows it (it is stored encrypted, and no an
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from typing import Callable
 
 from haven.platform.auth import Principal
 
-from ..adapters import targets
-from ..adapters.orm import deliveries, subscriptions
-from ..adapters.secrets import WebhookSecrets
 from ..domain import signature
+from ..domain.delivery import Delivery
+from ..domain.errors import NotFound, NotYourOrganization, TargetRefused
 from ..domain.model import ORGANIZATION, USER, WEBHOOK, ping_notice
 from ..domain.policy import Backoff
-from .common import NotFound, new_id, utcnow
+from ..domain.subscription import Subscription
+from .commands import ListSubscriptions, PingSubscription, Subscribe, Unsubscribe
+from .common import PERMISSION, new_id, scope_of, utcnow
+from .ports import Clock, WebhookSecrets, WebhookTargets
+from .unit_of_work import NotifyUnitOfWork
+
+_PUBLIC = ("id", "organization_id", "user_id", "channel", "target", "language", "created_by", "created_at")
 
 
-class TargetRefused(ValueError):
-    """A webhook URL on an address the worker must not reach (see adapters/targets.py)."""
-
-PERMISSION = "notify:subscriptions"
-
-
-def scope_of(principal: Principal) -> str | None:
-    """The one organization the caller manages, or None for every organization."""
-    return principal.organization_id if principal.limited_to_organization(PERMISSION) else None
-
-
-def _public(row) -> dict:
-    body = {name: getattr(row, name) for name in ("id", "organization_id", "user_id", "channel", "target",
-                                                  "language", "created_by", "created_at")}
-    return body
+def _public(subscription: Subscription) -> dict:
+    return {name: getattr(subscription, name) for name in _PUBLIC}
 
 
 class Subscriptions:
-    def __init__(self, engine: Engine, backoff: Backoff, secrets: WebhookSecrets, private_targets: bool = False):
-        self.engine, self.backoff, self.secrets = engine, backoff, secrets
-        self.private_targets = private_targets
+    def __init__(self, uow: Callable[[], NotifyUnitOfWork], backoff: Backoff, secrets: WebhookSecrets,
+                 targets: WebhookTargets, clock: Clock = utcnow):
+        self.uow, self.backoff, self.secrets, self.targets, self.clock = uow, backoff, secrets, targets, clock
 
-    def create(self, principal: Principal, request: dict) -> dict:
+    def create(self, principal: Principal, command: Subscribe) -> dict:
         scope = scope_of(principal)
-        organization_id = request.get("organization_id") or principal.organization_id
+        organization_id = command.organization_id or principal.organization_id
         if scope is not None and organization_id != scope:
-            raise PermissionError("You manage the subscriptions of your own organization only.")
-        if request["channel"] == WEBHOOK and not self.private_targets:
-            parts = urlsplit(request["target"])
-            problem = targets.subscription_problem(parts.hostname or "", parts.port)
-            if problem:
-                raise TargetRefused(problem)
-        secret = signature.new_secret() if request["channel"] == WEBHOOK else None
-        row = {"id": new_id(), "organization_id": organization_id, "user_id": request.get("user_id"),
-               "channel": request["channel"], "target": request["target"],
-               "secret": self.secrets.seal(secret) if secret else None,
-               "language": request["language"], "created_by": principal.subject, "created_at": utcnow()}
-        with self.engine.begin() as connection:
-            connection.execute(subscriptions.insert().values(**row))
-        body = {k: v for k, v in row.items() if k != "secret"}
+            raise NotYourOrganization("You manage the subscriptions of your own organization only.")
+        if command.channel == WEBHOOK:
+            refusal = self.targets.refusal(command.target)
+            if refusal:
+                raise TargetRefused(refusal)
+        secret = signature.new_secret() if command.channel == WEBHOOK else None
+        subscription = Subscription(id=new_id(), organization_id=organization_id, user_id=command.user_id,
+                                    channel=command.channel, target=command.target,
+                                    secret=self.secrets.seal(secret) if secret else None,
+                                    language=command.language, created_by=principal.subject,
+                                    created_at=self.clock())
+        with self.uow() as uow:
+            uow.subscriptions.add(subscription)
+            uow.commit()
+        body = _public(subscription)
         if secret:
             body["secret"] = secret  # the only time it is shown
         return body
 
-    def list(self, principal: Principal, organization_id: str | None, page: int, per_page: int) -> tuple[int, list]:
+    def list(self, principal: Principal, query: ListSubscriptions) -> tuple[int, list[dict]]:
         scope = scope_of(principal)
-        condition = sa.true()
-        if scope is not None:
-            condition = subscriptions.c.organization_id == scope
-        elif organization_id:
-            condition = subscriptions.c.organization_id == organization_id
-        with self.engine.connect() as connection:
-            total = connection.execute(sa.select(sa.func.count()).select_from(subscriptions).where(condition)).scalar()
-            rows = connection.execute(sa.select(subscriptions).where(condition)
-                                      .order_by(subscriptions.c.created_at, subscriptions.c.id)
-                                      .limit(per_page).offset((page - 1) * per_page)).all()
-        return total, [_public(row) for row in rows]
+        with self.uow() as uow:
+            total, found = uow.subscriptions.page(scope if scope is not None else query.organization_id,
+                                                  query.page, query.per_page)
+        return total, [_public(subscription) for subscription in found]
 
-    def _get(self, connection, principal: Principal, subscription_id: str):
-        row = connection.execute(sa.select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+    @staticmethod
+    def _get(uow: NotifyUnitOfWork, principal: Principal, subscription_id: str) -> Subscription:
+        subscription = uow.subscriptions.get(subscription_id)
         scope = scope_of(principal)
-        if row is None or (scope is not None and row.organization_id != scope):
+        if subscription is None or (scope is not None and subscription.organization_id != scope):
             raise NotFound(subscription_id)
-        return row
+        return subscription
 
-    def delete(self, principal: Principal, subscription_id: str) -> None:
-        with self.engine.begin() as connection:
-            self._get(connection, principal, subscription_id)
-            connection.execute(subscriptions.delete().where(subscriptions.c.id == subscription_id))
+    def delete(self, principal: Principal, command: Unsubscribe) -> None:
+        with self.uow() as uow:
+            self._get(uow, principal, command.subscription_id)
+            uow.subscriptions.delete(command.subscription_id)
+            uow.commit()
 
-    def ping(self, principal: Principal, subscription_id: str) -> str:
+    def ping(self, principal: Principal, command: PingSubscription) -> str:
         """Queue a test notification through this subscription; returns the delivery id."""
-        now = utcnow()
+        now = self.clock()
         delivery_id = new_id()
-        with self.engine.begin() as connection:
-            row = self._get(connection, principal, subscription_id)
+        with self.uow() as uow:
+            subscription = self._get(uow, principal, command.subscription_id)
             notice = ping_notice(delivery_id, now.isoformat())
-            connection.execute(deliveries.insert().values(
+            uow.deliveries.add(Delivery(
                 id=delivery_id, dedupe_key=f"ping|{delivery_id}", event_id=delivery_id, event_kind="ping",
-                referral_id=None, recipient_kind=USER if row.user_id else ORGANIZATION,
-                recipient_id=row.user_id or row.organization_id, organization_id=row.organization_id,
-                channel=row.channel, subscription_id=row.id, target=row.target, language=row.language,
+                referral_id=None, recipient_kind=USER if subscription.user_id else ORGANIZATION,
+                recipient_id=subscription.user_id or subscription.organization_id,
+                organization_id=subscription.organization_id, channel=subscription.channel,
+                subscription_id=subscription.id, target=subscription.target, language=subscription.language,
                 notice=notice.to_dict(), status="pending", attempts=0, max_attempts=self.backoff.max_attempts,
                 next_attempt_at=now, event_time=now, created_at=now))
+            uow.commit()
         return delivery_id
 
 
-__all__ = ["Subscriptions", "PERMISSION", "scope_of"]
+__all__ = ["PERMISSION", "Subscriptions", "scope_of"]

@@ -29,10 +29,10 @@ def handler(fanout: Fanout, wake: threading.Event) -> Callable[[Record], None]:
     return handle
 
 
-def run(event_log: EventLog, fanout: Fanout, wake: threading.Event, stop: threading.Event,
-        retry: worker.Retry | None = None, instance: str | None = None) -> None:
-    # `instance`: the replica's stable member name, so a restarted worker (whatever its
-    # hostname) takes its partitions back at once.
+def referral_events(event_log: EventLog, fanout: Fanout, wake: threading.Event, stop: threading.Event,
+                    retry: worker.Retry | None = None, instance: str | None = None) -> None:
+    """The job: consume until `stop`. `instance`: the replica's stable member name, so a
+    restarted worker (whatever its hostname) takes its partitions back at once."""
     worker.run(event_log, GROUP, [referral_contract.TOPIC], handler(fanout, wake), stop,
                retry=retry or worker.Retry(max_attempts=10, first_delay=0.2, max_delay=10.0),
                poll_timeout=0.5, instance=instance)
