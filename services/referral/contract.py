@@ -13,8 +13,10 @@ from datetime import datetime
 import marshmallow as ma
 
 from haven.platform import events as cloud_events
+from haven.platform.unit_of_work import EventMessages, Outgoing
 
 from .domain import events as domain_events
+from .domain import sla
 
 TOPIC = "referral-events"
 SOURCE = "/haven/referral"
@@ -88,4 +90,17 @@ def to_cloud_event(event: domain_events.ReferralEvent, **extra) -> cloud_events.
     return cloud_events.new_event(event_type(event.type), SOURCE, data, subject=event.referral_id)
 
 
-__all__ = ["KINDS", "SOURCE", "TOPIC", "event_type", "to_cloud_event"]
+def messages(policy: sla.SlaPolicy) -> EventMessages:
+    """How the unit of work publishes a referral's domain events: on TOPIC, keyed by the
+    referral, each as its CloudEvent; `created` carries the deadlines under `policy` (the
+    one in force when it was created) as `<kind>_by`."""
+    def outgoing(referral, event: domain_events.ReferralEvent) -> Outgoing:
+        extra = {}
+        if event.type == "created":
+            extra = {f"{d.kind}_by": d.due_at for d in sla.deadlines(referral, policy)}
+        return Outgoing(TOPIC, referral.id, to_cloud_event(event, **extra))
+
+    return outgoing
+
+
+__all__ = ["KINDS", "SOURCE", "TOPIC", "event_type", "messages", "to_cloud_event"]

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..service_layer.commands import AuditFilters, Page
 from .orm import audit_log
 
 
@@ -25,20 +26,19 @@ class AuditLog:
             detail=detail[:500] if detail else None, source_ip=(origin.source_ip or "")[:64] or None,
             request_id=(origin.request_id or "")[:128] or None))
 
-    def list(self, *, referral_id: str | None, actor: str | None, since: datetime | None, until: datetime | None,
-             limit: int, offset: int) -> tuple[int, list[dict]]:
+    def list(self, filters: AuditFilters, page: Page) -> tuple[int, list[dict]]:
         where = []
-        if referral_id:
-            where.append(audit_log.c.referral_id == referral_id)
-        if actor:
-            where.append(audit_log.c.actor_user_id == actor)
-        if since:
-            where.append(audit_log.c.at >= since.astimezone(timezone.utc))
-        if until:
-            where.append(audit_log.c.at < until.astimezone(timezone.utc))
+        if filters.referral_id:
+            where.append(audit_log.c.referral_id == filters.referral_id)
+        if filters.actor:
+            where.append(audit_log.c.actor_user_id == filters.actor)
+        if filters.since:
+            where.append(audit_log.c.at >= filters.since.astimezone(timezone.utc))
+        if filters.until:
+            where.append(audit_log.c.at < filters.until.astimezone(timezone.utc))
         condition = sa.and_(sa.true(), *where)
         total = self.connection.execute(sa.select(sa.func.count()).select_from(audit_log).where(condition)).scalar_one()
         rows = self.connection.execute(sa.select(audit_log).where(condition)
                                        .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
-                                       .limit(limit).offset(offset)).mappings().all()
+                                       .limit(page.size).offset(page.offset)).mappings().all()
         return total, [dict(row) for row in rows]

@@ -12,28 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
 
 from haven.platform.http_client import HttpClient
 
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    id: str
-    organization_id: str
-    kind: str
-    active: bool
-
-
-class UnknownService(Exception):
-    pass
-
-
-class DirectoryUnavailable(Exception):
-    pass
+from ..service_layer.errors import DirectoryUnavailable, UnknownService
+from ..service_layer.ports import ServiceInfo
 
 
 class DirectoryLookup:

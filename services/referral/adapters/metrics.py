@@ -20,3 +20,23 @@ TRANSITIONS = Counter("haven_referral_transitions_total", "Referral lifecycle st
                       ["action", "urgency", "service_kind"])
 SLA_BREACHES = Counter("haven_referral_sla_breaches_total", "Deadlines missed (escalations raised).",
                        ["deadline", "urgency", "service_kind"])
+
+
+class PrometheusMetrics:
+    """The service layer's `Metrics` on the counters and histograms above (which stay
+    module-level: a metric is registered once per process, however many apps it builds)."""
+
+    def step(self, action: str, urgency: str, service_kind: str) -> None:
+        TRANSITIONS.labels(action, urgency, service_kind).inc()
+
+    def time_to_acknowledge(self, seconds: float, urgency: str, service_kind: str) -> None:
+        TIME_TO_ACKNOWLEDGE.labels(urgency, service_kind).observe(seconds)
+
+    def time_to_decision(self, seconds: float, urgency: str, service_kind: str) -> None:
+        TIME_TO_DECISION.labels(urgency, service_kind).observe(seconds)
+
+    def time_to_complete(self, seconds: float, urgency: str, service_kind: str) -> None:
+        TIME_TO_COMPLETE.labels(urgency, service_kind).observe(seconds)
+
+    def missed_deadline(self, deadline_kind: str, urgency: str, service_kind: str) -> None:
+        SLA_BREACHES.labels(deadline_kind, urgency, service_kind).inc()

@@ -2,46 +2,68 @@
 
 `get(id, personal=False)` never decrypts: a list, an ops view or a permission check needs
 no personal data, so none is decrypted (or audited) for it. Saving a redacted view is
-refused, because it would overwrite the personal data it hides.
+refused, because it would overwrite the personal data it hides. Who may see a referral
+comes in as a `Reach` (data); here it becomes the query's condition.
 """
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from haven.platform.field_cipher import FieldCipher
 
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
-from ..domain.model import WITHHELD, Referral, Transition
+from ..domain.model import RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
+from ..domain.reach import Reach
+from ..service_layer.commands import Page, ReferralFilters
+from ..service_layer.errors import IdempotencyKeyTaken, StaleReferral
 from .orm import history, idempotency_keys, referrals
 
 
-class StaleReferral(Exception):
-    """Someone else changed the referral since it was read."""
+def within(reach: Reach):
+    """The SQL condition of `reach`: the referrals on whose given sides the organization stands."""
+    if reach.everything:
+        return sa.true()
+    org = reach.organization_id
+    conditions = []
+    if REFERRING in reach.sides:
+        conditions.append(referrals.c.referring_organization_id == org)
+    if RECEIVING in reach.sides:
+        conditions.append(referrals.c.receiving_organization_id == org)
+    return sa.or_(*conditions) if conditions and org else sa.false()
+
+
+def _due_at(deadline: Deadline | None) -> datetime | None:
+    return None if deadline is None else deadline.due_at
 
 
 class ReferralRepository:
-    def __init__(self, connection: Connection, cipher: FieldCipher):
+    """`track`: the unit of work's, called with every referral added or handed out."""
+
+    def __init__(self, connection: Connection, cipher: FieldCipher, track: Callable[[Referral], Referral]):
         self.connection = connection
         self.cipher = cipher
+        self.track = track
         self._loaded: dict[str, tuple[int, int]] = {}  # id -> (version, history length) as read
 
     # --- reading -------------------------------------------------------------------------
 
-    def get(self, referral_id: str, *, personal: bool = False, for_update: bool = False, where=None,
+    def get(self, referral_id: str, *, personal: bool = False, for_update: bool = False, reach: Reach | None = None,
             skip_locked: bool = False, system: bool = False) -> Referral | None:
-        """The referral, if it exists and matches `where` (the caller's visibility: checked in
-        the same query, so a referral someone may not see costs them what a missing one does).
+        """The referral, if it exists and is within `reach` (the caller's: checked in the same
+        query, so a referral someone may not see costs them what a missing one does).
 
         `personal`: decrypt the personal fields. `system`: without them, yet changeable — for
         the SLA timer, whose changes (status stamps, history) never touch personal columns."""
         query = sa.select(referrals).where(referrals.c.id == referral_id)
-        if where is not None:
-            query = query.where(where)
+        if reach is not None:
+            query = query.where(within(reach))
         if for_update:
             query = query.with_for_update(skip_locked=skip_locked)
         row = self.connection.execute(query).mappings().first()
@@ -51,14 +73,23 @@ class ReferralRepository:
                                           .order_by(history.c.seq)).mappings().all()
         referral = self._referral(row, entries, personal, withheld=not personal and not system)
         self._loaded[referral.id] = (referral.version, len(referral.history))
-        return referral
+        return self.track(referral)
 
-    def list(self, where, *, limit: int, offset: int) -> tuple[int, list[Referral]]:
-        """Referrals matching the SQL condition `where`, newest first, without personal data."""
+    def list(self, reach: Reach, filters: ReferralFilters, page: Page) -> tuple[int, list[Referral]]:
+        """Referrals within `reach` matching `filters`, newest first, without personal data."""
+        where = [within(reach)]
+        for name in ("status", "urgency", "service_kind"):
+            if getattr(filters, name):
+                where.append(getattr(referrals.c, name) == getattr(filters, name))
+        if filters.created_from:
+            where.append(referrals.c.created_at >= filters.created_from.astimezone(timezone.utc))
+        if filters.created_to:
+            where.append(referrals.c.created_at < filters.created_to.astimezone(timezone.utc))
+        where = sa.and_(*where)
         total = self.connection.execute(sa.select(sa.func.count()).select_from(referrals).where(where)).scalar_one()
         rows = self.connection.execute(sa.select(referrals).where(where)
                                        .order_by(referrals.c.created_at.desc(), referrals.c.id)
-                                       .limit(limit).offset(offset)).mappings().all()
+                                       .limit(page.size).offset(page.offset)).mappings().all()
         return total, [self._referral(row, (), personal=False) for row in rows]
 
     def waiting(self) -> list[str]:
@@ -66,9 +97,9 @@ class ReferralRepository:
         return list(self.connection.execute(sa.select(referrals.c.id).where(
             referrals.c.status.in_(("sent", "acknowledged", "accepted")))).scalars())
 
-    def set_next_deadline(self, referral_id: str, next_deadline_at: datetime | None) -> None:
+    def set_next_deadline(self, referral_id: str, next_deadline: Deadline | None) -> None:
         self.connection.execute(referrals.update().where(referrals.c.id == referral_id)
-                                .values(next_deadline_at=next_deadline_at))
+                                .values(next_deadline_at=_due_at(next_deadline)))
 
     def due(self, now: datetime, limit: int = 200) -> list[str]:
         """Ids of referrals whose next SLA deadline has come."""
@@ -87,13 +118,15 @@ class ReferralRepository:
 
     # --- writing -------------------------------------------------------------------------
 
-    def add(self, referral: Referral, next_deadline_at: datetime | None) -> None:
+    def add(self, referral: Referral, next_deadline: Deadline | None) -> None:
         self._refuse_redacted(referral)
-        self.connection.execute(referrals.insert().values(**self._row(referral), next_deadline_at=next_deadline_at))
+        self.connection.execute(referrals.insert().values(**self._row(referral),
+                                                          next_deadline_at=_due_at(next_deadline)))
         self._append_history(referral, 0)
         self._loaded[referral.id] = (referral.version, len(referral.history))
+        self.track(referral)
 
-    def save(self, referral: Referral, next_deadline_at: datetime | None) -> None:
+    def save(self, referral: Referral, next_deadline: Deadline | None) -> None:
         """Write the changes since `get`; StaleReferral if someone else wrote in between."""
         self._refuse_redacted(referral)
         version, known = self._loaded[referral.id]
@@ -103,7 +136,7 @@ class ReferralRepository:
             row.pop(column)  # fixed at creation
         changed = self.connection.execute(
             referrals.update().where(referrals.c.id == referral.id, referrals.c.version == version)
-            .values(**row, next_deadline_at=next_deadline_at)).rowcount
+            .values(**row, next_deadline_at=_due_at(next_deadline))).rowcount
         if changed != 1:
             raise StaleReferral(referral.id)
         self._append_history(referral, known)
@@ -111,12 +144,16 @@ class ReferralRepository:
 
     def remember_idempotency_key(self, user_id: str, key: str, request_hash: str, referral_id: str,
                                  at: datetime, expired_before: datetime) -> None:
-        """Store the key; an expired use of the same key (not yet pruned) makes way for it."""
+        """Store the key; an expired use of the same key (not yet pruned) makes way for it.
+        IdempotencyKeyTaken: another request stored it first."""
         self.connection.execute(idempotency_keys.delete().where(
             idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key,
             idempotency_keys.c.created_at < expired_before))
-        self.connection.execute(idempotency_keys.insert().values(
-            user_id=user_id, key=key, request_hash=request_hash, referral_id=referral_id, created_at=at))
+        try:
+            self.connection.execute(idempotency_keys.insert().values(
+                user_id=user_id, key=key, request_hash=request_hash, referral_id=referral_id, created_at=at))
+        except IntegrityError:
+            raise IdempotencyKeyTaken("another request stored this Idempotency-Key first") from None
 
     def forget_idempotency_keys(self, before: datetime) -> int:
         """Drop the keys stored before `before`; how many."""

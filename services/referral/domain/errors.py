@@ -1,4 +1,10 @@
-"""What can go wrong in a referral, as exceptions the API maps to answers.
+"""What can go wrong in a referral, as exceptions the API maps to answers
+(`entrypoints/problems.py`). The refusals of the use cases around the rules (no such
+referral, a stale version, the directory) are `service_layer/errors.py`.
+
+Pure Python like the rest of the domain: these classes subclass nothing but the standard
+library's, so the answer table names each one (a refusal of the platform's vocabulary,
+`haven.platform.refusals`, would need an import from outside the standard library).
 
 Messages name fields and codes, never values: they end up in logs, and a value could be
 a survivor's phone number.
@@ -38,7 +44,8 @@ class IllegalTransition(DomainError):
 
 
 class NotPermitted(DomainError):
-    """The actor's organization is not the side of the referral that may take this action."""
+    """The actor may not take this action: her organization is not the side of the
+    referral that may, or she lacks the permission it needs (overriding consent)."""
 
     def __init__(self, action: str, message: str):
         super().__init__(message)

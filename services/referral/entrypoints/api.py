@@ -4,19 +4,19 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 
-from haven.platform.auth import current_principal, require
 from haven.platform.blueprint import Blueprint
 from haven.platform.concurrency import etag, expected_version, if_match_parameter
 from haven.platform.errors import Problem, problem_type
-from haven.platform.logging import current_request_id
 from haven.platform.openapi import documented, link
 
 from ..domain.model import Referral
-from ..service_layer.referrals import Origin, Referrals, View
+from ..service_layer import commands as c
+from ..service_layer.reading import View
 from . import schemas as s
+from .context import caller, origin, referrals
 
 blp = Blueprint("referrals", __name__, url_prefix="/v1",
                 description="Consent-gated referrals and their lifecycle. Every change is stamped, kept in an "
@@ -31,16 +31,15 @@ IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
 IF_MATCH = if_match_parameter(required=False)
 
 
-def referrals() -> Referrals:
-    return current_app.extensions["haven.referral"]["referrals"]
-
-
-def _verifier():
-    return current_app.extensions["haven.referral"]["verifier"]
-
-
-def _origin() -> Origin:
-    return Origin(source_ip=request.remote_addr, request_id=current_request_id())
+@blp.after_app_request
+def never_cached(response):
+    # Answers carry survivors' details for some callers and not others: no shared cache
+    # (a proxy, the browser's back button on a shared computer) may keep or mix them. Every
+    # answer under these paths, even one no route of this blueprint gave (a 404, a 405).
+    if request.path.startswith(("/v1/referrals", "/v1/audit")):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Vary"] = "Authorization"
+    return response
 
 
 # From a referral in an answer to every operation on it: a client (or a stateful fuzzer)
@@ -73,6 +72,32 @@ def _referral_body(view: View) -> dict:
     return body
 
 
+def _consent(data: dict | None) -> c.ConsentRecord | None:
+    return None if data is None else c.ConsentRecord(**{**data, "scope": tuple(data["scope"])})
+
+
+def _override(data: dict | None) -> c.Override | None:
+    return None if data is None else c.Override(**data)
+
+
+def _create_command(data: dict) -> c.CreateReferral:
+    personal = data["personal"]
+    return c.CreateReferral(
+        receiving_service_id=str(data["receiving_service_id"]), urgency=data["urgency"],
+        risk_level=data["risk_level"], services_requested=tuple(data["services_requested"]),
+        profile=c.Profile(**data["profile"]),
+        personal=None if personal is None else c.Personal(**{**personal, "needs": tuple(personal["needs"])}),
+        consent=_consent(data["consent"]), override=_override(data["override"]))
+
+
+def _re_refer_command(referral_id: str, data: dict) -> c.ReRefer:
+    requested = data["services_requested"]
+    return c.ReRefer(referral_id=referral_id, receiving_service_id=str(data["receiving_service_id"]),
+                     services_requested=None if requested is None else tuple(requested),
+                     urgency=data["urgency"], risk_level=data["risk_level"],
+                     consent=_consent(data["consent"]), override=_override(data["override"]))
+
+
 def _answer(view: View, status: int = 200, headers: dict | None = None):
     return _referral_body(view), status, {"ETag": etag(view.referral.version), **(headers or {})}
 
@@ -93,14 +118,14 @@ class ReferralCollection(MethodView):
     @documented(errors=[503], links={201: REFERRAL_LINKS})  # 503: the directory cannot be asked
     def post(self, data):
         """Refer a survivor, with her recorded consent (or a supervisor's override), to a service."""
-        principal = require(_verifier(), "referral:create")
+        principal = caller("referral:create")
         key = request.headers.get("Idempotency-Key")
         if key is not None and not IDEMPOTENCY_KEY_PATTERN.match(key):
             raise Problem(400, "Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces).",
                           title="Bad request", type=problem_type("invalid-header"),
                           errors=[{"location": "headers", "field": "Idempotency-Key",
                                    "message": "1 to 200 visible ASCII characters."}])
-        view, created = referrals().create(principal, data, _origin(), idempotency_key=key)
+        view, created = referrals().create(principal, _create_command(data), origin(), idempotency_key=key)
         headers = {"Location": f"/v1/referrals/{view.referral.id}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"
@@ -112,9 +137,9 @@ class ReferralCollection(MethodView):
     @documented()
     def get(self, query):
         """Referrals you may see (your agency's, or those addressed to your organization), newest first."""
-        principal = require(_verifier(), "referral:read")
+        principal = caller("referral:read")
         page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = referrals().list(principal, query, page, per_page)
+        total, items = referrals().list(principal, c.ReferralFilters(**query), c.Page(page, per_page))
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
@@ -125,8 +150,8 @@ class ReferralById(MethodView):
     @documented(links={200: REFERRAL_LINKS})
     def get(self, referral_id):
         """One referral; personal fields only where you may see them (the read is audited)."""
-        principal = require(_verifier(), "referral:read")
-        return _answer(referrals().get(principal, str(referral_id), _origin()))
+        principal = caller("referral:read")
+        return _answer(referrals().get(principal, str(referral_id), origin()))
 
 
 @blp.route("/referrals/<uuid:referral_id>/history")
@@ -136,9 +161,13 @@ class ReferralHistory(MethodView):
     @documented()
     def get(self, referral_id):
         """Every step of the referral: who, when, from which status to which, why."""
-        principal = require(_verifier(), "referral:read")
-        view = referrals().history(principal, str(referral_id), _origin())
+        principal = caller("referral:read")
+        view = referrals().get(principal, str(referral_id), origin())
         return {"referral_id": view.referral.id, "items": [asdict(t) for t in view.referral.history]}
+
+
+# The command of each step, from its body's fields.
+STEPS = {command.action: command for command in (c.Acknowledge, c.Accept, c.Decline, c.Complete, c.Cancel)}
 
 
 def _transition(action: str, permission: str, schema, summary: str):
@@ -147,8 +176,9 @@ def _transition(action: str, permission: str, schema, summary: str):
     @blp.doc(parameters=[IF_MATCH], summary=summary, operationId=f"{action}_referral")
     @documented(errors=[409], links={200: REFERRAL_LINKS})  # 409: not a step from where it stands
     def post(self, data, referral_id):
-        principal = require(_verifier(), permission)
-        return _answer(referrals().act(principal, str(referral_id), action, _origin(), _expected_version(), **data))
+        principal = caller(permission)
+        command = STEPS[action](referral_id=str(referral_id), expected_version=_expected_version(), **data)
+        return _answer(referrals().act(principal, command, origin()))
 
     return type(f"{action.title()}Referral", (MethodView,), {"post": post})
 
@@ -174,8 +204,8 @@ class ReReferral(MethodView):
     @documented(errors=[409, 503], links={201: REFERRAL_LINKS})
     def post(self, data, referral_id):
         """Send a declined referral on to another service: a new referral, linked to this one."""
-        principal = require(_verifier(), "referral:create")
-        view = referrals().re_refer(principal, str(referral_id), data, _origin())
+        principal = caller("referral:create")
+        view = referrals().re_refer(principal, _re_refer_command(str(referral_id), data), origin())
         return _answer(view, 201, {"Location": f"/v1/referrals/{view.referral.id}"})
 
 
@@ -187,10 +217,10 @@ class Audit(MethodView):
     @documented()
     def get(self, query):
         """The audit log, newest first (administrators)."""
-        require(_verifier(), "audit:read")
+        caller("audit:read")
         page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = referrals().audit(page=page, per_page=per_page, **query)
+        total, items = referrals().audit(c.AuditFilters(**query), c.Page(page, per_page))
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
-__all__ = ["blp", "current_principal"]
+__all__ = ["blp"]

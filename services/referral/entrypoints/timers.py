@@ -1,0 +1,45 @@
+"""The referral worker's timers: each a loop calling one use case every so often until
+the worker stops."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from ..service_layer.referrals import Referrals
+
+log = logging.getLogger(__name__)
+
+# Expired keys already replay nothing (the query asks for their age); pruning only keeps
+# the table small, so a few minutes' delay is harmless.
+IDEMPOTENCY_PRUNE_SECONDS = 300
+
+
+def sla_timer(referrals: Referrals, interval: float) -> Callable[[threading.Event], None]:
+    """Escalates each missed deadline once (the relay publishes the event)."""
+    def run(stop: threading.Event) -> None:
+        # REFERRAL_SLA may have changed since the deadlines were stored.
+        moved = referrals.restamp_deadlines()
+        log.info("SLA deadlines stamped under the current policy", extra={"count": moved})
+        while not stop.is_set():
+            raised = referrals.escalate_due()
+            if raised:
+                log.info("missed deadlines escalated", extra={"count": raised})
+            stop.wait(interval)
+
+    return run
+
+
+def idempotency_key_pruning(referrals: Referrals,
+                            interval: float = IDEMPOTENCY_PRUNE_SECONDS) -> Callable[[threading.Event], None]:
+    def run(stop: threading.Event) -> None:
+        while not stop.is_set():
+            forgotten = referrals.forget_expired_idempotency_keys()
+            if forgotten:
+                log.info("expired idempotency keys forgotten", extra={"count": forgotten})
+            stop.wait(interval)
+
+    return run
+
+
+__all__ = ["IDEMPOTENCY_PRUNE_SECONDS", "idempotency_key_pruning", "sla_timer"]

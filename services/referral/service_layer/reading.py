@@ -1,0 +1,66 @@
+"""Reading referrals: one (with its history), a page of them, the audit log; and the view
+every use case answers with. Every read of personal data is audited."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from haven.platform.auth import Principal
+
+from ..domain import sla
+from ..domain.model import Referral
+from .access import allowed_actions, disclose, may_hold_own_notes, personal_visible, reach_of, visible
+from .commands import AuditFilters, Origin, Page, ReferralFilters
+from .errors import ReferralNotFound
+from .ports import Clock
+from .unit_of_work import ReferralUnitOfWork
+
+
+@dataclass
+class View:
+    """A referral as one caller is shown it."""
+
+    referral: Referral
+    personal_visible: bool
+    actions: tuple[str, ...]
+    notifications: list = field(default_factory=list)  # what notify reported: channel, outcome, attempts (no addresses)
+    deadlines: tuple = ()  # sla.DeadlineProgress of each deadline, under the policy in force
+
+
+class Reading:
+    def __init__(self, uow: Callable[[], ReferralUnitOfWork], policy: sla.SlaPolicy, clock: Clock):
+        self.uow, self.policy, self.clock = uow, policy, clock
+
+    def get(self, principal: Principal, referral_id: str, origin: Origin) -> View:
+        with self.uow() as uow:
+            referral = uow.referrals.get(referral_id, reach=reach_of(principal))
+            if referral is None or not visible(principal, referral):
+                raise ReferralNotFound(referral_id)
+            # Decrypted only for a caller who may see some of it; `disclose` cuts it down.
+            if personal_visible(principal, referral) or may_hold_own_notes(principal, referral):
+                referral = uow.referrals.get(referral_id, personal=True)
+        return self.view(principal, referral, origin)
+
+    def list(self, principal: Principal, filters: ReferralFilters, page: Page) -> tuple[int, list[Referral]]:
+        with self.uow() as uow:
+            return uow.referrals.list(reach_of(principal), filters, page)
+
+    def audit(self, filters: AuditFilters, page: Page) -> tuple[int, list[dict]]:
+        with self.uow() as uow:
+            return uow.audit.list(filters, page)
+
+    def view(self, principal: Principal, referral: Referral, origin: Origin, audited: bool = False) -> View:
+        """The answer for `principal`; `audited`: the use case already recorded the read of
+        what it shows."""
+        view, personal, shown = disclose(principal, referral)
+        with self.uow() as uow:
+            sent = uow.notifications.of_referral(referral.id)
+            if shown and not audited:
+                # Every read of personal data is audited (own transaction: the read happened).
+                uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(), detail=shown)
+                uow.commit()
+        return View(view, personal, allowed_actions(principal, referral), sent,
+                    sla.progress(referral, self.policy, self.clock()))
+
+
+__all__ = ["Reading", "View"]
