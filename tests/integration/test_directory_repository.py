@@ -1,4 +1,5 @@
 """Directory use cases on a real database — SQLite and PostgreSQL — and the embedded index."""
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
@@ -7,11 +8,12 @@ import pytest
 from haven.cli import SERVICES
 from haven.platform import db
 from services.directory.adapters.sqlite_index import SqliteProviderIndex
-from services.directory.domain.model import (Area, InvalidReference, Organization, OpeningHours, Phone,
-                                             VersionConflict)
+from services.directory.adapters.unit_of_work import SqlDirectoryUnitOfWork
+from services.directory.bootstrap import use_cases
+from services.directory.domain.errors import InUse, InvalidReference, VersionConflict
+from services.directory.domain.model import Area, Location, Organization, OpeningHours, Phone, Service, new_id
 from services.directory.domain.search import SearchQuery, Viewer
-from services.directory.service_layer.services import Directory, InUse
-from services.directory.service_layer.unit_of_work import SqlUnitOfWork
+from services.directory.service_layer.commands import Register, Remove, Revise, UpdateCapacity
 
 AREAS = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
          Area("06184", "Đồng Đăng", "commune", "183"), Area("01", "Hà Nội", "province"),
@@ -22,51 +24,51 @@ AREAS = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "distri
 def directory(database_url, tmp_path):
     SERVICES["directory"].migrations().upgrade(database_url)
     engine = db.create_engine(database_url)
-    directory = Directory(partial(SqlUnitOfWork, engine), SqliteProviderIndex(str(tmp_path / "index")))
+    directory = use_cases(partial(SqlDirectoryUnitOfWork, engine), SqliteProviderIndex(str(tmp_path / "index")))
     directory.add_areas(AREAS)
     yield directory
     engine.dispose()
 
 
 def _shelter(directory):
-    organization = directory.register_organization(name="Trung tâm CTXH tỉnh Lạng Sơn")
-    location = directory.register_location(organization_id=organization.id, name="Nhà tạm lánh Hoa Sen",
-                                           latitude=21.87, longitude=106.77, province_code="20",
-                                           district_code="183", commune_code="06184", confidential=True)
-    service = directory.register_service(
-        organization_id=organization.id, name="Nhà tạm lánh", kind="shelter", location_ids=(location.id,),
+    organization = directory.registry.register(Register(Organization(id=new_id(), name="Trung tâm CTXH tỉnh Lạng Sơn")))
+    location = directory.registry.register(Register(Location(
+        id=new_id(), organization_id=organization.id, name="Nhà tạm lánh Hoa Sen", latitude=21.87, longitude=106.77,
+        province_code="20", district_code="183", commune_code="06184", confidential=True)))
+    service = directory.registry.register(Register(Service(
+        id=new_id(), organization_id=organization.id, name="Nhà tạm lánh", kind="shelter", location_ids=(location.id,),
         phones=(Phone("0205 3870 111"),), languages=("vi", "tyz"), service_areas=("20",),
-        hours=(OpeningHours(("MO", "TU"), "07:30", "17:00"),))
+        hours=(OpeningHours(("MO", "TU"), "07:30", "17:00"),))))
     return organization, location, service
 
 
 def test_round_trips_vietnamese_text_nested_values_and_utc_times(directory):
     organization, location, service = _shelter(directory)
-    assert directory.get_organization(organization.id) == organization
-    assert directory.get_location(location.id) == location
-    loaded = directory.get_service(service.id)
+    assert directory.registry.get(Organization, organization.id) == organization
+    assert directory.registry.get(Location, location.id) == location
+    loaded = directory.registry.get(Service, service.id)
     assert loaded == service
     assert loaded.created_at.utcoffset() == timedelta(0)
 
 
 def test_a_stale_version_is_refused_and_the_stored_data_kept(directory):
-    created = directory.register_organization(name="Trung tâm CTXH")
-    directory.revise_organization(created.id, 1, name="Trung tâm Công tác xã hội")
+    created = directory.registry.register(Register(Organization(id=new_id(), name="Trung tâm CTXH")))
+    directory.registry.revise(Revise(replace(created, name="Trung tâm Công tác xã hội"), 1))
     with pytest.raises(VersionConflict) as conflict:
-        directory.revise_organization(created.id, 1, name="Lost update")
+        directory.registry.revise(Revise(replace(created, name="Lost update"), 1))
     assert conflict.value.actual == 2
-    assert directory.get_organization(created.id).name == "Trung tâm Công tác xã hội"
+    assert directory.registry.get(Organization, created.id).name == "Trung tâm Công tác xã hội"
 
 
 def test_compare_and_set_rejects_a_writer_that_read_before_another_wrote(directory):
-    created = directory.register_organization(name="A")
+    created = directory.registry.register(Register(Organization(id=new_id(), name="A")))
     first, second = created.revise(1, name="first"), created.revise(1, name="second")
     with directory.uow() as uow:
         assert uow.organizations.save(first, previous_version=1)
         uow.commit()
     with directory.uow() as uow:
         assert not uow.organizations.save(second, previous_version=1)
-    assert directory.get_organization(created.id).name == "first"
+    assert directory.registry.get(Organization, created.id).name == "first"
 
 
 def test_a_failed_use_case_writes_nothing(directory):
@@ -74,28 +76,28 @@ def test_a_failed_use_case_writes_nothing(directory):
         with directory.uow() as uow:
             uow.organizations.add(Organization(id="00000000-0000-4000-8000-000000000001", name="half"))
             raise RuntimeError("crash before commit")
-    assert directory.list_organizations(1, 10) == (0, [])
+    assert directory.registry.list(Organization, 1, 10) == (0, [])
 
 
 def test_a_written_service_is_searchable_before_the_call_returns(directory):
     _organization, _location, service = _shelter(directory)
-    result = directory.search(SearchQuery(text="nha tam lanh"), Viewer(), {})
+    result = directory.search.search(SearchQuery(text="nha tam lanh"), Viewer(), {})
     assert [hit.listing.service.id for hit in result.hits] == [service.id]
 
 
 def test_renaming_an_organization_updates_its_services_in_search(directory):
     organization, _location, service = _shelter(directory)
-    directory.revise_organization(organization.id, 1, name="Hội Liên hiệp Phụ nữ Cao Lộc")
-    hits = directory.search(SearchQuery(text="hoi lien hiep"), Viewer(), {}).hits
+    directory.registry.revise(Revise(replace(organization, name="Hội Liên hiệp Phụ nữ Cao Lộc"), 1))
+    hits = directory.search.search(SearchQuery(text="hoi lien hiep"), Viewer(), {}).hits
     assert [hit.listing.service.id for hit in hits] == [service.id]
 
 
 def test_capacity_updates_do_not_conflict_with_edits(directory):
     _organization, _location, service = _shelter(directory)
-    directory.update_capacity(service.id, 2, 12)
-    revised = directory.revise_service(service.id, 1, name="Nhà tạm lánh Hoa Sen")  # read before the count
+    directory.registry.update_capacity(UpdateCapacity(service.id, 2, 12, None, any_organization=True))
+    revised = directory.registry.revise(Revise(replace(service, name="Nhà tạm lánh Hoa Sen"), 1))  # read before count
     assert revised.capacity.available == 2 and revised.version == 2
-    assert directory.search(SearchQuery(has_capacity=True), Viewer(), {}).total == 1
+    assert directory.search.search(SearchQuery(has_capacity=True), Viewer(), {}).total == 1
 
 
 @pytest.mark.parametrize("field, change", [
@@ -107,64 +109,64 @@ def test_capacity_updates_do_not_conflict_with_edits(directory):
 def test_references_must_exist(directory, field, change):
     organization, _location, service = _shelter(directory)
     with pytest.raises(InvalidReference) as failure:
-        directory.revise_service(service.id, 1, **change)
+        directory.registry.revise(Revise(replace(service, **change), 1))
     assert failure.value.field == field
-    assert directory.get_service(service.id) == service
+    assert directory.registry.get(Service, service.id) == service
 
 
 def test_a_shelter_cannot_be_placed_at_a_public_location(directory):
     organization, location, service = _shelter(directory)
     with pytest.raises(InvalidReference) as failure:
-        directory.revise_location(location.id, 1, confidential=False)
+        directory.registry.revise(Revise(replace(location, confidential=False), 1))
     assert failure.value.field == "location_ids.0"
-    assert directory.get_location(location.id).confidential is True
+    assert directory.registry.get(Location, location.id).confidential is True
 
 
 def test_area_codes_must_nest(directory):
-    organization = directory.register_organization(name="X")
+    organization = directory.registry.register(Register(Organization(id=new_id(), name="X")))
     with pytest.raises(InvalidReference) as failure:
-        directory.register_location(organization_id=organization.id, name="Y", province_code="01",
-                                    district_code="183")
+        directory.registry.register(Register(Location(id=new_id(), organization_id=organization.id, name="Y",
+                                                      province_code="01", district_code="183")))
     assert failure.value.field == "district_code"
 
 
 def test_records_in_use_cannot_be_removed(directory):
     organization, location, service = _shelter(directory)
     with pytest.raises(InUse):
-        directory.remove_organization(organization.id, 1)
+        directory.registry.remove(Remove(Organization, organization.id, 1))
     with pytest.raises(InUse):
-        directory.remove_location(location.id, 1)
-    directory.remove_service(service.id, 1)
-    directory.remove_location(location.id, 1)
-    directory.remove_organization(organization.id, 1)
-    assert directory.search(SearchQuery(), Viewer(), {}).total == 0
+        directory.registry.remove(Remove(Location, location.id, 1))
+    directory.registry.remove(Remove(Service, service.id, 1))
+    directory.registry.remove(Remove(Location, location.id, 1))
+    directory.registry.remove(Remove(Organization, organization.id, 1))
+    assert directory.search.search(SearchQuery(), Viewer(), {}).total == 0
 
 
 def test_rebuild_restores_an_index_that_lost_everything(directory):
     _organization, _location, service = _shelter(directory)
     directory.index.delete([service.id])
-    assert directory.search(SearchQuery(), Viewer(), {}).total == 0
+    assert directory.search.search(SearchQuery(), Viewer(), {}).total == 0
     assert directory.rebuild_index() == 1
-    assert directory.search(SearchQuery(text="tam lanh"), Viewer(), {}).total == 1
+    assert directory.search.search(SearchQuery(text="tam lanh"), Viewer(), {}).total == 1
 
 
 def test_lists_by_name_in_pages(directory):
     for name in ["Cơ sở C", "Cơ sở A", "Cơ sở B"]:
-        directory.register_organization(name=name)
-    total, first_page = directory.list_organizations(1, 2)
-    _, second_page = directory.list_organizations(2, 2)
+        directory.registry.register(Register(Organization(id=new_id(), name=name)))
+    total, first_page = directory.registry.list(Organization, 1, 2)
+    _, second_page = directory.registry.list(Organization, 2, 2)
     assert total == 3
     assert [o.name for o in first_page + second_page] == ["Cơ sở A", "Cơ sở B", "Cơ sở C"]
 
 
 def test_an_edit_read_before_a_capacity_count_does_not_undo_it(directory):
     _organization, _location, service = _shelter(directory)
-    stale_edit = directory.get_service(service.id).revise(1, name="Nhà tạm lánh Hoa Sen")  # read: no count
-    directory.update_capacity(service.id, 5, 12)
+    stale_edit = directory.registry.get(Service, service.id).revise(1, name="Nhà tạm lánh Hoa Sen")  # read: no count
+    directory.registry.update_capacity(UpdateCapacity(service.id, 5, 12, None, any_organization=True))
     with directory.uow() as uow:
         assert uow.services.save(stale_edit, previous_version=1)
         uow.commit()
-    assert directory.get_service(service.id).capacity.available == 5
+    assert directory.registry.get(Service, service.id).capacity.available == 5
 
 
 @pytest.mark.parametrize("batch, field", [
@@ -178,12 +180,12 @@ def test_bad_area_batches_are_refused_whole(directory, batch, field):
     with pytest.raises(InvalidReference) as failure:
         directory.add_areas(batch)
     assert failure.value.field == field
-    assert set(directory.areas()) == {a.code for a in AREAS}
+    assert set(directory.reference.areas()) == {a.code for a in AREAS}
 
 
 def test_a_commune_may_sit_directly_under_a_province(directory):  # two-tier government since 2025
     directory.add_areas([Area("26734", "Phường Kỳ Lừa", "commune", "20")])
-    assert directory.areas()["26734"].parent_code == "20"
+    assert directory.reference.areas()["26734"].parent_code == "20"
 
 
 def test_an_import_keeps_the_rules_and_the_index_current(directory):
@@ -191,19 +193,19 @@ def test_an_import_keeps_the_rules_and_the_index_current(directory):
 
     organization, location, service = _shelter(directory)
     public = changed(location, confidential=False)
-    counts, errors = directory.import_records([], [public], [])
+    counts, errors = directory.imports.import_records([], [public], [])
     assert counts["locations"] == 0 and errors[0]["field"] == "location_ids.0"
-    assert directory.get_location(location.id).confidential is True
+    assert directory.registry.get(Location, location.id).confidential is True
     moved = changed(location, address=changed(location.address, address_1="Số 1 đường Mới"))
-    directory.import_records([changed(organization, name="Hội Phụ nữ Cao Lộc")], [moved], [])
-    hits = directory.search(SearchQuery(text="hoi phu nu cao loc"), Viewer(), {}).hits
+    directory.imports.import_records([changed(organization, name="Hội Phụ nữ Cao Lộc")], [moved], [])
+    hits = directory.search.search(SearchQuery(text="hoi phu nu cao loc"), Viewer(), {}).hits
     assert [hit.listing.service.id for hit in hits] == [service.id]  # re-indexed with the new name
-    private = directory.search(SearchQuery(text="duong moi"), Viewer(can_see_confidential=True), {}).hits
+    private = directory.search.search(SearchQuery(text="duong moi"), Viewer(can_see_confidential=True), {}).hits
     assert [hit.listing.service.id for hit in private] == [service.id]
 
 
 def test_a_service_may_not_cover_just_the_commune_of_its_confidential_location(directory):
     _organization, _location, service = _shelter(directory)
     with pytest.raises(InvalidReference) as failure:
-        directory.revise_service(service.id, 1, service_areas=("183", "06184"))
+        directory.registry.revise(Revise(replace(service, service_areas=("183", "06184")), 1))
     assert failure.value.field == "service_areas.1"

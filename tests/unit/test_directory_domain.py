@@ -1,6 +1,7 @@
 import pytest
 
-from services.directory.domain.model import Organization, VersionConflict
+from services.directory.domain.errors import VersionConflict
+from services.directory.domain.model import Organization
 
 
 def test_revising_bumps_the_version_and_keeps_the_identity():

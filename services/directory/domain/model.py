@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
+from .errors import NotOwnOrganization, VersionConflict
 from .text import composed
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -40,34 +41,6 @@ def now() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-class DirectoryError(Exception):
-    pass
-
-
-class NotFound(DirectoryError):
-    def __init__(self, kind: str, id: str):
-        super().__init__(f"{kind} {id} does not exist")
-        self.kind = kind
-        self.id = id
-
-
-class VersionConflict(DirectoryError):
-    """The caller edited an older version than the one stored."""
-
-    def __init__(self, kind: str, id: str, expected: int, actual: int):
-        super().__init__(f"{kind} {id} is at version {actual}, the change was made to version {expected}")
-        self.expected = expected
-        self.actual = actual
-
-
-class InvalidReference(DirectoryError):
-    """A record names something that does not exist (an area, a kind, an organization)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 def _compose(record, *names: str) -> None:
@@ -259,6 +232,12 @@ class Service(Versioned):
         if available > maximum:
             raise ValueError("available cannot exceed maximum")
         return replace(self, capacity=Capacity(available, maximum))
+
+    def check_capacity_reporter(self, organization_id: str | None, any_organization: bool) -> None:
+        """Directory admins (`any_organization`) report any service's free places; agency
+        staff only their own organization's."""
+        if not any_organization and organization_id != self.organization_id:
+            raise NotOwnOrganization("Agency staff may update the capacity of their own organization's services only.")
 
     def is_stale(self, today: date) -> bool:
         return self.assured_date is None or (today - self.assured_date).days > STALE_AFTER_DAYS

@@ -8,16 +8,45 @@ from datetime import date
 from flask import current_app
 
 from haven.platform.auth import Principal, current_principal, require
-from haven.platform.errors import Problem, problem_type
 
 from ..adapters.codec import listing_to_dict
-from ..domain.model import Address, OpeningHours, Phone
+from ..domain.model import Address, Location, OpeningHours, Organization, Phone, Service
 from ..domain.search import CONFIDENTIAL_PERMISSION, Viewer
-from ..service_layer.services import Directory
+from ..service_layer.directory import Directory
+from ..service_layer.hsds_queries import HsdsQueries
+from ..service_layer.imports import Imports
+from ..service_layer.kind_mappings import KindMappingTable
+from ..service_layer.reference import Reference
+from ..service_layer.registry import Registry
+from ..service_layer.search import Search
 
 
-def directory() -> Directory:
+def _directory() -> Directory:
     return current_app.extensions["haven.directory"]["directory"]
+
+
+def registry() -> Registry:
+    return _directory().registry
+
+
+def search() -> Search:
+    return _directory().search
+
+
+def reference() -> Reference:
+    return _directory().reference
+
+
+def kind_mappings() -> KindMappingTable:
+    return _directory().kind_mappings
+
+
+def imports() -> Imports:
+    return _directory().imports
+
+
+def hsds_queries() -> HsdsQueries:
+    return _directory().hsds
 
 
 def caller() -> Principal:
@@ -32,23 +61,20 @@ def require_permission(permission: str) -> Principal:
     return require(current_app.extensions["haven.directory"]["verifier"], permission)
 
 
-def require_capacity_right(principal: Principal, organization_id: str) -> Principal:
-    """Directory admins update any service's capacity; agency staff (with directory:capacity,
-    checked first) only their own organization's."""
-    if not principal.can("directory:write") and principal.organization_id != organization_id:
-        raise Problem(403, "Agency staff may update the capacity of their own organization's services only.",
-                      title="Forbidden", type=problem_type("forbidden"))
-    return principal
+# A record as the request gives it (the schema's output): what a command carries.
+
+def organization_from(data: dict, id: str) -> Organization:
+    return Organization(id=id, **data)
 
 
-def location_fields(data: dict) -> dict:
+def location_from(data: dict, id: str) -> Location:
     data = dict(data)
     data["organization_id"] = str(data["organization_id"])
     data["address"] = Address(**data.get("address", {}))
-    return data
+    return Location(id=id, **data)
 
 
-def service_fields(data: dict) -> dict:
+def service_from(data: dict, id: str) -> Service:
     data = dict(data)
     data["organization_id"] = str(data["organization_id"])
     data["phones"] = tuple(Phone(**p) for p in data["phones"])
@@ -57,12 +83,12 @@ def service_fields(data: dict) -> dict:
     data["closed_on"] = tuple(sorted(set(data["closed_on"])))
     data["service_areas"] = tuple(dict.fromkeys(data["service_areas"]))
     data["location_ids"] = tuple(dict.fromkeys(str(i) for i in data["location_ids"]))
-    return data
+    return Service(id=id, **data)
 
 
 def service_view(service, today: date | None = None) -> dict:
     """A service as the API shows it: its fields, and whether it is overdue for verification."""
-    return {**asdict(service), "stale": service.is_stale(today or directory().today())}
+    return {**asdict(service), "stale": service.is_stale(today or registry().today())}
 
 
 def hit_json(hit) -> dict:

@@ -29,10 +29,11 @@ def kind_parameter_schema() -> dict:
     return {"type": "string", KINDS_MARK: "kinds"}
 
 
-def current_kinds(directory):
-    """An `amend_document` function: every marked kind field's enum is the kinds table now."""
+def current_kinds(reference):
+    """An `amend_document` function: every marked kind field's enum is the kinds table now
+    (`reference`: the use case that reads it)."""
     def amend(document: dict) -> None:
-        codes = sorted(directory.kinds())
+        codes = sorted(reference.kinds())
         pending = [document]
         while pending:
             node = pending.pop()

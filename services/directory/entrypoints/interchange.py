@@ -20,7 +20,8 @@ from haven.platform.schemas import MAX_PER_PAGE
 
 from ..adapters import hsds
 from . import hsds_schemas as h
-from .context import directory, require_permission, viewer
+from ..service_layer.commands import HsdsFilter, HsdsNear, ImportRecords
+from .context import hsds_queries, imports, kind_mappings, reference, registry, require_permission, viewer
 from .documentation import inconsistent, kind_parameter_schema
 
 blp = Blueprint("interchange", __name__, description="Open Referral HSDS 3.0 and CSV interchange.")
@@ -37,8 +38,8 @@ class ImportReportSchema(ma.Schema):
 
 
 def _report(batch: hsds.ImportBatch):
-    outcome = directory().import_batch(batch.organizations, batch.locations, batch.services,
-                                       confidentiality_given=batch.confidentiality_given)
+    outcome = imports().import_batch(ImportRecords(batch.organizations, batch.locations, batch.services,
+                                                   confidentiality_given=batch.confidentiality_given))
     errors = [{"record": e.index, "id": e.id, "field": e.field, "message": e.message} for e in batch.errors]
     errors += outcome.errors
     body = {"imported": outcome.counts, "errors": errors,
@@ -80,7 +81,7 @@ class ImportHsds(MethodView):
         error per record naming the field. A service's kind comes from its haven-kind attribute,
         else the kind mappings, else `default_kind`; the report says which, per service."""
         require_permission("directory:write")
-        kinds = directory().kinds()
+        kinds = reference().kinds()
         default_kind = request.args.get("default_kind")
         if default_kind is not None and default_kind not in kinds:
             raise Problem(422, f"Unknown default_kind {default_kind!r}.", title="Request validation failed",
@@ -93,7 +94,7 @@ class ImportHsds(MethodView):
             return refused
         document = request.get_json()
         return _report(hsds.parse_hsds(document, kinds=list(kinds.values()), default_kind=default_kind,
-                                       mappings=directory().kind_mappings()))
+                                       mappings=kind_mappings().current()))
 
 
 def _csv_import() -> dict:
@@ -102,7 +103,7 @@ def _csv_import() -> dict:
     if request.mimetype not in ("text/csv", "text/plain"):
         raise Problem(415, "Send the spreadsheet as CSV (Content-Type: text/csv; charset=utf-8).",
                       errors=[{"location": "headers", "field": "Content-Type", "message": "Expected text/csv."}])
-    kinds = list(directory().kinds().values())
+    kinds = list(reference().kinds().values())
     # Decoded and parsed as it arrives: the upload is never held as bytes and text at once.
     rows = io.TextIOWrapper(request.stream, encoding="utf-8-sig", newline="")
     try:
@@ -136,7 +137,7 @@ import_csv = takes_large_body(import_csv)  # bounded by import_limit(), after au
 @documented(token=TOKEN_OPTIONAL)  # confidential locations shown with directory:confidential
 def export_hsds():
     who = viewer()
-    listings = directory().all_listings()
+    listings = hsds_queries().export()
 
     def chunks():  # streamed: a national directory does not fit in one response buffer
         yield "["
@@ -172,7 +173,7 @@ class HsdsLocationQuerySchema(HsdsQuerySchema):
 def _kinds(term: str | None) -> tuple[str, ...]:
     if not term:
         return ()
-    known = directory().kinds()
+    known = reference().kinds()
     if term in known:
         return (term,)
     for code in known:
@@ -189,10 +190,10 @@ def _page(total: int, page: int, per_page: int, contents: list) -> dict:
             "first_page": page == 1, "last_page": page >= pages, "empty": not contents, "contents": contents}
 
 
-def _filters(args) -> dict:
-    return {"text": args.get("search"), "kinds": _kinds(args.get("taxonomy_term_id")),
-            "organization_id": str(args["organization_id"]) if args.get("organization_id") else None,
-            "modified_after": args.get("modified_after")}
+def _filters(args) -> HsdsFilter:
+    return HsdsFilter(text=args.get("search"), kinds=_kinds(args.get("taxonomy_term_id")),
+                      organization_id=str(args["organization_id"]) if args.get("organization_id") else None,
+                      modified_after=args.get("modified_after"))
 
 
 # The HSDS answers are built by adapters/hsds/export.py and sent as they are (jsonify): the
@@ -205,7 +206,7 @@ def _filters(args) -> dict:
 @documented(token=TOKEN_OPTIONAL)
 def hsds_services(args):
     who = viewer()
-    total, listings = directory().hsds_services(args["page"], args["per_page"], who, **_filters(args))
+    total, listings = hsds_queries().services(args["page"], args["per_page"], who, _filters(args))
     return jsonify(_page(total, args["page"], args["per_page"], [hsds.service_to_hsds(x, who) for x in listings]))
 
 
@@ -215,7 +216,7 @@ def hsds_services(args):
 @documented(token=TOKEN_OPTIONAL)
 def hsds_service(service_id):
     who = viewer()
-    return jsonify(hsds.service_to_hsds(directory().get_listing(str(service_id)), who))
+    return jsonify(hsds.service_to_hsds(registry().listing(str(service_id)), who))
 
 
 @blp.route("/hsds/service_at_locations")
@@ -227,9 +228,9 @@ def hsds_service(service_id):
 @documented(token=TOKEN_OPTIONAL)
 def hsds_service_at_locations(args):
     who = viewer()
-    total, pairs = directory().hsds_service_at_locations(
-        args["page"], args["per_page"], who, postcode=args.get("postcode"), proximity_m=args.get("proximity"),
-        **_filters(args))
+    total, pairs = hsds_queries().service_at_locations(
+        args["page"], args["per_page"], who, _filters(args),
+        HsdsNear(postcode=args.get("postcode"), proximity_m=args.get("proximity")))
     contents = []
     for listing, location_id in pairs:
         service = hsds.service_to_hsds(listing, who)

@@ -12,7 +12,8 @@ from haven.platform.concurrency import etag, expected_version, if_match_paramete
 from haven.platform.openapi import NO_TOKEN, documented
 
 from ..domain.kind_mappings import MAX_CODE, MAX_TAXONOMY, KindMapping
-from .context import directory, require_permission
+from ..service_layer.commands import RemoveKindMapping, ReplaceKindMappings
+from .context import kind_mappings, require_permission
 from .documentation import kind_field
 
 blp = Blueprint("kind_mappings", __name__, url_prefix="/v1",
@@ -64,7 +65,7 @@ class KindMappings(MethodView):
     @documented(token=NO_TOKEN)
     def get(self):
         """The installation's kind mappings; the ETag is what a change must send as If-Match."""
-        return _table(directory().kind_mappings())
+        return _table(kind_mappings().current())
 
     @blp.arguments(KindMappingTableSchema)
     @blp.response(200, KindMappingTableSchema)
@@ -73,8 +74,8 @@ class KindMappings(MethodView):
     def put(self, data):
         """Replace the whole table (e.g. with a file: the body is `{"mappings": [...]}`, the shape GET gives)."""
         require_permission("directory:write")
-        mappings = [KindMapping(m["taxonomy"], m["code"], m["kind"], m["name"]) for m in data["mappings"]]
-        return _table(directory().replace_kind_mappings(expected_version(), mappings))
+        mappings = tuple(KindMapping(m["taxonomy"], m["code"], m["kind"], m["name"]) for m in data["mappings"])
+        return _table(kind_mappings().replace(ReplaceKindMappings(mappings, expected_version())))
 
     @blp.arguments(KindMappingKeySchema, location="query")
     @blp.response(200, KindMappingTableSchema)
@@ -83,4 +84,4 @@ class KindMappings(MethodView):
     def delete(self, key):
         """Remove the mapping of one term (`taxonomy`, `code` compared as imports compare them)."""
         require_permission("directory:write")
-        return _table(directory().remove_kind_mapping(expected_version(), key["taxonomy"], key["code"]))
+        return _table(kind_mappings().remove(RemoveKindMapping(key["taxonomy"], key["code"], expected_version())))

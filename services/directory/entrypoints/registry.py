@@ -8,10 +8,12 @@ from haven.platform.concurrency import etag, expected_version, if_match_paramete
 from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
 from haven.platform.schemas import PageQuerySchema
 
+from ..domain.model import Location, Organization, Service, new_id
 from ..domain.search import redact_location
+from ..service_layer.commands import ListServices, Register, Remove, Revise, UpdateCapacity
 from . import schemas as s
-from .context import (directory, location_fields, require_capacity_right, require_permission, service_fields,
-                      service_view, viewer)
+from .context import (location_from, organization_from, registry, require_permission, service_from, service_view,
+                      viewer)
 from .documentation import SERVICE_LINKS, record_links
 
 blp = Blueprint("registry", __name__, url_prefix="/v1",
@@ -38,7 +40,7 @@ class Organizations(MethodView):
     @documented(token=NO_TOKEN)
     def get(self, query):
         """List organizations, by name."""
-        total, items = directory().list_organizations(query["page"], query["per_page"])
+        total, items = registry().list(Organization, query["page"], query["per_page"])
         return {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
 
     @blp.arguments(s.OrganizationSchema)
@@ -48,7 +50,7 @@ class Organizations(MethodView):
     def post(self, data):
         """Register an organization."""
         require_permission(WRITE)
-        return _created(directory().register_organization(**data), "organizations")
+        return _created(registry().register(Register(organization_from(data, new_id()))), "organizations")
 
 
 @blp.route("/organizations/<uuid:organization_id>")
@@ -58,7 +60,7 @@ class OrganizationById(MethodView):
     @documented(token=NO_TOKEN, links={200: ORGANIZATION_LINKS})
     def get(self, organization_id):
         """Read one organization; its ETag is what a later change must send as If-Match."""
-        organization = directory().get_organization(str(organization_id))
+        organization = registry().get(Organization, str(organization_id))
         return organization, 200, {"ETag": etag(organization.version)}
 
     @blp.arguments(s.OrganizationSchema)
@@ -68,7 +70,7 @@ class OrganizationById(MethodView):
     def put(self, data, organization_id):
         """Replace an organization's details."""
         require_permission(WRITE)
-        organization = directory().revise_organization(str(organization_id), expected_version(), **data)
+        organization = registry().revise(Revise(organization_from(data, str(organization_id)), expected_version()))
         return organization, 200, {"ETag": etag(organization.version)}
 
     @blp.response(204)
@@ -77,7 +79,7 @@ class OrganizationById(MethodView):
     def delete(self, organization_id):
         """Remove an organization that no longer has services or locations."""
         require_permission(WRITE)
-        directory().remove_organization(str(organization_id), expected_version())
+        registry().remove(Remove(Organization, str(organization_id), expected_version()))
 
 
 @blp.route("/locations")
@@ -89,7 +91,7 @@ class Locations(MethodView):
     def get(self, query):
         """List locations. Confidential ones are redacted without directory:confidential."""
         who = viewer()
-        total, items = directory().list_locations(query["page"], query["per_page"])
+        total, items = registry().list(Location, query["page"], query["per_page"])
         return {"total": total, "page": query["page"], "per_page": query["per_page"],
                 "items": [redact_location(item, who) for item in items]}
 
@@ -100,7 +102,7 @@ class Locations(MethodView):
     def post(self, data):
         """Register a location."""
         require_permission(WRITE)
-        return _created(directory().register_location(**location_fields(data)), "locations")
+        return _created(registry().register(Register(location_from(data, new_id()))), "locations")
 
 
 @blp.route("/locations/<uuid:location_id>")
@@ -111,7 +113,7 @@ class LocationById(MethodView):
     def get(self, location_id):
         """Read one location (redacted if confidential and the caller may not see it)."""
         who = viewer()
-        location = directory().get_location(str(location_id))
+        location = registry().get(Location, str(location_id))
         return redact_location(location, who), 200, {"ETag": etag(location.version)}
 
     @blp.arguments(s.LocationSchema)
@@ -121,7 +123,7 @@ class LocationById(MethodView):
     def put(self, data, location_id):
         """Replace a location's details."""
         require_permission(WRITE)
-        location = directory().revise_location(str(location_id), expected_version(), **location_fields(data))
+        location = registry().revise(Revise(location_from(data, str(location_id)), expected_version()))
         return location, 200, {"ETag": etag(location.version)}
 
     @blp.response(204)
@@ -130,7 +132,7 @@ class LocationById(MethodView):
     def delete(self, location_id):
         """Remove a location no service is delivered at."""
         require_permission(WRITE)
-        directory().remove_location(str(location_id), expected_version())
+        registry().remove(Remove(Location, str(location_id), expected_version()))
 
 
 @blp.route("/services")
@@ -142,7 +144,7 @@ class Services(MethodView):
     def get(self, query):
         """List services, by name; `organization_id` narrows it to one organization's."""
         organization_id = str(query["organization_id"]) if "organization_id" in query else None
-        total, listings = directory().list_services(query["page"], query["per_page"], organization_id)
+        total, listings = registry().services(ListServices(query["page"], query["per_page"], organization_id))
         return {"total": total, "page": query["page"], "per_page": query["per_page"],
                 "items": [service_view(listing.service) for listing in listings]}
 
@@ -153,7 +155,7 @@ class Services(MethodView):
     def post(self, data):
         """Register a service. It is searchable when this answers."""
         require_permission(WRITE)
-        service = directory().register_service(**service_fields(data))
+        service = registry().register(Register(service_from(data, new_id())))
         return service_view(service), 201, {"ETag": etag(service.version), "Location": f"/v1/services/{service.id}"}
 
 
@@ -164,7 +166,7 @@ class ServiceById(MethodView):
     @documented(token=NO_TOKEN, links={200: SERVICE_LINKS})
     def get(self, service_id):
         """Read one service."""
-        service = directory().get_service(str(service_id))
+        service = registry().get(Service, str(service_id))
         return service_view(service), 200, {"ETag": etag(service.version)}
 
     @blp.arguments(s.ServiceSchema)
@@ -174,7 +176,7 @@ class ServiceById(MethodView):
     def put(self, data, service_id):
         """Replace a service's details (capacity has its own endpoint and is kept)."""
         require_permission(WRITE)
-        service = directory().revise_service(str(service_id), expected_version(), **service_fields(data))
+        service = registry().revise(Revise(service_from(data, str(service_id)), expected_version()))
         return service_view(service), 200, {"ETag": etag(service.version)}
 
     @blp.response(204)
@@ -183,7 +185,7 @@ class ServiceById(MethodView):
     def delete(self, service_id):
         """Remove a service; it leaves search at once."""
         require_permission(WRITE)
-        directory().remove_service(str(service_id), expected_version())
+        registry().remove(Remove(Service, str(service_id), expected_version()))
 
 
 @blp.route("/services/<uuid:service_id>/capacity")
@@ -196,6 +198,7 @@ class ServiceCapacity(MethodView):
         """Report free places now. For shelter staff (their own organization) and directory admins;
         no If-Match: the latest count wins."""
         principal = require_permission(CAPACITY)  # before the lookup: a stranger learns nothing
-        require_capacity_right(principal, directory().get_service(str(service_id)).organization_id)
-        service = directory().update_capacity(str(service_id), data["available"], data["maximum"])
+        service = registry().update_capacity(UpdateCapacity(
+            str(service_id), data["available"], data["maximum"], organization_id=principal.organization_id,
+            any_organization=principal.can(WRITE)))
         return service.capacity

@@ -15,7 +15,7 @@ from haven.platform.openapi import NO_TOKEN, TOKEN_OPTIONAL, documented
 from ..domain.model import DEFAULT_TIMEZONE, Area
 from ..domain.search import SearchQuery
 from . import schemas as s
-from .context import directory, hit_json, require_permission, viewer
+from .context import hit_json, reference, require_permission, search, viewer
 
 blp = Blueprint("search", __name__, url_prefix="/v1", description="Search over every service in the directory.")
 
@@ -41,7 +41,7 @@ class Search(MethodView):
             languages=tuple(args.get("language", ())), age=args.get("age"), gender=args.get("gender"),
             has_capacity=args["has_capacity"], page=args["page"], per_page=args["per_page"])
         areas = {level: args[level] for level in ("province", "district", "commune") if level in args}
-        result = directory().search(query, viewer(), areas)  # 422 for a kind or an area that does not exist
+        result = search().search(query, viewer(), areas)  # 422 for a kind or an area that does not exist
         items = [hit_json(hit) for hit in result.hits]
         body = {"total": result.total, "page": query.page, "per_page": query.per_page, "items": items,
                 "facets": result.facets}
@@ -60,7 +60,7 @@ class Suggest(MethodView):
         """Autocomplete for the search box: service and organization names containing every
         typed word (the last one may be unfinished), with or without diacritics; names
         starting with the typed words first."""
-        found = directory().suggest(args["q"], viewer(), args["limit"])
+        found = search().suggest(args["q"], viewer(), args["limit"])
         return {"suggestions": [{"text": x.text, "highlight": x.highlight} for x in found]}
 
 
@@ -71,7 +71,7 @@ class Kinds(MethodView):
     @documented(token=NO_TOKEN)
     def get(self):
         """The provider kinds (taxonomy) services are classified by."""
-        return list(directory().kinds().values())
+        return list(reference().kinds().values())
 
 
 @blp.route("/areas")
@@ -82,7 +82,7 @@ class Areas(MethodView):
     def get(self):
         """Administrative areas (province, district, commune) with their official codes."""
         order = {"province": 0, "district": 1, "commune": 2}
-        return sorted(directory().areas().values(), key=lambda a: (order.get(a.level, 3), a.code))
+        return sorted(reference().areas().values(), key=lambda a: (order.get(a.level, 3), a.code))
 
     @blp.arguments(s.AreaSchema(many=True))
     @blp.response(200, s.AreaSchema(many=True))
@@ -91,4 +91,4 @@ class Areas(MethodView):
     def post(self, areas):
         """Add administrative areas from the official list (existing codes are kept as they are)."""
         require_permission("directory:write")
-        return directory().add_areas(Area(**a) for a in areas)
+        return reference().add_areas(Area(**a) for a in areas)

@@ -1,55 +1,28 @@
-"""Unit of work: one database transaction per use case, committed explicitly."""
+"""The unit of work the directory's use cases see: one transaction, the repositories it
+carries, and the provider events it writes with the change (the outbox)."""
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+from typing import Callable
 
-from haven.platform.outbox import Outbox
+from haven.platform.unit_of_work import Outgoing, UnitOfWork
 
-from .. import contract
-from ..adapters.orm import outbox
+from ..contract import TOPIC, service_changed
 from ..domain.model import Service, now
-
-from ..adapters.repository import (AreaRepository, KindMappingRepository, KindRepository, LocationRepository,
-                                   OrganizationRepository, ServiceRepository)
+from .ports import Areas, KindMappingTable, Kinds, Locations, Organizations, Services
 
 
-class SqlUnitOfWork:
-    organizations: OrganizationRepository
-    locations: LocationRepository
-    services: ServiceRepository
-    areas: AreaRepository
-    kinds: KindRepository
-    kind_mappings: KindMappingRepository
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self._outbox = Outbox(outbox)
-
-    def __enter__(self) -> "SqlUnitOfWork":
-        self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
-        self.organizations = OrganizationRepository(self.connection)
-        self.locations = LocationRepository(self.connection)
-        self.services = ServiceRepository(self.connection)
-        self.areas = AreaRepository(self.connection)
-        self.kinds = KindRepository(self.connection)
-        self.kind_mappings = KindMappingRepository(self.connection)
-        self._announced: list = []
-        return self
-
-    def __exit__(self, *exc) -> None:
-        try:
-            if self.transaction.is_active:
-                self.transaction.rollback()  # a failed use case leaves nothing behind
-        finally:
-            self.connection.close()
+class DirectoryUnitOfWork(UnitOfWork):
+    organizations: Organizations
+    locations: Locations
+    services: Services
+    areas: Areas
+    kinds: Kinds
+    kind_mappings: KindMappingTable
 
     def announce(self, service: Service, change: str) -> None:
-        """A provider event for `service`, written with this transaction (the outbox)."""
-        self._announced.append(contract.service_changed(service.id, service.organization_id, change, now()))
+        """A provider event for `service` (contract.CHANGES), written with this transaction."""
+        event = service_changed(service.id, service.organization_id, change, now())
+        self.publish(Outgoing(TOPIC, event.subject, event))
 
-    def commit(self) -> None:
-        for event in self._announced:
-            self._outbox.add(self.connection, contract.TOPIC, event.subject, event)
-        self._announced.clear()
-        self.transaction.commit()
+
+UnitOfWorkFactory = Callable[[], DirectoryUnitOfWork]

@@ -17,7 +17,7 @@ from haven.platform import events
 from haven.platform.eventlog import EventLog, worker
 
 from .. import contract
-from ..service_layer.services import Directory
+from ..service_layer.directory import Directory
 
 GROUP = "directory-index"
 
@@ -39,7 +39,7 @@ def handler(directory: Directory, progress: _Progress | None = None):
         event = events.decode(record.value)  # undecodable: dead-lettered by the worker
         if event.type != contract.SERVICE_CHANGED:
             raise worker.Permanent(f"not a provider event: {event.type}")
-        directory.sync_listing(event.data["service_id"])  # raises if the index is down: retried
+        directory.indexing.sync_listing(event.data["service_id"])  # raises if the index is down: retried
         changed = datetime.fromisoformat(event.data["changed_at"])
         progress.age = max(0.0, (datetime.now(timezone.utc) - changed).total_seconds())
         progress.applied_at = time.monotonic()
