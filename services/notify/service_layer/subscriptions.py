@@ -22,7 +22,7 @@ from ..domain.model import ORGANIZATION, USER, WEBHOOK, ping_notice
 from ..domain.policy import Backoff
 from ..domain.subscription import Subscription
 from .commands import ListSubscriptions, PingSubscription, Subscribe, Unsubscribe
-from .common import PERMISSION, new_id, scope_of, utcnow
+from .common import new_id, scope_of, utcnow
 from .ports import Clock, WebhookSecrets, WebhookTargets
 from .unit_of_work import NotifyUnitOfWork
 
@@ -101,4 +101,4 @@ class Subscriptions:
         return delivery_id
 
 
-__all__ = ["PERMISSION", "Subscriptions", "scope_of"]
+__all__ = ["Subscriptions"]
