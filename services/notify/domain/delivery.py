@@ -1,9 +1,7 @@
 """A delivery: one notice to one recipient through one channel, and its attempts.
 
 One delivery exists per recipient, channel and event (its `dedupe_key`): the unit of
-idempotency and of retries. Its life: pending -> sending -> delivered, or back to pending
-for a retry, until dead (attempts spent) or undeliverable (no address); the last two can
-be retried by hand.
+idempotency and of retries. Its statuses and their order: `model.DELIVERY_STATUSES`.
 """
 from __future__ import annotations
 
