@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.directory.domain.model import (Address, Capacity, Location, OpeningHours, Organization, Service)
+from services.directory.domain.confidential import WHOLE, disclosure
 from services.directory.domain.hours import is_open
 from services.directory.domain.search import (AreaFilter, Listing, SearchQuery, Viewer, distance_km,
                                              public_position, visible_distance)
@@ -314,6 +315,52 @@ def test_hidden_address_words_are_not_searchable_without_permission(loaded, text
     shelter = BY_NAME["Nhà tạm lánh cho phụ nữ và trẻ em"]
     assert shelter not in ids(search(loaded, text=text))
     assert shelter in ids(search(loaded, PRIVILEGED, text=text))
+
+
+# Each adapter tells a viewer what domain.confidential's rule says of the confidential
+# shelter, no more and no less: field by field of what it shows, by which of its texts and
+# areas it is found, and where it is measured from.
+SHELTER = LISTINGS[0]
+
+
+@pytest.mark.parametrize("viewer", [PUBLIC, PRIVILEGED], ids=["public", "privileged"])
+def test_a_confidential_location_is_shown_as_the_domain_rule_says(loaded, viewer):
+    told = disclosure(viewer, shelter_place.confidential)
+    (hit,) = search(loaded, viewer, kinds=("shelter",)).hits
+    (shown,) = hit.listing.locations
+    expected = told.location(shelter_place)
+    for name in Location.__dataclass_fields__:
+        assert getattr(shown, name) == getattr(expected, name), name
+    hidden = set(shelter_place.area_codes) - set(told.areas(shelter_place))
+    assert set(hit.listing.area_names) == set(SHELTER.area_names) - hidden
+
+
+@pytest.mark.parametrize("viewer", [PUBLIC, PRIVILEGED], ids=["public", "privileged"])
+def test_a_confidential_location_is_found_by_what_the_domain_rule_tells(loaded, viewer):
+    told = disclosure(viewer, shelter_place.confidential)
+    everything = WHOLE.texts(shelter_place, SHELTER.area_names)
+    for name, text in everything.items():
+        found = SHELTER.service.id in ids(search(loaded, viewer, kinds=("shelter",), text=text))
+        assert found == (name in told.texts(shelter_place, SHELTER.area_names)), (name, text)
+    for code in shelter_place.area_codes:
+        found = SHELTER.service.id in ids(search(loaded, viewer, areas=(AreaFilter(code),)))
+        assert found == (code in told.areas(shelter_place) or code in SHELTER.service.service_areas), code
+
+
+@pytest.mark.parametrize("viewer", [PUBLIC, PRIVILEGED], ids=["public", "privileged"])
+def test_a_confidential_location_is_measured_as_the_domain_rule_says(loaded, viewer):
+    told = disclosure(viewer, shelter_place.confidential)
+    expected = told.distance(distance_km(ORIGIN, told.position(shelter_place.latitude, shelter_place.longitude)))
+
+    def shelter_within(radius):
+        hits = search(loaded, viewer, kinds=("shelter",), latitude=ORIGIN[0], longitude=ORIGIN[1],
+                      radius_km=radius).hits
+        return [h.distance_km for h in hits]
+
+    # the radius compares the distance shown (a thousandth off it: a radius of exactly a shown
+    # value such as 2.55 is 254.999... hundredths in binary floating point)
+    assert shelter_within(expected + 0.001) == [expected]
+    assert shelter_within(expected - 0.009) == []
 
 
 # --- counts, facets, paging --------------------------------------------------------

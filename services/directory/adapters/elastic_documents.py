@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 
 from ..domain import hours as opening
+from ..domain.confidential import PUBLIC, disclosure
 from ..domain.model import DEFAULT_TIMEZONE
-from ..domain.search import Listing, public_position, searchable_places, suggestion_key
+from ..domain.search import Listing, searchable_places, suggestion_key
 from ..domain.text import fold, terms
 from .codec import listing_to_dict
 
@@ -86,15 +87,17 @@ def document(listing: Listing) -> dict:
     service = listing.service
     public_places, secret_places = searchable_places(listing)
     areas, secret_areas = set(service.service_areas) | set(listing.served_ancestors), set()
-    for loc in listing.locations:
-        areas.update(code for code in (loc.province_code, loc.district_code) if code)
-        if loc.commune_code:
-            (secret_areas if loc.confidential else areas).add(loc.commune_code)
+    for loc in listing.locations:  # secret: an area of its own the rule keeps from the public
+        told = disclosure(PUBLIC, loc.confidential).areas(loc)
+        areas.update(told)
+        secret_areas.update(code for code in loc.area_codes if code not in told)
     placed = [loc for loc in listing.locations if loc.latitude is not None and loc.longitude is not None]
     exact = [{"lat": loc.latitude, "lon": loc.longitude} for loc in placed]
-    shown = [{"lat": loc.latitude, "lon": loc.longitude} for loc in placed if not loc.confidential]
-    cells = [dict(zip(("lat", "lon"), public_position(loc.latitude, loc.longitude)))
-             for loc in placed if loc.confidential]
+    shown, cells = [], []  # where the public measures each place from: exact, or as the rule guards it
+    for loc in placed:
+        told = disclosure(PUBLIC, loc.confidential)
+        lat, lon = told.position(loc.latitude, loc.longitude)
+        (cells if told.guarded else shown).append({"lat": lat, "lon": lon})
     return {
         "service_id": service.id,
         "name_sort": fold(service.name),

@@ -8,10 +8,10 @@ to whole kilometres — so radius filters use the rounded distances too.
 """
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from ..domain import hours as opening
+from ..domain.confidential import disclosure
 from ..domain.search import SearchQuery, Viewer, query_terms
 from .elastic_documents import SECRET_TEXT_FIELDS, SUGGEST_FIELDS, TEXT_FIELDS
 
@@ -31,7 +31,7 @@ def words(text: str | None) -> list[str]:
 
 def _fields(viewer: Viewer, prefix: bool = False) -> list[str]:
     weights = dict(TEXT_FIELDS)
-    if viewer.can_see_confidential:
+    if not disclosure(viewer, True).guarded:  # told a confidential place's every word
         weights.update(SECRET_TEXT_FIELDS)
     suffix = ".prefix" if prefix else ""
     return [f"{name}{suffix}^{weight:g}" for name, weight in weights.items()]
@@ -65,7 +65,7 @@ def text_clauses(query_words: list[str], viewer: Viewer, typos: set[int]) -> lis
 
 def filters(query: SearchQuery, viewer: Viewer, zones: list[str]) -> tuple[list[dict], list[dict]]:
     """(filter, must_not) clauses of everything but the text."""
-    private = viewer.can_see_confidential
+    private = not disclosure(viewer, True).guarded  # told a confidential place's commune
     keep: list[dict] = []
     drop: list[dict] = [{"term": {"status": "inactive"}}]
     if query.kinds:
@@ -90,7 +90,7 @@ def filters(query: SearchQuery, viewer: Viewer, zones: list[str]) -> tuple[list[
     if query.languages:
         keep.append({"terms": {"languages": list(query.languages)}})
     if query.origin and query.radius_km is not None:
-        keep.append(_within(query.origin, query.radius_km, private))
+        keep.append(_within(query.origin, query.radius_km, viewer))
     return keep, drop
 
 
@@ -109,24 +109,27 @@ def _open_at(query: SearchQuery, zones: list[str]) -> dict:
     return {"bool": {"should": ways, "minimum_should_match": 1}}
 
 
-def _within(origin: tuple[float, float], radius_km: float, private: bool) -> dict:
-    """Within the radius as the viewer measures (domain.search.visible_distance): a distance
-    shown to two decimals is within r while under r's last hundredth + 0.005; a confidential
-    place's whole kilometres while under floor(r) + 0.5 from its cell's centre."""
-    exact_limit = math.floor(radius_km * 100) / 100 + 0.005
+def _within(origin: tuple[float, float], radius_km: float, viewer: Viewer) -> dict:
+    """Within the radius as the viewer measures (domain.search.visible_distance), that is
+    within the rule's reach: a distance shown to two decimals is within r while under r's
+    last hundredth + 0.005; a confidential place's whole kilometres while under floor(r) + 0.5
+    from its cell's centre."""
+    confidential, open_place = disclosure(viewer, True), disclosure(viewer, False)
     point = {"lat": origin[0], "lon": origin[1]}
 
     def near(field: str, km: float) -> dict:
         return {"geo_distance": {"distance": f"{km:.6f}km", field: point, "distance_type": "arc"}}
 
-    if private:
-        return near("points", exact_limit)
-    return {"bool": {"should": [near("open_points", exact_limit), near("cell_points", math.floor(radius_km) + 0.5)],
+    if not confidential.guarded:
+        return near("points", open_place.reach(radius_km))
+    return {"bool": {"should": [near("open_points", open_place.reach(radius_km)),
+                                near("cell_points", confidential.reach(radius_km))],
                      "minimum_should_match": 1}}
 
 
 def distance_field(viewer: Viewer) -> str:
-    return "points" if viewer.can_see_confidential else "public_points"
+    """Where the viewer measures places from: every place exactly, or as the rule guards them."""
+    return "public_points" if disclosure(viewer, True).guarded else "points"
 
 
 def ranked(query: dict, today: date) -> dict:

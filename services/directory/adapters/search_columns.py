@@ -19,7 +19,8 @@ from datetime import timezone
 import numpy as np
 
 from ..domain import hours as opening
-from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR, public_position
+from ..domain.confidential import GUARDED, disclosure
+from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR
 
 STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
 GENDER = {"any": 0, "female": 1, "male": 2}
@@ -161,7 +162,7 @@ class Columns:
         self.locations = Pairs()  # value unused; coordinates below
         self.lat = np.zeros(0, np.float64)
         self.lon = np.zeros(0, np.float64)
-        self.cell_lat = np.zeros(0, np.float64)  # see domain.search.public_position
+        self.cell_lat = np.zeros(0, np.float64)  # where the rule measures a guarded place from
         self.cell_lon = np.zeros(0, np.float64)
         self.district_pairs, self.language_pairs, self.area_pairs = Pairs(), Pairs(), Pairs()
         # word -> sorted rowids, per column group; `recent` holds words of docs loaded
@@ -242,7 +243,7 @@ class Columns:
                               [r[3] for r in location_rows])
         self.lat = np.concatenate([self.lat, np.asarray([r[1] for r in location_rows], np.float64)])
         self.lon = np.concatenate([self.lon, np.asarray([r[2] for r in location_rows], np.float64)])
-        cells = [public_position(r[1], r[2]) for r in location_rows]
+        cells = [GUARDED.position(r[1], r[2]) for r in location_rows]
         self.cell_lat = np.concatenate([self.cell_lat, np.asarray([c[0] for c in cells], np.float64)])
         self.cell_lon = np.concatenate([self.cell_lon, np.asarray([c[1] for c in cells], np.float64)])
 
@@ -379,8 +380,11 @@ def evaluate(columns: Columns, query, viewer) -> Found:
 
     c = columns
     size = c.size
-    private = viewer.can_see_confidential
-    searched = PUBLIC_COLUMNS if not private else ALL_COLUMNS
+    # What the rule tells this viewer of a confidential place (domain.confidential): whether
+    # she may find it by its withheld words and commune, where it is measured from, how a
+    # distance to it is rounded. The index holds both views; this picks one.
+    confidential, open_place = disclosure(viewer, True), disclosure(viewer, False)
+    searched = PUBLIC_COLUMNS if confidential.guarded else ALL_COLUMNS
     words = query_terms(query.text)
     mask = c.live & (c.status != STATUS["inactive"])
     alternatives: list[list[str]] = []
@@ -421,7 +425,7 @@ def evaluate(columns: Columns, query, viewer) -> Found:
     if query.has_capacity:
         keep(c.available[candidates] > 0)
     for area in query.areas:
-        keep(_in_area(c, candidates, area, private))
+        keep(_in_area(c, candidates, area, not confidential.guarded))
     if query.languages:
         wanted = [c.languages.ids[x] for x in query.languages if x in c.languages.ids]
         keep(_any_of(c.language_pairs, candidates, lambda i: np.isin(c.language_pairs.value[i], wanted), size))
@@ -433,11 +437,12 @@ def evaluate(columns: Columns, query, viewer) -> Found:
         index, counts = places.of_with_counts(candidates)
         # domain.search.visible_distance, vectorised: a confidential place the viewer may not
         # see is measured from its cell's centre, in whole kilometres; filter and sort on that
-        hidden = (places.extra[index] == 1) & (not private)
+        hidden = (places.extra[index] == 1) & confidential.guarded
         lat = np.where(hidden, c.cell_lat[index], c.lat[index])
         lon = np.where(hidden, c.cell_lon[index], c.lon[index])
         measured = haversine_km(origin[0], origin[1], lat, lon)
-        shown = np.where(hidden, np.round(measured), np.round(measured, 2))
+        shown = np.where(hidden, np.round(measured, confidential.distance_decimals),
+                         np.round(measured, open_place.distance_decimals))
         nearest = np.full(candidates.size, np.inf)
         placed = counts > 0
         if index.size:
@@ -526,16 +531,16 @@ def _any_of(pairs: Pairs, candidates: np.ndarray, selected, size: int) -> np.nda
     return hit[candidates]
 
 
-def _in_area(c: Columns, candidates: np.ndarray, area, private: bool) -> np.ndarray:
-    """Located in the area (a confidential commune only for those who may know it), or
-    covering it, or covering an area that contains it."""
+def _in_area(c: Columns, candidates: np.ndarray, area, secret_too: bool) -> np.ndarray:
+    """Located in the area (a confidential commune only when `secret_too`: for those who may
+    know it), or covering it, or covering an area that contains it."""
     pairs = c.area_pairs
     code = c.areas.ids.get(area.code, -1)
     ancestor_ids = [c.areas.ids[a] for a in area.ancestors if a in c.areas.ids]
 
     def selected(index: np.ndarray) -> np.ndarray:
         value, how, secret = pairs.value[index], pairs.extra[index] // 2, pairs.extra[index] % 2
-        chosen = (value == code) & ((how != HOW["L"]) | (secret == 0) | private)
+        chosen = (value == code) & ((how != HOW["L"]) | (secret == 0) | secret_too)
         if ancestor_ids:
             chosen |= (how == HOW["S"]) & np.isin(value, ancestor_ids)
         return chosen

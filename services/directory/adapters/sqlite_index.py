@@ -20,6 +20,7 @@ from datetime import date
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
+from ..domain.confidential import PUBLIC, disclosure
 from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, query_terms,
                              redact_listing, searchable_places, suggestion_key, suggestions)
 from ..domain.text import fold
@@ -348,15 +349,16 @@ class SqliteProviderIndex(ProviderIndex):
 
     def _listings(self, connection, rowids: list[int], viewer: Viewer) -> list[tuple[Listing, dict]]:
         """The page's listings, redacted for the viewer. A rowid's content never changes (a
-        change gets a new rowid), so decoded listings are cached without invalidation."""
-        private = viewer.can_see_confidential
+        change gets a new rowid), so decoded listings are cached without invalidation, each as
+        stored (for those told all of every place) and as the public is shown it."""
+        private = not disclosure(viewer, True).guarded
         path = self._local.path  # rowids are numbered per index file: a rebuild starts again
         with self._listing_lock:
             found = {r: self._listing_cache.get((path, r, private)) for r in rowids}
         missing = [r for r, listing in found.items() if listing is None]
         for rowid, payload in payloads(connection, missing).items():
             listing = listing_from_dict(payload)
-            public = redact_listing(listing, Viewer(can_see_confidential=False))
+            public = redact_listing(listing, PUBLIC)
             whole, redacted = (listing, payload), (public, listing_to_dict(public))
             found[rowid] = whole if private else redacted
             with self._listing_lock:
@@ -417,12 +419,9 @@ def _insert(connection: sqlite3.Connection, listing: Listing) -> int:
         connection.executemany("INSERT INTO doc_hours (doc, start, \"end\") VALUES (?, ?, ?)",
                                [(doc, s, e) for s, e in opening.weekly_intervals(service.hours)])
     areas = set()
-    for loc in listing.locations:
-        for code in (loc.province_code, loc.district_code):
-            if code:
-                areas.add((code, "L", 0))
-        if loc.commune_code:
-            areas.add((loc.commune_code, "L", int(loc.confidential)))
+    for loc in listing.locations:  # secret: an area of its own the rule keeps from the public
+        told = disclosure(PUBLIC, loc.confidential).areas(loc)
+        areas |= {(code, "L", int(code not in told)) for code in loc.area_codes}
     areas |= {(code, "S", 0) for code in service.service_areas}
     areas |= {(code, "U", 0) for code in listing.served_ancestors}
     connection.executemany("INSERT INTO doc_areas (doc, code, how, secret) VALUES (?, ?, ?, ?)",

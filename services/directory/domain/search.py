@@ -1,5 +1,5 @@
-"""Search, in the domain's words: what a caseworker asks, what she gets back, and what a
-caller without the `directory:confidential` permission may never see."""
+"""Search, in the domain's words: what a caseworker asks and what she gets back, told as
+the confidentiality rule (domain/confidential.py) lets each caller learn it."""
 from __future__ import annotations
 
 import html
@@ -8,19 +8,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-from .model import Address, Location, Organization, Service
+# CONFIDENTIAL_PERMISSION, Viewer and public_position are read from here too (the API, the tests).
+from .confidential import CONFIDENTIAL_PERMISSION, PUBLIC, WHOLE, Viewer, disclosure, public_position  # noqa: F401
+from .model import Location, Organization, Service
 from .text import composed, highlight, terms
 
-CONFIDENTIAL_PERMISSION = "directory:confidential"
 SORTS = ("relevance", "distance", "name")
 FACETS = ("kind", "district", "language")
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is searching, as far as search cares."""
-
-    can_see_confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,43 +102,27 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-# A confidential location is placed, for callers who may not know where it is, at the
-# centre of its grid cell (0.02 degrees: about 2 by 2 km in Vietnam), and distances to it
-# are rounded to whole kilometres. Rounding alone is not enough: a caller who moves her
-# origin could find where a rounded distance flips and triangulate the exact point.
-PUBLIC_GRID_DEGREES = 0.02
-
-
-def public_position(latitude: float, longitude: float) -> tuple[float, float]:
-    """Where search may say a confidential location is: the centre of its grid cell."""
-    g = PUBLIC_GRID_DEGREES
-    return ((math.floor(latitude / g) + 0.5) * g, (math.floor(longitude / g) + 0.5) * g)
-
-
 def visible_distance(origin: tuple[float, float], location: Location, viewer: Viewer) -> float:
     """The distance a viewer may learn: for a confidential location she may not see, from
     its cell's centre and in whole kilometres, so that neither the number, nor the order of
     results, nor a radius pins down where a shelter is."""
-    if location.confidential and not viewer.can_see_confidential:
-        return float(round(distance_km(origin, public_position(location.latitude, location.longitude))))
-    return round(distance_km(origin, (location.latitude, location.longitude)), 2)
+    told = disclosure(viewer, location.confidential)
+    return told.distance(distance_km(origin, told.position(location.latitude, location.longitude)))
 
 
 def redact_location(location: Location, viewer: Viewer) -> Location:
-    if not location.confidential or viewer.can_see_confidential:
-        return location
-    # Keep what a caseworker needs to choose (name, district, province); drop everything
-    # that could lead someone to the door: coordinates, street, commune, directions.
-    return replace(location, latitude=None, longitude=None, address=Address(address_1="", city="", region="",
-                   postal_code="", country=location.address.country), commune_code=None, description="")
+    return disclosure(viewer, location.confidential).location(location)
 
 
 def redact_listing(listing: Listing, viewer: Viewer) -> Listing:
-    if viewer.can_see_confidential or not any(loc.confidential for loc in listing.locations):
+    """The listing as the viewer is shown it: each location, and the names of the areas it
+    may learn (a confidential location's commune is not one, for those without the permission)."""
+    told = [disclosure(viewer, loc.confidential) for loc in listing.locations]
+    if all(t is WHOLE for t in told):
         return listing
-    hidden = {loc.commune_code for loc in listing.locations if loc.confidential and loc.commune_code}
+    hidden = {code for loc, t in zip(listing.locations, told) for code in loc.area_codes if code not in t.areas(loc)}
     names = {code: name for code, name in listing.area_names.items() if code not in hidden}
-    return replace(listing, locations=tuple(redact_location(loc, viewer) for loc in listing.locations),
+    return replace(listing, locations=tuple(t.location(loc) for loc, t in zip(listing.locations, told)),
                    area_names=names)
 
 
@@ -157,18 +135,14 @@ def nearest_visible_distance(origin: tuple[float, float], listing: Listing, view
 
 def searchable_places(listing: Listing) -> tuple[str, str]:
     """The words of a listing's places that anyone may search, and those only callers with
-    `directory:confidential` may: a confidential place's name, district and province are
-    public, its street, commune and directions are not (searching them would confirm them)."""
-    area = listing.area_names
-    public = [f"{loc.name} {loc.address.address_1} {loc.address.city}" for loc in listing.locations
-              if not loc.confidential]
-    public += [loc.name for loc in listing.locations if loc.confidential]
-    public += [area.get(code, "") for loc in listing.locations for code in (loc.province_code, loc.district_code)
-               if code]
-    public += [f"{loc.description} {area.get(loc.commune_code or '', '')}" for loc in listing.locations
-               if not loc.confidential]
-    secret = [f"{loc.description} {loc.address.address_1} {loc.address.city} {area.get(loc.commune_code or '', '')}"
-              for loc in listing.locations if loc.confidential]
+    `directory:confidential` may: what the rule withholds of a place from the others
+    (searching those words would confirm them)."""
+    public, secret = [], []
+    for loc in listing.locations:
+        everything = WHOLE.texts(loc, listing.area_names)
+        told = disclosure(PUBLIC, loc.confidential).texts(loc, listing.area_names)
+        public += told.values()
+        secret += [text for name, text in everything.items() if name not in told]
     return " ".join(public), " ".join(secret)
 
 
