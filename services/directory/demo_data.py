@@ -17,12 +17,14 @@ verification dates included; "today" is the fixed REFERENCE_DATE, never the cloc
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from importlib import resources
 from typing import Callable, Iterator
 
 from .domain.model import (
@@ -60,8 +62,9 @@ PUBLIC_HOLIDAYS = (
 # ---------------------------------------------------------------------------------------
 # Administrative units
 #
-# Codes are the GSO (Tổng cục Thống kê) codes of the three-tier list in force before the
-# 2025 reform: 2-digit provinces, 3-digit districts, 5-digit communes. Every code below was
+# The units are rows of demo_areas.json (data, not code: a province added is a few rows
+# there). Codes are the GSO (Tổng cục Thống kê) codes of the three-tier list in force before
+# the 2025 reform: 2-digit provinces, 3-digit districts, 5-digit communes. Every code there was
 # checked by name against a copy of the GSO list (the pre-2025 units, Hoa Lư still a
 # district of Ninh Bình). Codes nobody has checked go in UNVERIFIED_CODES, and must be
 # checked against the official list before any data built on them ships. Since mid-2025
@@ -69,10 +72,11 @@ PUBLIC_HOLIDAYS = (
 # serve older records; current two-tier data needs the current official list.
 UNVERIFIED_CODES: frozenset[str] = frozenset()
 
-# Centres: approximate (lat, lon) and a radius in km chosen so that the whole circle lies
-# inside the unit (districts are not circles: the radius is deliberately conservative, and
-# a commune's circle lies inside its district's). Commune centres are approximate to a
-# few hundred metres; district centres are inside the district, not its exact centroid.
+# Centres (each unit's `centre` there): approximate [lat, lon] and a radius in km chosen so
+# that the whole circle lies inside the unit (districts are not circles: the radius is
+# deliberately conservative, and a commune's circle lies inside its district's). Commune
+# centres are approximate to a few hundred metres; district centres are inside the
+# district, not its exact centroid.
 # Cao Lộc district wraps around the Lạng Sơn city enclave, whose edge is near
 # (21.88, 106.79); its circle therefore sits in the district's eastern part.
 
@@ -125,122 +129,24 @@ class _Commune:
         return self.name.startswith(("Phường", "Thị trấn"))
 
 
-_PROVINCES = (
-    _Province("01", "Thành phố Hà Nội", "Hà Nội", "024", 8, ("001", "002", "005", "006"), ("en",)),
-    _Province("20", "Tỉnh Lạng Sơn", "Lạng Sơn", "0205", 7, ("178",), ("tyz", "nut")),
-    _Province("37", "Tỉnh Ninh Bình", "Ninh Bình", "0229", 7, ("369",), ("mtq",)),
-    _Province("38", "Tỉnh Thanh Hóa", "Thanh Hóa", "0237", 7, ("380",), ("mtq", "blt")),
-)
+def _load_units() -> dict:
+    """The rows of demo_areas.json, beside this module (package data, so an installed copy
+    has it too): provinces, then districts and communes, each with its centre."""
+    return json.loads(resources.files(__package__).joinpath("demo_areas.json").read_text(encoding="utf-8"))
 
-# code, province, name, (lat, lon, radius_km), urban, streets or highways, languages
-_DISTRICT_ROWS = (
-    # Hà Nội
-    ("001", "01", "Quận Ba Đình", (21.0340, 105.8260, 1.1), True,
-     ("phố Kim Mã", "phố Đội Cấn", "phố Liễu Giai", "phố Nguyễn Thái Học", "phố Giảng Võ", "phố Ngọc Hà"), ()),
-    ("002", "01", "Quận Hoàn Kiếm", (21.0290, 105.8520, 1.0), True,
-     ("phố Hàng Bài", "phố Tràng Tiền", "phố Lý Thường Kiệt", "phố Hai Bà Trưng", "phố Hàng Gai",
-      "phố Phan Chu Trinh"), ()),
-    ("004", "01", "Quận Long Biên", (21.0400, 105.8930, 2.2), True,
-     ("đường Nguyễn Văn Cừ", "phố Ngọc Lâm", "phố Nguyễn Sơn", "đường Ngô Gia Tự", "phố Hồng Tiến"), ()),
-    ("005", "01", "Quận Cầu Giấy", (21.0320, 105.7950, 1.3), True,
-     ("đường Trần Duy Hưng", "đường Xuân Thủy", "đường Cầu Giấy", "phố Trần Thái Tông", "phố Nguyễn Khang",
-      "đường Hoàng Quốc Việt"), ()),
-    ("006", "01", "Quận Đống Đa", (21.0150, 105.8260, 1.3), True,
-     ("đường Tôn Đức Thắng", "đường Xã Đàn", "đường Tây Sơn", "phố Nguyễn Lương Bằng", "phố Thái Hà",
-      "phố Đặng Tiến Đông"), ()),
-    ("016", "01", "Huyện Sóc Sơn", (21.2600, 105.8400, 5.0), False, ("Quốc lộ 3", "Quốc lộ 2"), ()),
-    ("268", "01", "Quận Hà Đông", (20.9680, 105.7760, 2.6), True,
-     ("đường Quang Trung", "đường Trần Phú", "đường Lê Trọng Tấn", "phố Tô Hiệu", "đường Nguyễn Trãi",
-      "phố Bà Triệu"), ()),
-    ("271", "01", "Huyện Ba Vì", (21.1800, 105.4000, 6.0), False, ("Quốc lộ 32",), ("mtq",)),
-    # Lạng Sơn
-    ("178", "20", "Thành phố Lạng Sơn", (21.8530, 106.7610, 2.5), True,
-     ("đường Trần Đăng Ninh", "đường Lê Lợi", "đường Bà Triệu", "đường Tam Thanh", "đường Hùng Vương",
-      "đường Bắc Sơn"), ("tyz", "nut")),
-    ("180", "20", "Huyện Tràng Định", (22.2700, 106.4800, 7.0), False, ("Quốc lộ 4A",), ("tyz", "nut")),
-    ("182", "20", "Huyện Văn Lãng", (22.0400, 106.6000, 4.0), False, ("Quốc lộ 4A",), ("tyz", "nut")),
-    ("183", "20", "Huyện Cao Lộc", (21.9050, 106.8350, 4.0), False, ("Quốc lộ 4B",), ("tyz", "nut")),
-    ("186", "20", "Huyện Hữu Lũng", (21.5200, 106.3100, 6.0), False, ("Quốc lộ 1A",), ("tyz", "nut")),
-    ("187", "20", "Huyện Chi Lăng", (21.6500, 106.5800, 6.0), False, ("Quốc lộ 1A",), ("tyz", "nut")),
-    ("188", "20", "Huyện Lộc Bình", (21.7300, 106.9400, 6.0), False, ("Quốc lộ 4B",), ("tyz", "nut")),
-    ("189", "20", "Huyện Đình Lập", (21.5600, 107.1200, 7.0), False, ("Quốc lộ 4B", "Quốc lộ 31"),
-     ("tyz", "nut")),
-    # Ninh Bình
-    ("369", "37", "Thành phố Ninh Bình", (20.2540, 105.9750, 2.5), True,
-     ("đường Trần Hưng Đạo", "đường Lê Hồng Phong", "đường Lương Văn Thăng", "đường Đinh Tiên Hoàng",
-      "đường Nguyễn Huệ"), ()),
-    ("370", "37", "Thành phố Tam Điệp", (20.1560, 105.9170, 2.5), True,
-     ("đường Quang Trung", "đường Đồng Giao", "đường Nguyễn Huệ"), ()),
-    ("372", "37", "Huyện Nho Quan", (20.3000, 105.7300, 6.0), False, ("Quốc lộ 12B", "Quốc lộ 45"), ("mtq",)),
-    ("373", "37", "Huyện Gia Viễn", (20.3300, 105.8600, 4.0), False, ("Quốc lộ 38B",), ()),
-    ("374", "37", "Huyện Hoa Lư", (20.2650, 105.9050, 2.8), False, ("đường Tràng An",), ()),
-    ("375", "37", "Huyện Yên Khánh", (20.1900, 106.0800, 4.0), False, ("Quốc lộ 10",), ()),
-    ("376", "37", "Huyện Kim Sơn", (20.0700, 106.1000, 5.0), False, ("Quốc lộ 10",), ()),
-    ("377", "37", "Huyện Yên Mô", (20.1300, 106.0000, 3.5), False, ("Quốc lộ 12B",), ()),
-    # Thanh Hóa
-    ("380", "38", "Thành phố Thanh Hóa", (19.8070, 105.7760, 3.0), True,
-     ("đường Lê Lợi", "đường Trần Phú", "đường Lê Hoàn", "đường Bà Triệu", "đường Hạc Thành",
-      "đường Phan Chu Trinh"), ()),
-    ("382", "38", "Thành phố Sầm Sơn", (19.7500, 105.8800, 1.8), True,
-     ("đường Nguyễn Du", "đường Lê Lợi", "đường Trần Hưng Đạo"), ()),
-    ("386", "38", "Huyện Bá Thước", (20.3400, 105.2500, 6.0), False, ("Quốc lộ 217",), ("blt", "mtq", "hmn")),
-    ("389", "38", "Huyện Ngọc Lặc", (20.0800, 105.3700, 5.0), False, ("đường Hồ Chí Minh", "Quốc lộ 15"),
-     ("mtq", "blt")),
-    ("390", "38", "Huyện Cẩm Thủy", (20.2000, 105.4700, 5.0), False, ("Quốc lộ 217", "đường Hồ Chí Minh"),
-     ("mtq", "blt")),
-    ("391", "38", "Huyện Thạch Thành", (20.1700, 105.6600, 6.0), False, ("đường Hồ Chí Minh",), ("mtq",)),
-)
 
-# code, district, name, (lat, lon, radius_km)
-_COMMUNE_ROWS = (
-    ("00016", "001", "Phường Ngọc Hà", (21.0375, 105.8280, 0.35)),
-    ("00028", "001", "Phường Kim Mã", (21.0315, 105.8215, 0.4)),
-    ("00061", "002", "Phường Hàng Bạc", (21.0340, 105.8530, 0.25)),
-    ("00070", "002", "Phường Hàng Trống", (21.0285, 105.8500, 0.3)),
-    ("00079", "002", "Phường Tràng Tiền", (21.0245, 105.8545, 0.3)),
-    ("00166", "005", "Phường Dịch Vọng", (21.0355, 105.7925, 0.4)),
-    ("00190", "006", "Phường Ô Chợ Dừa", (21.0180, 105.8260, 0.35)),
-    ("00376", "016", "Thị trấn Sóc Sơn", (21.2580, 105.8490, 1.0)),
-    ("09538", "268", "Phường Quang Trung", (20.9700, 105.7780, 0.5)),
-    ("09542", "268", "Phường Văn Quán", (20.9770, 105.7880, 0.5)),
-    ("09619", "271", "Thị trấn Tây Đằng", (21.2050, 105.4200, 1.0)),
-    ("05971", "178", "Phường Hoàng Văn Thụ", (21.8540, 106.7600, 0.4)),
-    ("05977", "178", "Phường Vĩnh Trại", (21.8560, 106.7660, 0.4)),
-    ("05983", "178", "Phường Chi Lăng", (21.8475, 106.7580, 0.4)),
-    ("05995", "180", "Thị trấn Thất Khê", (22.2560, 106.4700, 1.0)),
-    ("06124", "182", "Thị trấn Na Sầm", (22.0520, 106.6120, 0.8)),
-    ("06385", "186", "Thị trấn Hữu Lũng", (21.5050, 106.3450, 0.8)),
-    ("06463", "187", "Thị trấn Đồng Mỏ", (21.6630, 106.5780, 0.8)),
-    ("06529", "188", "Thị trấn Lộc Bình", (21.7600, 106.9250, 0.8)),
-    ("06613", "189", "Thị trấn Đình Lập", (21.5450, 107.0950, 0.8)),
-    ("14320", "369", "Phường Đông Thành", (20.2580, 105.9790, 0.4)),
-    ("14329", "369", "Phường Vân Giang", (20.2510, 105.9760, 0.4)),
-    ("14365", "370", "Phường Trung Sơn", (20.1530, 105.9150, 0.5)),
-    ("14383", "372", "Thị trấn Nho Quan", (20.3230, 105.7520, 0.8)),
-    ("14464", "373", "Thị trấn Me", (20.3350, 105.8700, 0.8)),
-    ("14533", "374", "Xã Trường Yên", (20.2840, 105.9060, 0.6)),
-    ("14560", "375", "Thị trấn Yên Ninh", (20.1880, 106.0760, 0.8)),
-    ("14620", "376", "Thị trấn Phát Diệm", (20.0920, 106.0800, 0.8)),
-    ("14701", "377", "Thị trấn Yên Thịnh", (20.1350, 106.0050, 0.7)),
-    ("14764", "380", "Phường Trường Thi", (19.8010, 105.7850, 0.4)),
-    ("14767", "380", "Phường Điện Biên", (19.8080, 105.7790, 0.4)),
-    ("14773", "380", "Phường Lam Sơn", (19.8050, 105.7740, 0.4)),
-    ("14923", "386", "Thị trấn Cành Nàng", (20.3470, 105.2330, 0.8)),
-    ("15061", "389", "Thị trấn Ngọc Lặc", (20.0900, 105.3780, 0.8)),
-    ("15127", "390", "Thị trấn Phong Sơn", (20.2090, 105.4660, 0.8)),
-    ("15187", "391", "Thị trấn Kim Tân", (20.1350, 105.6680, 0.8)),
-)
-
+_UNITS = _load_units()
+_PROVINCES = tuple(_Province(p["code"], p["name"], p["short"], p["area_code"], p["local_digits"], tuple(p["capitals"]),
+                             tuple(p["languages"])) for p in _UNITS["provinces"])
 _PROVINCE = {p.code: p for p in _PROVINCES}
-_DISTRICT = {row[0]: _District(row[0], row[1], row[2], row[4], row[5], row[6]) for row in _DISTRICT_ROWS}
-_COMMUNE = {row[0]: _Commune(row[0], row[1], row[2]) for row in _COMMUNE_ROWS}
+_DISTRICT = {d["code"]: _District(d["code"], d["province"], d["name"], d["urban"], tuple(d["streets"]),
+                                  tuple(d["languages"])) for d in _UNITS["districts"]}
+_COMMUNE = {c["code"]: _Commune(c["code"], c["district"], c["name"]) for c in _UNITS["communes"]}
 _DISTRICTS_OF = {p.code: tuple(d for d in _DISTRICT.values() if d.province == p.code) for p in _PROVINCES}
 _COMMUNES_OF = {d.code: tuple(c for c in _COMMUNE.values() if c.district == d.code) for d in _DISTRICT.values()}
 
 centres: dict[str, tuple[float, float, float]] = {
-    **{row[0]: row[3] for row in _DISTRICT_ROWS},
-    **{row[0]: row[3] for row in _COMMUNE_ROWS},
-}
+    unit["code"]: tuple(unit["centre"]) for unit in (*_UNITS["districts"], *_UNITS["communes"])}
 
 
 def areas() -> list[Area]:
