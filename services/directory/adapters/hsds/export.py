@@ -7,7 +7,8 @@ nested ``location`` (addresses, attributes), ``schedules``, ``languages``, ``pho
 ``organization`` full form with its ``locations`` and ``services``. For a viewer without
 the ``directory:confidential`` permission the listing is redacted first (`redact_listing`,
 by the rule of domain/confidential.py): a confidential location then carries no
-coordinates, no address entry, no commune and no description. Every document validates against the official 3.0 compiled schemas.
+coordinates, no address entry, no commune and no description. Every document validates
+against the official 3.0 compiled schemas.
 
 Ids of the nested HSDS objects that Haven does not store (phones, schedules, addresses,
 attributes...) are derived (UUID v5) from the id of their owner, so the same record always
