@@ -15,11 +15,19 @@ from .indexing import reindex_now
 from .listings import listings
 from .ports import ProviderIndex
 from .records import KINDS, kind_of, recheck_listed
-from .unit_of_work import UnitOfWorkFactory
+from .unit_of_work import DirectoryUnitOfWork, UnitOfWorkFactory
 
 
 def _editable(record: Record) -> dict:
     return {name: getattr(record, name) for name in record.EDITABLE}
+
+
+def _changed(uow: DirectoryUnitOfWork, services: list[Service], change: str) -> list[Listing]:
+    """Announce the `change` of each service's listing (contract.CHANGES); their listings,
+    for the index once the change is committed."""
+    for service in services:
+        uow.announce(service, change)
+    return listings(uow, services)
 
 
 class Registry:
@@ -33,10 +41,8 @@ class Registry:
         with self.uow() as uow:
             kind.check(uow, record)
             kind.records(uow).add(record)
-            listed = kind.listed_in(uow, record)  # a new service's own listing; nothing else shows it yet
-            found = listings(uow, listed)
-            for service in listed:
-                uow.announce(service, "created")
+            # a new service's own listing; nothing else shows a new record yet
+            found = _changed(uow, kind.listed_in(uow, record), "created")
             uow.commit()
         reindex_now(self.index, found)
         return record
@@ -64,9 +70,7 @@ class Registry:
                 raise VersionConflict(kind.name, id, expected, latest.version if latest else -1)
             listed = kind.listed_in(uow, revised)
             recheck_listed(uow, kind, listed)
-            found = listings(uow, listed)
-            for service in listed:
-                uow.announce(service, "updated")
+            found = _changed(uow, listed, "updated")
             uow.commit()
         reindex_now(self.index, found)
         return revised
@@ -84,8 +88,7 @@ class Registry:
             if current.version != expected or not records.delete(id, expected):
                 raise VersionConflict(kind.name, id, expected, current.version)
             retired = kind.listed_in(uow, current)
-            for service in retired:
-                uow.announce(service, "retired")
+            _changed(uow, retired, "retired")
             uow.commit()
         reindex_now(self.index, deleted=[service.id for service in retired])
 
@@ -95,8 +98,7 @@ class Registry:
             service.check_capacity_reporter(command.organization_id, command.any_organization)
             service = service.with_capacity(command.available, command.maximum)
             uow.services.save_capacity(service)
-            found = listings(uow, [service])
-            uow.announce(service, "capacity_changed")
+            found = _changed(uow, [service], "capacity_changed")
             uow.commit()
         reindex_now(self.index, found)
         return service
