@@ -1,4 +1,7 @@
-"""Referrals in SQL, personal fields encrypted on the way in and decrypted on the way out.
+"""The referral database's repositories: referrals (with their history and Idempotency-Keys),
+the audit log, and what notify reported about each delivery.
+
+Referrals: personal fields encrypted on the way in and decrypted on the way out.
 
 `get(id, personal=False)` never decrypts: a list, an ops view or a permission check needs
 no personal data, so none is decrypted (or audited) for it. Saving a redacted view is
@@ -21,9 +24,9 @@ from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
 from ..domain.model import RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
 from ..domain.reach import Reach
-from ..service_layer.commands import Page, ReferralFilters
+from ..service_layer.commands import AuditFilters, DeliveryReport, Page, ReferralFilters
 from ..service_layer.errors import IdempotencyKeyTaken, StaleReferral
-from .orm import history, idempotency_keys, referrals
+from .orm import audit_log, history, idempotency_keys, notifications, referrals
 
 
 def within(reach: Reach):
@@ -235,3 +238,62 @@ class ReferralRepository:
                                      e["actor_organization_id"], e["at"], e["reason_code"],
                                      self._decrypt(e["note"], personal)) for e in entries),
             version=row["version"], personal_withheld=(not personal) if withheld is None else withheld)
+
+
+class AuditLog:
+    """The audit log: who did what to which referral, when, and from where.
+
+    Rows are only ever inserted. `detail` holds field names and reason codes, never values:
+    the audit log itself must not become a copy of the personal data it watches over."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def record(self, principal, action: str, referral_id: str | None, origin, at: datetime,
+               detail: str | None = None) -> None:
+        self.connection.execute(audit_log.insert().values(
+            at=at, actor_user_id=principal.subject, actor_organization_id=principal.organization_id,
+            actor_roles=",".join(principal.roles)[:200], action=action, referral_id=referral_id,
+            detail=detail[:500] if detail else None, source_ip=(origin.source_ip or "")[:64] or None,
+            request_id=(origin.request_id or "")[:128] or None))
+
+    def list(self, filters: AuditFilters, page: Page) -> tuple[int, list[dict]]:
+        where = []
+        if filters.referral_id:
+            where.append(audit_log.c.referral_id == filters.referral_id)
+        if filters.actor:
+            where.append(audit_log.c.actor_user_id == filters.actor)
+        if filters.since:
+            where.append(audit_log.c.at >= filters.since.astimezone(timezone.utc))
+        if filters.until:
+            where.append(audit_log.c.at < filters.until.astimezone(timezone.utc))
+        condition = sa.and_(sa.true(), *where)
+        total = self.connection.execute(sa.select(sa.func.count()).select_from(audit_log).where(condition)).scalar_one()
+        rows = self.connection.execute(sa.select(audit_log).where(condition)
+                                       .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                                       .limit(page.size).offset(page.offset)).mappings().all()
+        return total, [dict(row) for row in rows]
+
+
+class DeliveryReportRepository:
+    """Delivery status on the referral: the outcomes the notify service publishes on
+    `delivery-events`, kept per delivery (the newest report wins; a redelivered event changes
+    nothing)."""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def record(self, report: DeliveryReport) -> None:
+        """Upsert one delivery's outcome (idempotent: at-least-once delivery of events)."""
+        row = asdict(report)  # its fields are the table's columns
+        changed = self.connection.execute(notifications.update().where(
+            notifications.c.delivery_id == report.delivery_id, notifications.c.at <= report.at).values(**row)).rowcount
+        if not changed and self.connection.execute(sa.select(notifications.c.delivery_id).where(
+                notifications.c.delivery_id == report.delivery_id)).first() is None:
+            self.connection.execute(notifications.insert().values(**row))
+
+    def of_referral(self, referral_id: str) -> list[dict]:
+        rows = self.connection.execute(sa.select(notifications).where(notifications.c.referral_id == referral_id)
+                                       .order_by(notifications.c.at, notifications.c.delivery_id)).mappings().all()
+        return [{k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts", "at")}
+                for row in rows]

@@ -10,10 +10,8 @@ from haven.platform.sql_unit_of_work import SqlUnitOfWork
 from haven.platform.unit_of_work import EventMessages
 
 from ..service_layer.unit_of_work import ReferralUnitOfWork
-from .audit import AuditLog
-from .notifications import DeliveryReportRepository
 from .orm import outbox
-from .repository import ReferralRepository
+from .repository import AuditLog, DeliveryReportRepository, ReferralRepository
 
 
 class SqlReferralUnitOfWork(SqlUnitOfWork, ReferralUnitOfWork):
