@@ -15,7 +15,7 @@ from ..domain.kind_mappings import KindMapping, KindMappings
 from ..domain.model import Area, Kind, Location, Organization, Service
 from ..domain.search import Listing, SearchQuery, SearchResult, Suggestion, Viewer
 
-Record = TypeVar("Record", Organization, Location, Service)
+Item = TypeVar("Item", Organization, Location, Service)
 
 
 class IndexUnavailable(RuntimeError):
@@ -71,26 +71,26 @@ class ProviderIndex(abc.ABC):
         yield True
 
 
-class Records(Protocol[Record]):
+class Records(Protocol[Item]):
     """Versioned records of one kind: compare-and-set on the version for every change."""
 
-    def add(self, item: Record) -> None: ...
+    def add(self, item: Item) -> None: ...
 
-    def add_many(self, items: Iterable[Record]) -> None: ...
+    def add_many(self, items: Iterable[Item]) -> None: ...
 
-    def get(self, id: str) -> Record | None: ...
+    def get(self, id: str) -> Item | None: ...
 
-    def get_many(self, ids: Iterable[str]) -> dict[str, Record]: ...
+    def get_many(self, ids: Iterable[str]) -> dict[str, Item]: ...
 
-    def save(self, item: Record, previous_version: int) -> bool:
+    def save(self, item: Item, previous_version: int) -> bool:
         """False when the stored version is no longer `previous_version` (nothing changed)."""
 
     def delete(self, id: str, version: int) -> bool: ...
 
-    def list(self, offset: int, limit: int) -> tuple[int, list[Record]]:
+    def list(self, offset: int, limit: int) -> tuple[int, list[Item]]:
         """The total and one page, by name."""
 
-    def all(self) -> Iterator[Record]: ...
+    def all(self) -> Iterator[Item]: ...
 
 
 class Organizations(Records[Organization], Protocol):

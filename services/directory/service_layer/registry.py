@@ -14,7 +14,7 @@ from .commands import ListServices, Record, Register, Remove, Revise, UpdateCapa
 from .indexing import reindex_now
 from .listings import listings
 from .ports import ProviderIndex
-from .records import KINDS, kind_of, recheck_listed
+from .records import kind_of, recheck_listed
 from .unit_of_work import DirectoryUnitOfWork, UnitOfWorkFactory
 
 
@@ -78,7 +78,7 @@ class Registry:
     def remove(self, command: Remove) -> None:
         """A record goes only when no other record names it, so the one listing that can leave
         search with it is its own (a service's)."""
-        kind, id = KINDS[command.kind], command.id
+        kind, id = kind_of(command.kind), command.id
         with self.uow() as uow:
             records = kind.records(uow)
             current = kind.found(uow, id)
