@@ -28,8 +28,17 @@ ORGANIZATION_LINKS, LOCATION_LINKS = record_links("organization"), record_links(
 # looked at. Locations are read with the caller's rights (confidential addresses).
 
 
-def _created(item, path: str):
-    return item, 201, {"ETag": etag(item.version), "Location": f"/v1/{path}/{item.id}"}
+def _created(item, path: str, shown=None):
+    return item if shown is None else shown, 201, {"ETag": etag(item.version), "Location": f"/v1/{path}/{item.id}"}
+
+
+def _current(item, shown=None):
+    """The record (as the caller is shown it) with the ETag a later change must send."""
+    return item if shown is None else shown, 200, {"ETag": etag(item.version)}
+
+
+def _page(query: dict, total: int, items: list) -> dict:
+    return {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
 
 
 @blp.route("/organizations")
@@ -41,7 +50,7 @@ class Organizations(MethodView):
     def get(self, query):
         """List organizations, by name."""
         total, items = registry().list(Organization, query["page"], query["per_page"])
-        return {"total": total, "page": query["page"], "per_page": query["per_page"], "items": items}
+        return _page(query, total, items)
 
     @blp.arguments(s.OrganizationSchema)
     @blp.response(201, s.OrganizationSchema)
@@ -61,7 +70,7 @@ class OrganizationById(MethodView):
     def get(self, organization_id):
         """Read one organization; its ETag is what a later change must send as If-Match."""
         organization = registry().get(Organization, str(organization_id))
-        return organization, 200, {"ETag": etag(organization.version)}
+        return _current(organization)
 
     @blp.arguments(s.OrganizationSchema)
     @blp.response(200, s.OrganizationSchema)
@@ -71,7 +80,7 @@ class OrganizationById(MethodView):
         """Replace an organization's details."""
         require_permission(WRITE)
         organization = registry().revise(Revise(organization_from(data, str(organization_id)), expected_version()))
-        return organization, 200, {"ETag": etag(organization.version)}
+        return _current(organization)
 
     @blp.response(204)
     @blp.doc(parameters=[IF_MATCH], operationId="remove_organization")
@@ -92,8 +101,7 @@ class Locations(MethodView):
         """List locations. Confidential ones are redacted without directory:confidential."""
         who = viewer()
         total, items = registry().list(Location, query["page"], query["per_page"])
-        return {"total": total, "page": query["page"], "per_page": query["per_page"],
-                "items": [redact_location(item, who) for item in items]}
+        return _page(query, total, [redact_location(item, who) for item in items])
 
     @blp.arguments(s.LocationSchema)
     @blp.response(201, s.LocationSchema)
@@ -114,7 +122,7 @@ class LocationById(MethodView):
         """Read one location (redacted if confidential and the caller may not see it)."""
         who = viewer()
         location = registry().get(Location, str(location_id))
-        return redact_location(location, who), 200, {"ETag": etag(location.version)}
+        return _current(location, redact_location(location, who))
 
     @blp.arguments(s.LocationSchema)
     @blp.response(200, s.LocationSchema)
@@ -124,7 +132,7 @@ class LocationById(MethodView):
         """Replace a location's details."""
         require_permission(WRITE)
         location = registry().revise(Revise(location_from(data, str(location_id)), expected_version()))
-        return location, 200, {"ETag": etag(location.version)}
+        return _current(location)
 
     @blp.response(204)
     @blp.doc(parameters=[IF_MATCH], operationId="remove_location")
@@ -145,8 +153,7 @@ class Services(MethodView):
         """List services, by name; `organization_id` narrows it to one organization's."""
         organization_id = str(query["organization_id"]) if "organization_id" in query else None
         total, listings = registry().services(ListServices(query["page"], query["per_page"], organization_id))
-        return {"total": total, "page": query["page"], "per_page": query["per_page"],
-                "items": [service_view(listing.service) for listing in listings]}
+        return _page(query, total, [service_view(listing.service) for listing in listings])
 
     @blp.arguments(s.ServiceSchema)
     @blp.response(201, s.ServiceSchema)
@@ -156,7 +163,7 @@ class Services(MethodView):
         """Register a service. It is searchable when this answers."""
         require_permission(WRITE)
         service = registry().register(Register(service_from(data, new_id())))
-        return service_view(service), 201, {"ETag": etag(service.version), "Location": f"/v1/services/{service.id}"}
+        return _created(service, "services", service_view(service))
 
 
 @blp.route("/services/<uuid:service_id>")
@@ -167,7 +174,7 @@ class ServiceById(MethodView):
     def get(self, service_id):
         """Read one service."""
         service = registry().get(Service, str(service_id))
-        return service_view(service), 200, {"ETag": etag(service.version)}
+        return _current(service, service_view(service))
 
     @blp.arguments(s.ServiceSchema)
     @blp.response(200, s.ServiceSchema)
@@ -177,7 +184,7 @@ class ServiceById(MethodView):
         """Replace a service's details (capacity has its own endpoint and is kept)."""
         require_permission(WRITE)
         service = registry().revise(Revise(service_from(data, str(service_id)), expected_version()))
-        return service_view(service), 200, {"ETag": etag(service.version)}
+        return _current(service, service_view(service))
 
     @blp.response(204)
     @blp.doc(parameters=[IF_MATCH], operationId="remove_service")
