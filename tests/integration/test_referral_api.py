@@ -138,6 +138,9 @@ def test_missing_or_invalid_consent_is_422_naming_the_field_and_nothing_is_saved
         assert answer.status_code == 422, (field, answer.json)
         assert answer.content_type == "application/problem+json"
         assert answer.json["errors"][0]["field"] == field, answer.json
+        # the message says what is wrong with the field; the detail puts the two together
+        message = answer.json["errors"][0]["message"]
+        assert not message.startswith(field) and answer.json["detail"] == f"{field}: {message}", answer.json
     with engine(stack).connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(referrals_table)).scalar_one() == before
 

@@ -1,7 +1,7 @@
 """Which refusal of the referral service is answered with which problem+json: one table,
 registered by bootstrap through `haven.platform.errors.register_problems`. The domain's
-errors are named one by one (they subclass no platform refusal: domain/errors.py says
-why); a refusal of the service layer not named here would get its platform kind's answer."""
+errors and the service layer's are platform refusals, named here for their own problem
+types; one not named here would get its platform kind's answer."""
 from __future__ import annotations
 
 from haven.platform.errors import Answer
