@@ -198,24 +198,9 @@ class FakeNotifyUnitOfWork(FakeUnitOfWork, NotifyUnitOfWork):
         self.deliveries = FakeDeliveries()
         self.inbox = FakeInbox()
         self.consumed_events = FakeConsumedEvents()
-        self._before = None
 
-    def _stores(self) -> tuple:
+    def stores(self) -> tuple:
         return self.subscriptions, self.deliveries, self.inbox, self.consumed_events
-
-    def open(self) -> None:
-        self._before = copy.deepcopy([vars(store) for store in self._stores()])
-
-    def _commit(self) -> None:
-        super()._commit()
-        self._before = None
-
-    def rollback(self) -> None:
-        if self._before is not None:
-            for store, state in zip(self._stores(), self._before):
-                vars(store).update(state)
-            self._before = None
-        super().rollback()
 
 
 # --- ports -------------------------------------------------------------------------------

@@ -145,24 +145,9 @@ class FakeReferralUnitOfWork(FakeUnitOfWork, ReferralUnitOfWork):
         self.referrals = FakeReferrals(self.track)
         self.audit = FakeAudit()
         self.notifications = FakeDeliveryReports()
-        self._before = None
 
-    def _stores(self) -> tuple:
+    def stores(self) -> tuple:
         return self.referrals, self.audit, self.notifications
-
-    def open(self) -> None:
-        self._before = copy.deepcopy([{k: v for k, v in vars(s).items() if k != "track"} for s in self._stores()])
-
-    def _commit(self) -> None:
-        super()._commit()
-        self._before = None
-
-    def rollback(self) -> None:
-        if self._before is not None:
-            for store, state in zip(self._stores(), self._before):
-                vars(store).update(state)
-            self._before = None
-        super().rollback()
 
 
 class FakeDirectory:

@@ -71,3 +71,31 @@ def test_without_a_contract_nothing_is_published():
         uow.track(Account("a4")).close()
         uow.commit()
     assert uow.outbox == []
+
+
+class Shelves:  # an in-memory repository
+    def __init__(self):
+        self.rows: dict[str, int] = {}
+
+
+class ShelvesUnitOfWork(FakeUnitOfWork):
+    def __init__(self):
+        super().__init__()
+        self.shelves = Shelves()
+
+    def stores(self) -> tuple:
+        return (self.shelves,)
+
+
+def test_the_fake_puts_its_stores_back_when_a_use_case_fails():
+    # else a "nothing was stored" test of a refused use case would prove nothing
+    uow = ShelvesUnitOfWork()
+    with uow:
+        uow.shelves.rows["a"] = 1
+        uow.commit()
+    with pytest.raises(RuntimeError):
+        with uow:
+            uow.shelves.rows["a"] = 2
+            uow.shelves.rows["b"] = 3
+            raise RuntimeError("refused")
+    assert uow.shelves.rows == {"a": 1}
