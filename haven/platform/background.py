@@ -39,6 +39,14 @@ class Job:
     thread: threading.Thread | None = field(default=None, repr=False)
 
 
+def every(seconds: float, tick: Callable[[], object], stop: threading.Event) -> None:
+    """A timer job's loop: `tick()` now and then every `seconds` until `stop`. A tick that
+    raises ends the loop, so `supervise` logs it and starts the job again after a backoff."""
+    while not stop.is_set():
+        tick()
+        stop.wait(seconds)
+
+
 def supervise(job: Job, stop: threading.Event, first_backoff: float = 1.0, max_backoff: float = 30.0) -> None:
     backoff = first_backoff
     while not stop.is_set():

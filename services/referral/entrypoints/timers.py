@@ -6,6 +6,8 @@ import logging
 import threading
 from typing import Callable
 
+from haven.platform.background import every
+
 from ..service_layer.referrals import Referrals
 
 log = logging.getLogger(__name__)
@@ -21,25 +23,24 @@ def sla_timer(referrals: Referrals, interval: float) -> Callable[[threading.Even
         # REFERRAL_SLA may have changed since the deadlines were stored.
         moved = referrals.restamp_deadlines()
         log.info("SLA deadlines stamped under the current policy", extra={"count": moved})
-        while not stop.is_set():
-            raised = referrals.escalate_due()
-            if raised:
-                log.info("missed deadlines escalated", extra={"count": raised})
-            stop.wait(interval)
+        every(interval, escalate, stop)
+
+    def escalate() -> None:
+        raised = referrals.escalate_due()
+        if raised:
+            log.info("missed deadlines escalated", extra={"count": raised})
 
     return run
 
 
 def idempotency_key_pruning(referrals: Referrals,
                             interval: float = IDEMPOTENCY_PRUNE_SECONDS) -> Callable[[threading.Event], None]:
-    def run(stop: threading.Event) -> None:
-        while not stop.is_set():
-            forgotten = referrals.forget_expired_idempotency_keys()
-            if forgotten:
-                log.info("expired idempotency keys forgotten", extra={"count": forgotten})
-            stop.wait(interval)
+    def forget() -> None:
+        forgotten = referrals.forget_expired_idempotency_keys()
+        if forgotten:
+            log.info("expired idempotency keys forgotten", extra={"count": forgotten})
 
-    return run
+    return lambda stop: every(interval, forget, stop)
 
 
 __all__ = ["IDEMPOTENCY_PRUNE_SECONDS", "idempotency_key_pruning", "sla_timer"]
