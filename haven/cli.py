@@ -258,14 +258,14 @@ def rotate_field_keys() -> None:
 def reindex() -> None:
     """Rebuild the directory's search index from its database; search keeps answering meanwhile."""
     from haven.platform import db
-    from services.directory.adapters.search_index import IndexUnavailable
+    from services.directory.service_layer.ports import IndexUnavailable
     from services.directory.bootstrap import directory_from
 
     config = load_configs([DIRECTORY])[DIRECTORY.name]
     started = time.monotonic()
     try:
         directory = directory_from(config, db.create_engine(DIRECTORY.database_url(config)))
-        count = directory.rebuild_index()
+        count = directory.indexing.rebuild()
     except (ConfigError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     except Exception as exc:

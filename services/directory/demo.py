@@ -10,9 +10,9 @@ def load(config, database_url: str) -> None:
     from . import demo_data
 
     directory = directory_from(config, db.create_engine(database_url))
-    directory.add_areas(demo_data.areas())
+    directory.reference.add_areas(demo_data.areas())
     providers = demo_data.providers()
-    directory.load_trusted(providers)
+    directory.imports.load_trusted(providers)
     if not config.haven_auth_jwks_url:  # with an identity provider, accounts live there
         from haven.platform.local_users import ensure_demo_users
 

@@ -47,9 +47,9 @@ def load(data_dir: str, services: int) -> None:
     url = SPEC.database_url(config)
     SPEC.migrations().upgrade(url)
     directory = directory_from(config, db.create_engine(url))
-    directory.add_areas(demo_data.areas())
+    directory.reference.add_areas(demo_data.areas())
     started = time.monotonic()
-    count = directory.load_trusted(demo_data.generate(services))
+    count = directory.imports.load_trusted(demo_data.generate(services))
     print(f"loaded and indexed {count} services in {time.monotonic() - started:.1f}s")
 
 
@@ -70,7 +70,7 @@ def rebuild(environ: dict) -> tuple[int, float]:
     config = SPEC.load_config(environ)
     directory = directory_from(config, db.create_engine(SPEC.database_url(config)))
     started = time.monotonic()
-    count = directory.rebuild_index()
+    count = directory.indexing.rebuild()
     return count, time.monotonic() - started
 
 

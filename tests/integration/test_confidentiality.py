@@ -28,7 +28,7 @@ SECRETS = ["Số 7 ngõ Bí Mật", "ngõ Bí Mật", "Số 9 hẻm Kín", "2412
 def world(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("confidential")
     app = service_app("directory", data_dir)
-    app.extensions["haven.directory"]["directory"].add_areas(AREAS)
+    app.extensions["haven.directory"]["directory"].reference.add_areas(AREAS)
     client = app.test_client()
     admin = bearer(data_dir, "directory_admin")
 

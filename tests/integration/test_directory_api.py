@@ -31,7 +31,7 @@ class Api:
 @pytest.fixture
 def api(tmp_path, database_url):
     app = service_app("directory", tmp_path, database_url)
-    app.extensions["haven.directory"]["directory"].add_areas(LANG_SON)
+    app.extensions["haven.directory"]["directory"].reference.add_areas(LANG_SON)
     return Api(app.test_client(), tmp_path)
 
 

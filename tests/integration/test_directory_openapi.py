@@ -19,7 +19,7 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 def haven(tmp_path, database_url):
     app = service_app("directory", tmp_path, database_url)
     directory = app.extensions["haven.directory"]["directory"]
-    directory.add_areas([Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
+    directory.reference.add_areas([Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
                          Area("06184", "Đồng Đăng", "commune", "183")])
     return app, app.test_client(), bearer(tmp_path, "directory_admin")
 

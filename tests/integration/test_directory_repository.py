@@ -25,7 +25,7 @@ def directory(database_url, tmp_path):
     SERVICES["directory"].migrations().upgrade(database_url)
     engine = db.create_engine(database_url)
     directory = use_cases(partial(SqlDirectoryUnitOfWork, engine), SqliteProviderIndex(str(tmp_path / "index")))
-    directory.add_areas(AREAS)
+    directory.reference.add_areas(AREAS)
     yield directory
     engine.dispose()
 
@@ -146,7 +146,7 @@ def test_rebuild_restores_an_index_that_lost_everything(directory):
     _organization, _location, service = _shelter(directory)
     directory.index.delete([service.id])
     assert directory.search.search(SearchQuery(), Viewer(), {}).total == 0
-    assert directory.rebuild_index() == 1
+    assert directory.indexing.rebuild() == 1
     assert directory.search.search(SearchQuery(text="tam lanh"), Viewer(), {}).total == 1
 
 
@@ -178,13 +178,13 @@ def test_an_edit_read_before_a_capacity_count_does_not_undo_it(directory):
 ])
 def test_bad_area_batches_are_refused_whole(directory, batch, field):
     with pytest.raises(InvalidReference) as failure:
-        directory.add_areas(batch)
+        directory.reference.add_areas(batch)
     assert failure.value.field == field
     assert set(directory.reference.areas()) == {a.code for a in AREAS}
 
 
 def test_a_commune_may_sit_directly_under_a_province(directory):  # two-tier government since 2025
-    directory.add_areas([Area("26734", "Phường Kỳ Lừa", "commune", "20")])
+    directory.reference.add_areas([Area("26734", "Phường Kỳ Lừa", "commune", "20")])
     assert directory.reference.areas()["26734"].parent_code == "20"
 
 

@@ -46,8 +46,8 @@ def _environ(backend, request, tmp_path) -> dict:
 def app(request, tmp_path):
     app = service_app("directory", tmp_path, **_environ(request.param, request, tmp_path))
     directory = app.extensions["haven.directory"]["directory"]
-    directory.add_areas(AREAS)
-    directory.rebuild_index()  # what `haven serve` does before its workers start
+    directory.reference.add_areas(AREAS)
+    directory.indexing.rebuild()  # what `haven serve` does before its workers start
     return app
 
 

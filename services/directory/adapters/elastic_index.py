@@ -26,10 +26,10 @@ from elasticsearch import (ApiError, AuthenticationException, BadRequestError, C
 
 from ..domain.search import (KEY_SEPARATOR, Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights,
                              nearest_visible_distance, redact_listing, suggestions)
+from ..service_layer.ports import IndexUnavailable, ProviderIndex
 from . import elastic_queries as q
 from .codec import listing_from_dict
 from .elastic_documents import LAYOUT_VERSION, document, template, version
-from .search_index import IndexUnavailable, ProviderIndex
 
 # Elasticsearch pages no deeper than this (index.max_result_window); deeper pages are empty,
 # their totals and facets still right.

@@ -24,9 +24,9 @@ from ..domain.confidential import PUBLIC, disclosure
 from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, query_terms,
                              redact_listing, searchable_places, suggestion_key, suggestions)
 from ..domain.text import fold
+from ..service_layer.ports import ProviderIndex
 from .codec import listing_from_dict, listing_to_dict
 from .search_columns import Columns, evaluate, payloads, suggested_names
-from .search_index import ProviderIndex
 
 SCHEMA = """
 -- AUTOINCREMENT: a rowid is never reused, so a doc replaced by an upsert gets a new one and

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Iterable
+from typing import Callable
 
-from ..domain.model import Area, Location, Organization, Service
 from .hsds_queries import HsdsQueries
 from .imports import Imports
 from .indexing import Indexing
@@ -31,13 +30,3 @@ class Directory:
     indexing: Indexing
     imports: Imports
 
-    # What the operators' commands ask of the whole directory (`haven reindex`, demo data).
-
-    def add_areas(self, areas: Iterable[Area]) -> list[Area]:
-        return self.reference.add_areas(areas)
-
-    def load_trusted(self, providers: Iterable[tuple[Organization, list[Location], list[Service]]]) -> int:
-        return self.imports.load_trusted(providers)
-
-    def rebuild_index(self) -> int:
-        return self.indexing.rebuild()
