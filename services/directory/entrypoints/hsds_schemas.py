@@ -1,7 +1,7 @@
 """The HSDS 3.0 shapes Haven answers (GET /hsds/*, GET /v1/export/hsds), for the OpenAPI
 document: the fields of the Open Referral schemas (github.com/openreferral/specification,
 3.0, `schema/`) that Haven writes, with their types, and the HSDS API's page. The answers
-are serialised by adapters/hsds.py, not through these schemas; the tests validate real
+are serialised by adapters/hsds/export.py, not through these schemas; the tests validate real
 answers against both these and the official schemas."""
 from __future__ import annotations
 
