@@ -1,50 +1,13 @@
 """Identity and permissions from signed bearer tokens (JWT), shared by every service.
 
-Roles are what an identity provider assigns; permissions are what code checks. The map
-between them lives here, once. In the embedded default Haven is its own issuer: an EC key
+In the embedded default Haven is its own issuer: an EC key
 pair in HAVEN_DATA_DIR signs short-lived tokens (`POST /v1/auth/login` for the local users
 of `haven users`, `haven token` for scripts), and every service verifies with the public
 half. In production tokens come from an OIDC provider and are verified against its JWKS
 (HAVEN_AUTH_JWKS_URL); the roles come from its `roles` claim, the organization from `org`.
 
-| permission                 | caseworker | agency_staff | supervisor | directory_admin | ops | admin |
-|----------------------------|:----------:|:------------:|:----------:|:---------------:|:---:|:-----:|
-| directory:write            |            |              |            |        x        |     |   x   |
-| directory:capacity         |            |      x¹      |            |        x        |     |   x   |
-| directory:confidential     |            |              |     x      |        x        |     |   x   |
-| referral:create            |     x¹     |              |     x¹     |                 |     |       |
-| referral:read              |     x¹     |      x¹      |     x¹     |                 |  x  |   x   |
-| referral:respond           |            |      x¹      |            |                 |     |       |
-| referral:cancel            |     x¹     |              |     x¹     |                 |     |       |
-| referral:consent_override  |            |              |     x      |                 |     |       |
-| referral:personal          |     x¹     |      x¹      |     x¹     |                 |     |       |
-| referral:aggregates        |            |              |            |                 |  x  |   x   |
-| audit:read                 |            |              |            |                 |     |   x   |
-| notify:subscriptions       |     x¹     |      x¹      |     x¹     |                 |     |   x   |
-| notify:inbox               |     x      |      x       |     x      |        x        |  x  |   x   |
-
-¹ Only for their own organization: caseworkers and their supervisors act for the agency
-  they work at (referrals it sends), agency staff for the organization they work at
-  (referrals addressed to it, its capacity). All three manage their organization's notify
-  subscriptions: a caseworker's agency follows the referrals it sent (the referrer's
-  news goes to the referring organization's subscriptions) as a receiving agency follows
-  those addressed to it. A caseworker, supervisor or
-  agency_staff token without an `org` claim is refused (403) wherever such a permission is
-  checked. Which records "their own" covers is
-  the service's query: `Principal.limited_to_organization(permission)` tells it to filter.
-
-Decisions behind the blanks:
-- `referral:respond` is agency staff only, admin included in the "no": accepting a referral
-  promises a survivor a bed or an appointment, which only the receiving organization can
-  promise. An administrator answering for it would produce a promise nobody keeps.
-- `referral:consent_override` is supervisor only (survivor-safety rule): sending a referral
-  without the survivor's consent, because she is in immediate danger, is a judgement for
-  someone who knows the case and answers for it, not for a technical administrator.
-- `ops` sees aggregates and referrals without their personal fields, never a survivor's
-  name, phone or story: operations staff need to know that help arrives, not to whom.
-- `admin` does not refer and does not read personal fields either: a survivor's details go
-  to the referring agency and, once it accepts, the receiving agency, and to nobody else.
-  Administrators read the audit log and every referral without its personal fields.
+Who may do what (roles, permissions, `Principal`) is `haven/platform/principal.py`, pure
+Python, so a service layer can take a caller without importing Flask or JWT.
 """
 from __future__ import annotations
 
@@ -52,7 +15,7 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 import jwt
@@ -61,67 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from flask import g, request
 
 from .errors import Problem, problem_type
+from .principal import ANONYMOUS, ORGANIZATION_ROLES, ROLES, Principal, permissions_for
 
 log = logging.getLogger("haven.auth")
 
-ROLES = ("caseworker", "agency_staff", "supervisor", "directory_admin", "ops", "admin")
-
-# People in these roles act for one organization, named by their token's `org` claim.
-ORGANIZATION_ROLES = frozenset({"caseworker", "agency_staff", "supervisor"})
-# Permissions whose records belong to an organization: held through an organization role,
-# they reach that organization's records only.
-ORGANIZATION_SCOPED = frozenset({
-    "directory:capacity", "referral:create", "referral:read", "referral:respond", "referral:cancel",
-    "referral:personal", "notify:subscriptions",
-})
-
-_EVERYONE = frozenset({"notify:inbox"})
-_DIRECTORY_ADMIN = frozenset({"directory:write", "directory:capacity", "directory:confidential"})
-
-# Shelter addresses go to those who must know them to do their job, and nobody else; the
-# same holds for a survivor's personal details. The table in the docstring is this map.
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "caseworker": _EVERYONE | {"referral:create", "referral:read", "referral:cancel", "referral:personal",
-                               "notify:subscriptions"},
-    "agency_staff": _EVERYONE | {"directory:capacity", "referral:read", "referral:respond", "referral:personal",
-                                 "notify:subscriptions"},
-    "supervisor": _EVERYONE | {"directory:confidential", "referral:create", "referral:read", "referral:cancel",
-                               "referral:consent_override", "referral:personal", "notify:subscriptions"},
-    "directory_admin": _EVERYONE | _DIRECTORY_ADMIN,
-    "ops": _EVERYONE | {"referral:read", "referral:aggregates"},
-    "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:read", "referral:aggregates", "audit:read",
-                                              "notify:subscriptions"},
-}
 ALGORITHM = "ES256"
-
-
-@dataclass(frozen=True)
-class Principal:
-    subject: str
-    roles: tuple[str, ...] = ()
-    organization_id: str | None = None
-    permissions: frozenset[str] = field(default_factory=frozenset)
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-    def limited_to_organization(self, permission: str) -> bool:
-        """True when this caller holds `permission` only through an organization role, so
-        it reaches the records of `organization_id` and no others (every organization role
-        is bound; an ops or admin role on the same token lifts the limit)."""
-        if permission not in ORGANIZATION_SCOPED or not self.can(permission):
-            return False
-        return permission not in permissions_for(r for r in self.roles if r not in ORGANIZATION_ROLES)
-
-
-ANONYMOUS = Principal(subject="anonymous")
-
-
-def permissions_for(roles: Iterable[str]) -> frozenset[str]:
-    granted: set[str] = set()
-    for role in roles:
-        granted |= ROLE_PERMISSIONS.get(role, frozenset())
-    return frozenset(granted)
 
 
 class LocalKeys:

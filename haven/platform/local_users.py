@@ -26,7 +26,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from .auth import ORGANIZATION_ROLES, ROLES
+from .principal import ORGANIZATION_ROLES, ROLES
 from .sign_in_limits import SignInLimits
 
 LANGUAGES = ("vi", "en")

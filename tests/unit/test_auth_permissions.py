@@ -3,11 +3,9 @@ never act without an organization."""
 import pytest
 from flask import Flask
 
-from haven.platform import auth
-from haven.platform.auth import (
-    ANONYMOUS, ROLE_PERMISSIONS, ROLES, LocalKeys, Principal, TokenVerifier, mint_token, permissions_for,
-    require, require_organization,
-)
+from haven.platform import principal as who_may
+from haven.platform.auth import LocalKeys, TokenVerifier, mint_token, require, require_organization
+from haven.platform.principal import ANONYMOUS, ROLE_PERMISSIONS, ROLES, Principal, permissions_for
 from haven.platform.errors import Problem, register_error_handlers
 
 CW, AS, SUP, DA, OPS, ADM = ROLES
@@ -52,7 +50,7 @@ def test_ops_never_sees_personal_fields_and_only_a_supervisor_overrides_consent(
 
 
 def _documented_table() -> dict[str, set[str]]:
-    rows = [line for line in auth.__doc__.splitlines() if line.startswith("| ")]
+    rows = [line for line in who_may.__doc__.splitlines() if line.startswith("| ")]
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
     table = {}
     for row in rows[1:]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from haven.platform.auth import Principal, permissions_for
+from haven.platform.principal import Principal, permissions_for
 from services.notify import contract
 from services.notify.domain.errors import DeliveryNotRetryable, NotFound, NotYourOrganization, TargetRefused
 from services.notify.domain.policy import Backoff, CircuitBreaker

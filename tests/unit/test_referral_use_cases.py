@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from haven.platform import refusals
-from haven.platform.auth import Principal, permissions_for
+from haven.platform.principal import Principal, permissions_for
 from services.referral.domain.errors import ConsentRequired, IllegalTransition, NotPermitted
 from services.referral.domain.sla import SlaPolicy
 from services.referral.service_layer.commands import (Accept, Acknowledge, Complete, ConsentRecord, CreateReferral,

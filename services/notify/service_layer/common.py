@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 PERMISSION = "notify:subscriptions"
 

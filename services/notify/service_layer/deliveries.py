@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Callable
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain.delivery import Attempt, Delivery
 from ..domain.errors import NotFound

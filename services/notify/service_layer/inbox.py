@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain.errors import NotFound
 from ..domain.inbox import InboxItem

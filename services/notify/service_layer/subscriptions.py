@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain import signature
 from ..domain.delivery import Delivery

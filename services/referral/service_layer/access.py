@@ -10,7 +10,7 @@ A referral the caller may not see does not exist for them (ReferralNotFound, 404
 """
 from __future__ import annotations
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain.model import (ACCEPT, CANCELLED, RECEIVING, REFERRING, WITHHELD, Actor, Referral, redacted,
                             without_override_reason)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain import sla
 from ..domain.client import ClientProfile, PersonalDetails

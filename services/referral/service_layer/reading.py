@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 
 from ..domain import sla
 from ..domain.model import Referral

@@ -10,7 +10,7 @@ import abc
 from datetime import datetime
 from typing import Protocol
 
-from haven.platform.auth import Principal
+from haven.platform.principal import Principal
 from haven.platform.unit_of_work import UnitOfWork
 
 from ..domain.model import Deadline, Referral
