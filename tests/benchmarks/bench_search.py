@@ -195,7 +195,8 @@ def standin_searches(environ: dict, count: int) -> None:
     from datetime import date, datetime, timezone
 
     from services.directory.adapters.elastic_index import ElasticProviderIndex, elastic_client
-    from services.directory.domain.search import SearchQuery, Viewer
+    from services.directory.domain.confidential import Viewer
+    from services.directory.domain.search import SearchQuery
 
     index = ElasticProviderIndex(elastic_client(environ["ELASTICSEARCH_URL"], timeout=600),
                                  alias=environ["ELASTICSEARCH_INDEX"])

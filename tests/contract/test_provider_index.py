@@ -10,10 +10,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.directory.domain.model import (Address, Capacity, Location, OpeningHours, Organization, Service)
-from services.directory.domain.confidential import WHOLE, disclosure
+from services.directory.domain.confidential import WHOLE, Viewer, disclosure, public_position
 from services.directory.domain.hours import is_open
-from services.directory.domain.search import (AreaFilter, Listing, SearchQuery, Viewer, distance_km,
-                                             public_position, visible_distance)
+from services.directory.domain.search import AreaFilter, Listing, SearchQuery, distance_km, visible_distance
 
 PUBLIC = Viewer(can_see_confidential=False)
 PRIVILEGED = Viewer(can_see_confidential=True)

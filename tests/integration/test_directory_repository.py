@@ -12,8 +12,9 @@ from services.directory.adapters.unit_of_work import SqlDirectoryUnitOfWork
 from services.directory.bootstrap import use_cases
 from services.directory.domain.errors import InUse, InvalidReference, VersionConflict
 from services.directory.domain.model import Area, Location, Organization, OpeningHours, Phone, Service, new_id
-from services.directory.domain.search import SearchQuery, Viewer
-from services.directory.service_layer.commands import Register, Remove, Revise, UpdateCapacity
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import SearchQuery
+from services.directory.service_layer.commands import ImportRecords, Register, Remove, Revise, UpdateCapacity
 
 AREAS = [Area("20", "Lạng Sơn", "province"), Area("183", "Cao Lộc", "district", "20"),
          Area("06184", "Đồng Đăng", "commune", "183"), Area("01", "Hà Nội", "province"),
@@ -193,11 +194,12 @@ def test_an_import_keeps_the_rules_and_the_index_current(directory):
 
     organization, location, service = _shelter(directory)
     public = changed(location, confidential=False)
-    counts, errors = directory.imports.import_records([], [public], [])
+    outcome = directory.imports.import_batch(ImportRecords([], [public], []))
+    counts, errors = outcome.counts, outcome.errors
     assert counts["locations"] == 0 and errors[0]["field"] == "location_ids.0"
     assert directory.registry.get(Location, location.id).confidential is True
     moved = changed(location, address=changed(location.address, address_1="Số 1 đường Mới"))
-    directory.imports.import_records([changed(organization, name="Hội Phụ nữ Cao Lộc")], [moved], [])
+    directory.imports.import_batch(ImportRecords([changed(organization, name="Hội Phụ nữ Cao Lộc")], [moved], []))
     hits = directory.search.search(SearchQuery(text="hoi phu nu cao loc"), Viewer(), {}).hits
     assert [hit.listing.service.id for hit in hits] == [service.id]  # re-indexed with the new name
     private = directory.search.search(SearchQuery(text="duong moi"), Viewer(can_see_confidential=True), {}).hits

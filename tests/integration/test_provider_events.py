@@ -19,7 +19,8 @@ from services.directory import SPEC as DIRECTORY
 from services.directory import contract
 from services.directory.adapters.orm import outbox as outbox_table
 from services.directory.bootstrap import directory_from
-from services.directory.domain.search import SearchQuery, Viewer
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import SearchQuery
 from services.directory.entrypoints import consumers as provider_events
 from tests.support.apps import service_app
 from tests.support.auth import bearer

@@ -9,7 +9,8 @@ import pytest
 from haven.platform.config import ConfigError
 from services.directory.adapters.elastic_index import BulkIndexingFailed, ElasticProviderIndex, elastic_client
 from services.directory.domain.model import Area, Capacity
-from services.directory.domain.search import SearchQuery, Viewer
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import SearchQuery
 from tests.contract.test_provider_index import LISTINGS
 from tests.support.apps import service_app
 from tests.support.auth import bearer

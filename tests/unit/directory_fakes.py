@@ -13,7 +13,8 @@ from typing import Iterable
 
 from services.directory.domain.kind_mappings import KindMappings
 from services.directory.domain.model import BASE_KINDS, Area, Kind, Location, Organization, Service
-from services.directory.domain.search import Hit, Listing, SearchQuery, SearchResult, Viewer, redact_listing
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import Hit, Listing, SearchQuery, SearchResult, redact_listing
 from services.directory.service_layer.ports import ProviderIndex
 from services.directory.service_layer.unit_of_work import DirectoryUnitOfWork
 from tests.support.fakes import FakeUnitOfWork

@@ -9,7 +9,8 @@ from haven.platform.refusals import Conflict, Invalid, NotPermitted, Preconditio
 from services.directory import contract
 from services.directory.bootstrap import use_cases
 from services.directory.domain.model import Address, Area, Location, Organization, Service
-from services.directory.domain.search import SearchQuery, Viewer
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import SearchQuery
 from services.directory.service_layer.commands import Register, Remove, Revise, UpdateCapacity
 from tests.unit.directory_fakes import FakeDirectoryUnitOfWork, FakeProviderIndex
 

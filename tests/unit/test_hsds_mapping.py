@@ -17,7 +17,8 @@ from services.directory.adapters.hsds import (STATUS_TO_HSDS, ImportBatch, organ
 from services.directory.domain.kind_mappings import KindMapping, KindMappings, Term, check_mappings, taxonomy_key
 from services.directory.domain.model import (STATUSES, Address, Capacity, Location, OpeningHours, Organization,
                                              Phone, Service)
-from services.directory.domain.search import Listing, Viewer
+from services.directory.domain.confidential import Viewer
+from services.directory.domain.search import Listing
 from tests.support.hsds_schema import validator
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hsds"

@@ -24,7 +24,8 @@ from typing import Iterable, Iterator
 from elasticsearch import (ApiError, AuthenticationException, BadRequestError, ConflictError, Elasticsearch,
                            NotFoundError, TransportError, helpers)
 
-from ..domain.search import (KEY_SEPARATOR, Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights,
+from ..domain.confidential import Viewer
+from ..domain.search import (KEY_SEPARATOR, Hit, Listing, SearchQuery, SearchResult, Suggestion, highlights,
                              nearest_visible_distance, redact_listing, suggestions)
 from ..service_layer.ports import IndexUnavailable, ProviderIndex
 from . import elastic_queries as q

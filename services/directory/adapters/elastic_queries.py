@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 from ..domain import hours as opening
-from ..domain.confidential import disclosure
-from ..domain.search import SearchQuery, Viewer, query_terms
+from ..domain.confidential import Viewer, disclosure
+from ..domain.search import SearchQuery, query_terms
 from .elastic_documents import SECRET_TEXT_FIELDS, SUGGEST_FIELDS, TEXT_FIELDS
 
 TYPO_MIN_LETTERS = 4

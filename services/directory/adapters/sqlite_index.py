@@ -20,8 +20,8 @@ from datetime import date
 from typing import Iterable, Iterator
 
 from ..domain import hours as opening
-from ..domain.confidential import PUBLIC, disclosure
-from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, Viewer, highlights, query_terms,
+from ..domain.confidential import PUBLIC, Viewer, disclosure
+from ..domain.search import (Hit, Listing, SearchQuery, SearchResult, Suggestion, highlights, query_terms,
                              redact_listing, searchable_places, suggestion_key, suggestions)
 from ..domain.text import fold
 from ..service_layer.ports import ProviderIndex

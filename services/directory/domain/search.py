@@ -8,8 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-# CONFIDENTIAL_PERMISSION, Viewer and public_position are read from here too (the API, the tests).
-from .confidential import CONFIDENTIAL_PERMISSION, PUBLIC, WHOLE, Viewer, disclosure, public_position  # noqa: F401
+from .confidential import PUBLIC, WHOLE, Viewer, disclosure
 from .model import Location, Organization, Service
 from .text import composed, highlight, terms
 

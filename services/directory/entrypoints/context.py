@@ -11,7 +11,7 @@ from haven.platform.auth import Principal, current_principal, require
 
 from ..adapters.codec import listing_to_dict
 from ..domain.model import Address, Location, OpeningHours, Organization, Phone, Service
-from ..domain.search import CONFIDENTIAL_PERMISSION, Viewer
+from ..domain.confidential import CONFIDENTIAL_PERMISSION, Viewer
 from ..service_layer.directory import Directory
 from ..service_layer.hsds_queries import HsdsQueries
 from ..service_layer.imports import Imports

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..domain.search import Listing, SearchQuery, Viewer
+from ..domain.confidential import Viewer
+from ..domain.search import Listing, SearchQuery
 from .commands import HsdsFilter, HsdsNear
 from .listings import all_listings, listings
 from .ports import ProviderIndex

@@ -52,12 +52,6 @@ class Imports:
         self.indexing.rebuild()
         return count
 
-    def import_records(self, organizations: list[Organization], locations: list[Location],
-                       services: list[Service]) -> tuple[dict[str, int], list[dict]]:
-        """`import_batch` of records that state every location's confidentiality."""
-        outcome = self.import_batch(ImportRecords(organizations, locations, services))
-        return outcome.counts, outcome.errors
-
     def import_batch(self, command: ImportRecords) -> ImportOutcome:
         """Create or update records from outside (HSDS, CSV). Each record is checked and
         stored on its own, by the same rules as the API: a bad one is reported and skipped,

@@ -13,7 +13,8 @@ from typing import Iterable, Iterator, Protocol, TypeVar
 
 from ..domain.kind_mappings import KindMapping, KindMappings
 from ..domain.model import Area, Kind, Location, Organization, Service
-from ..domain.search import Listing, SearchQuery, SearchResult, Suggestion, Viewer
+from ..domain.confidential import Viewer
+from ..domain.search import Listing, SearchQuery, SearchResult, Suggestion
 
 Item = TypeVar("Item", Organization, Location, Service)
 

@@ -6,7 +6,8 @@ from datetime import date
 from typing import Callable
 
 from ..domain.errors import InvalidReference
-from ..domain.search import AreaFilter, SearchQuery, SearchResult, Suggestion, Viewer
+from ..domain.confidential import Viewer
+from ..domain.search import AreaFilter, SearchQuery, SearchResult, Suggestion
 from .listings import ancestors
 from .ports import ProviderIndex
 from .reference import Reference

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from ...domain.model import BASE_KINDS, DEFAULT_TIMEZONE, WEEKDAYS, Location, Organization, Service
-from ...domain.search import Listing, Viewer, redact_listing
+from ...domain.confidential import Viewer
+from ...domain.search import Listing, redact_listing
 from .fields import (STATUS_TO_HSDS, TAXONOMY_AREA, TAXONOMY_ASSURER, TAXONOMY_CAPACITY, TAXONOMY_CLOSED_ON,
                      TAXONOMY_CONFIDENTIAL, TAXONOMY_GENDER, TAXONOMY_KIND, TAXONOMY_SCHEDULE, TAXONOMY_TIMEZONE,
                      sub_id, term_id, utc_offset)
