@@ -4,6 +4,7 @@ Idempotency-Key pruning beside the outbox relay). It builds and connects; it run
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Mapping
 
 from flask import Flask
@@ -30,7 +31,7 @@ def referrals_from(config, engine: Engine, directory: DirectoryLookup | None = N
     policy = SlaPolicy.parse(config.referral_sla)
     cipher = cipher_for(config)
     messages = contract.messages(policy)
-    return Referrals(lambda: SqlReferralUnitOfWork(engine, cipher, messages),
+    return Referrals(partial(SqlReferralUnitOfWork, engine, cipher, messages),
                      directory or DirectoryLookup(config.referral_directory_url), PrometheusMetrics(), policy,
                      idempotency_window=timedelta(hours=config.referral_idempotency_key_hours))
 

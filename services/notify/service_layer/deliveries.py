@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Callable
 
 from haven.platform.principal import Principal
 
@@ -12,7 +11,7 @@ from ..domain.policy import Backoff
 from .commands import ListDeliveries, RetryDelivery
 from .common import scope_of, utcnow
 from .ports import Clock
-from .unit_of_work import NotifyUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 _FIELDS = ("id", "event_id", "event_kind", "referral_id", "recipient_kind", "recipient_id", "organization_id",
            "channel", "subscription_id", "target", "status", "attempts", "max_attempts", "next_attempt_at",
@@ -28,7 +27,7 @@ def _body(delivery: Delivery, tried: list[Attempt]) -> dict:
 
 
 class Deliveries:
-    def __init__(self, uow: Callable[[], NotifyUnitOfWork], backoff: Backoff, clock: Clock = utcnow):
+    def __init__(self, uow: UnitOfWorkFactory, backoff: Backoff, clock: Clock = utcnow):
         self.uow, self.backoff, self.clock = uow, backoff, clock
 
     def list(self, principal: Principal, query: ListDeliveries) -> tuple[int, list[dict]]:

@@ -21,7 +21,6 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from haven.platform.unit_of_work import Outgoing
 
@@ -32,7 +31,7 @@ from ..domain.policy import Backoff, CircuitBreaker
 from .common import utcnow
 from .ports import (Channel, Clock, DeliveryMetrics, DirectoryUnavailable, OrganizationContacts, Outbound, Result,
                     SecretUnreadable, WebhookSecrets)
-from .unit_of_work import NotifyUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("haven.notify.dispatch")
 
@@ -48,7 +47,7 @@ class Claimed:
 
 
 class Dispatch:
-    def __init__(self, uow: Callable[[], NotifyUnitOfWork], channels: dict[str, Channel],
+    def __init__(self, uow: UnitOfWorkFactory, channels: dict[str, Channel],
                  contacts: OrganizationContacts, backoff: Backoff, breaker: CircuitBreaker, secrets: WebhookSecrets,
                  metrics: DeliveryMetrics, concurrency: int = 8, idle_wait: float = 0.5, clock: Clock = utcnow):
         self.uow, self.channels, self.contacts, self.secrets = uow, channels, contacts, secrets

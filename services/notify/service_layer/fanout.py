@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 from haven.platform.events import CloudEvent
 
@@ -33,7 +33,7 @@ from ..domain.model import (EMAIL, ORGANIZATION, RECEIVING_AGENCY, REFERRER, SMS
 from ..domain.policy import Backoff
 from .common import new_id, parse_time, utcnow
 from .ports import Clock, People
-from .unit_of_work import Duplicate, NotifyUnitOfWork
+from .unit_of_work import Duplicate, NotifyUnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def referral_kind(event_type: str) -> str:
 
 
 class Fanout:
-    def __init__(self, uow: Callable[[], NotifyUnitOfWork], people: People, link_template: str,
+    def __init__(self, uow: UnitOfWorkFactory, people: People, link_template: str,
                  enabled_channels: Iterable[str], backoff: Backoff, default_language: str = "vi",
                  clock: Clock = utcnow):
         self.uow, self.people, self.link_template = uow, people, link_template

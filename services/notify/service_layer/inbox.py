@@ -1,8 +1,6 @@
 """The portal inbox: what was addressed to the caller, or to the organization they work at."""
 from __future__ import annotations
 
-from typing import Callable
-
 from haven.platform.principal import Principal
 
 from ..domain.errors import NotFound
@@ -10,7 +8,7 @@ from ..domain.inbox import InboxItem
 from .commands import ListInbox, MarkInboxItemRead
 from .common import parse_time, utcnow
 from .ports import Clock
-from .unit_of_work import NotifyUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 def _moment(text: str | None):
@@ -30,7 +28,7 @@ def _body(item: InboxItem) -> dict:
 
 
 class Inbox:
-    def __init__(self, uow: Callable[[], NotifyUnitOfWork], clock: Clock = utcnow):
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock = utcnow):
         self.uow, self.clock = uow, clock
 
     def list(self, principal: Principal, query: ListInbox) -> tuple[int, int, list]:

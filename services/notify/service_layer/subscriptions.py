@@ -11,8 +11,6 @@ after that only its owner's receiver knows it (it is stored encrypted, and no an
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from haven.platform.principal import Principal
 
 from ..domain import signature
@@ -24,7 +22,7 @@ from ..domain.subscription import Subscription
 from .commands import ListSubscriptions, PingSubscription, Subscribe, Unsubscribe
 from .common import new_id, scope_of, utcnow
 from .ports import Clock, WebhookSecrets, WebhookTargets
-from .unit_of_work import NotifyUnitOfWork
+from .unit_of_work import NotifyUnitOfWork, UnitOfWorkFactory
 
 _PUBLIC = ("id", "organization_id", "user_id", "channel", "target", "language", "created_by", "created_at")
 
@@ -34,7 +32,7 @@ def _public(subscription: Subscription) -> dict:
 
 
 class Subscriptions:
-    def __init__(self, uow: Callable[[], NotifyUnitOfWork], backoff: Backoff, secrets: WebhookSecrets,
+    def __init__(self, uow: UnitOfWorkFactory, backoff: Backoff, secrets: WebhookSecrets,
                  targets: WebhookTargets, clock: Clock = utcnow):
         self.uow, self.backoff, self.secrets, self.targets, self.clock = uow, backoff, secrets, targets, clock
 

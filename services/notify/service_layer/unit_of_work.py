@@ -4,7 +4,7 @@ delivery outcomes it publishes (`publish`, written to the outbox with the delive
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from haven.platform.unit_of_work import UnitOfWork
 
@@ -112,4 +112,7 @@ class NotifyUnitOfWork(UnitOfWork):
     consumed_events: ConsumedEvents
 
 
-__all__ = ["ConsumedEvents", "Deliveries", "Duplicate", "Inbox", "NotifyUnitOfWork", "Subscriptions"]
+UnitOfWorkFactory = Callable[[], NotifyUnitOfWork]
+
+__all__ = ["ConsumedEvents", "Deliveries", "Duplicate", "Inbox", "NotifyUnitOfWork", "Subscriptions",
+           "UnitOfWorkFactory"]

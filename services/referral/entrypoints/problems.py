@@ -1,13 +1,13 @@
 """Which refusal of the referral service is answered with which problem+json: one table,
 registered by bootstrap through `haven.platform.errors.register_problems`. The domain's
 errors and the service layer's are platform refusals, named here for their own problem
-types; one not named here would get its platform kind's answer."""
+types; one not named here gets its platform kind's answer (NotPermitted: 403 forbidden)."""
 from __future__ import annotations
 
 from haven.platform.errors import Answer
 from haven.platform.field_cipher import CipherError
 
-from ..domain.errors import ConsentRequired, IllegalTransition, InvalidReferral, NotPermitted
+from ..domain.errors import ConsentRequired, IllegalTransition, InvalidReferral
 from ..service_layer.errors import (DirectoryUnavailable, IdempotencyKeyReused, ReferralNotFound, ServiceNotReferable,
                                     StaleReferral, UnknownService)
 
@@ -16,7 +16,6 @@ ANSWERS = {
     InvalidReferral: Answer(422, "invalid-referral", "Invalid referral", fields=True),
     IllegalTransition: Answer(409, "illegal-transition", "Illegal transition",
                               extensions=lambda exc: {"status_now": exc.status, "action": exc.action}),
-    NotPermitted: Answer(403, "forbidden", "Forbidden"),
     ReferralNotFound: Answer(404, "not-found", "Not Found", detail="No such referral."),
     StaleReferral: Answer(412, "stale-version", "Precondition failed",
                           detail="The referral changed since you read it; read it again and retry."),

@@ -2,8 +2,6 @@
 cancel. The step, its history entry, its event and its audit lines are written together."""
 from __future__ import annotations
 
-from typing import Callable
-
 from haven.platform.principal import Principal
 
 from ..domain import sla
@@ -13,11 +11,11 @@ from .commands import Act, Origin
 from .errors import ReferralNotFound, StaleReferral
 from .ports import Clock, Metrics
 from .reading import Reading, View
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 class Acting:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork], metrics: Metrics, policy: sla.SlaPolicy,
+    def __init__(self, uow: UnitOfWorkFactory, metrics: Metrics, policy: sla.SlaPolicy,
                  clock: Clock, reading: Reading):
         self.uow, self.metrics, self.policy, self.clock, self.reading = uow, metrics, policy, clock, reading
 

@@ -8,7 +8,6 @@ import hashlib
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from haven.platform.principal import Principal
 
@@ -22,7 +21,7 @@ from .commands import ConsentRecord, CreateReferral, Origin, Override, ReRefer
 from .errors import IdempotencyKeyReused, IdempotencyKeyTaken, ReferralNotFound, ServiceNotReferable
 from .ports import Clock, DirectoryLookup, Metrics, ServiceInfo
 from .reading import Reading, View
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 def fingerprint(command: CreateReferral) -> str:
@@ -44,7 +43,7 @@ def _override(override: Override | None, principal: Principal, at: datetime) -> 
 
 
 class Creating:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork], directory: DirectoryLookup, metrics: Metrics,
+    def __init__(self, uow: UnitOfWorkFactory, directory: DirectoryLookup, metrics: Metrics,
                  policy: sla.SlaPolicy, clock: Clock, reading: Reading, idempotency_window: timedelta):
         self.uow, self.directory, self.metrics = uow, directory, metrics
         self.policy, self.clock, self.reading = policy, clock, reading

@@ -2,14 +2,12 @@
 events, kept so that the referrer sees on the referral itself that the agency was told."""
 from __future__ import annotations
 
-from typing import Callable
-
 from .commands import DeliveryReport
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 class DeliveryStatus:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork]):
+    def __init__(self, uow: UnitOfWorkFactory):
         self.uow = uow
 
     def record(self, report: DeliveryReport) -> None:

@@ -3,7 +3,6 @@ every use case answers with. Every read of personal data is audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from haven.platform.principal import Principal
 
@@ -13,7 +12,7 @@ from .access import allowed_actions, disclose, may_hold_own_notes, personal_visi
 from .commands import AuditFilters, Origin, Page, ReferralFilters
 from .errors import ReferralNotFound
 from .ports import Clock
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 @dataclass
@@ -28,7 +27,7 @@ class View:
 
 
 class Reading:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork], policy: sla.SlaPolicy, clock: Clock):
+    def __init__(self, uow: UnitOfWorkFactory, policy: sla.SlaPolicy, clock: Clock):
         self.uow, self.policy, self.clock = uow, policy, clock
 
     def get(self, principal: Principal, referral_id: str, origin: Origin) -> View:

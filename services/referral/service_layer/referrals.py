@@ -6,7 +6,6 @@ lines are written together or not at all. Who sees what: `access`."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from haven.platform.principal import Principal
 
@@ -19,7 +18,7 @@ from .delivery_status import DeliveryStatus
 from .ports import Clock, DirectoryLookup, Metrics
 from .reading import Reading, View
 from .sla_timers import SlaTimers
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 
 def utc_now() -> datetime:
@@ -27,7 +26,7 @@ def utc_now() -> datetime:
 
 
 class Referrals:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork], directory: DirectoryLookup, metrics: Metrics,
+    def __init__(self, uow: UnitOfWorkFactory, directory: DirectoryLookup, metrics: Metrics,
                  policy: sla.SlaPolicy, clock: Clock = utc_now, idempotency_window: timedelta = timedelta(hours=24)):
         self.clock = clock
         # Every part reads the time through `now`, so setting `clock` moves them all.

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
 
 from ..domain import sla
 from .access import SYSTEM
 from .commands import Origin
 from .ports import Clock, Metrics
-from .unit_of_work import ReferralUnitOfWork
+from .unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("haven.referral")
 
 
 class SlaTimers:
-    def __init__(self, uow: Callable[[], ReferralUnitOfWork], metrics: Metrics, policy: sla.SlaPolicy, clock: Clock):
+    def __init__(self, uow: UnitOfWorkFactory, metrics: Metrics, policy: sla.SlaPolicy, clock: Clock):
         self.uow, self.metrics, self.policy, self.clock = uow, metrics, policy, clock
 
     def escalate_due(self, limit: int = 200) -> int:

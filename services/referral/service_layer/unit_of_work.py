@@ -6,9 +6,8 @@ holds them in SQL, `adapters/unit_of_work.py` the transaction, the unit tests fa
 """
 from __future__ import annotations
 
-import abc
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from haven.platform.principal import Principal
 from haven.platform.unit_of_work import UnitOfWork
@@ -77,10 +76,12 @@ class DeliveryReports(Protocol):
         """channel, recipient kind, outcome, attempts and time of each delivery, oldest first."""
 
 
-class ReferralUnitOfWork(UnitOfWork, abc.ABC):
+class ReferralUnitOfWork(UnitOfWork):
     referrals: ReferralRepository
     audit: AuditTrail
     notifications: DeliveryReports
 
 
-__all__ = ["AuditTrail", "DeliveryReports", "ReferralRepository", "ReferralUnitOfWork"]
+UnitOfWorkFactory = Callable[[], ReferralUnitOfWork]
+
+__all__ = ["AuditTrail", "DeliveryReports", "ReferralRepository", "ReferralUnitOfWork", "UnitOfWorkFactory"]
