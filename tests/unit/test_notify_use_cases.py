@@ -10,7 +10,7 @@ import pytest
 
 from haven.platform.principal import Principal, permissions_for
 from services.notify import contract
-from services.notify.domain.errors import DeliveryNotRetryable, NotFound, NotYourOrganization, TargetRefused
+from services.notify.domain.errors import DeliveryNotRetryable, NotFound, NotOwnOrganization, TargetRefused
 from services.notify.domain.policy import Backoff, CircuitBreaker
 from services.notify.service_layer import commands as c
 from services.notify.service_layer.deliveries import Deliveries
@@ -203,7 +203,7 @@ def test_nothing_personal_is_sent_or_published():
 
 def test_subscriptions_are_an_organizations_own_and_a_refused_host_is_refused_naming_target():
     notify = Notify()
-    with pytest.raises(NotYourOrganization):
+    with pytest.raises(NotOwnOrganization):
         notify.subscriptions.create(staff(SHELTER), c.Subscribe("email", "x@union.example", "vi", UNION))
     notify.subscriptions.targets = FakeTargets({"http://10.0.0.1/": "must be a public address"})
     with pytest.raises(TargetRefused) as refused:

@@ -9,7 +9,7 @@ class NotFound(refusals.NotFound):
     either way: no leak)."""
 
 
-class NotYourOrganization(refusals.NotPermitted):
+class NotOwnOrganization(refusals.NotPermitted):
     """An agency's staff manage the subscriptions of their own organization only."""
 
 
@@ -28,4 +28,4 @@ class DeliveryNotRetryable(refusals.Conflict):
         self.status = status
 
 
-__all__ = ["DeliveryNotRetryable", "NotFound", "NotYourOrganization", "TargetRefused"]
+__all__ = ["DeliveryNotRetryable", "NotFound", "NotOwnOrganization", "TargetRefused"]

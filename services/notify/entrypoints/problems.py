@@ -1,5 +1,5 @@
 """Which notify refusal is which problem+json (registered by bootstrap through
-`haven.platform.errors.register_problems`). NotYourOrganization (403 forbidden) and
+`haven.platform.errors.register_problems`). NotOwnOrganization (403 forbidden) and
 TargetRefused (422 validation-error naming `target`) take the platform's answers."""
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from haven.platform.principal import Principal
 
 from ..domain import signature
 from ..domain.delivery import Delivery
-from ..domain.errors import NotFound, NotYourOrganization, TargetRefused
+from ..domain.errors import NotFound, NotOwnOrganization, TargetRefused
 from ..domain.model import ORGANIZATION, USER, WEBHOOK, ping_notice
 from ..domain.policy import Backoff
 from ..domain.subscription import Subscription
@@ -40,7 +40,7 @@ class Subscriptions:
         scope = scope_of(principal)
         organization_id = command.organization_id or principal.organization_id
         if scope is not None and organization_id != scope:
-            raise NotYourOrganization("You manage the subscriptions of your own organization only.")
+            raise NotOwnOrganization("You manage the subscriptions of your own organization only.")
         if command.channel == WEBHOOK:
             refusal = self.targets.refusal(command.target)
             if refusal:
