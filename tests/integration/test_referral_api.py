@@ -207,7 +207,7 @@ def test_the_worker_forgets_expired_idempotency_keys_only(stack):
     _age_idempotency_key(stack, "prune-old", 48)
     config = REFERRAL.load_config({"HAVEN_DATA_DIR": str(stack["data"]), "REFERRAL_DIRECTORY_URL": "http://127.0.0.1:9"})
     assert "idempotency-keys" in [job.name for job in background_jobs(config)]
-    assert referrals_from(config, engine(stack)).forget_expired_idempotency_keys() >= 1
+    assert referrals_from(config, engine(stack)).creating.forget_expired_idempotency_keys() >= 1
     with engine(stack).connect() as connection:
         left = set(connection.execute(sa.select(idempotency_keys.c.key)).scalars())
     assert "prune-old" not in left and "prune-new" in left
@@ -433,10 +433,10 @@ def test_a_missed_deadline_is_escalated_once(stack):
     later = {"now": datetime.now(timezone.utc) + timedelta(minutes=16)}
     referrals = referrals_from(config, engine(stack))
     referrals.clock = lambda: later["now"]
-    assert referrals.escalate_due() >= 1
-    assert referrals.escalate_due() == 0  # once per deadline
+    assert referrals.sla_timers.escalate_due() >= 1
+    assert referrals.sla_timers.escalate_due() == 0  # once per deadline
     later["now"] += timedelta(hours=1)
-    assert referrals.escalate_due() >= 1  # the decide deadline (1 h) passed too
+    assert referrals.sla_timers.escalate_due() >= 1  # the decide deadline (1 h) passed too
     escalations = [e for e in outbox_events(stack, rid) if e.type.endswith("escalated.v1")]
     assert [e.data["deadline_kind"] for e in escalations] == ["acknowledge", "decide"]
     steps = stack["client"].get(f"/v1/referrals/{rid}/history", headers=tokens(stack)["caseworker"]).json["items"]
@@ -584,10 +584,10 @@ def test_the_sla_timer_follows_a_changed_policy_skips_nothing_and_audits_itself(
                                    "REFERRAL_DIRECTORY_URL": "http://127.0.0.1:9"})
     referrals = referrals_from(config, engine(stack))
     referrals.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=45)
-    referrals.escalate_due()
+    referrals.sla_timers.escalate_due()
     assert not [e for e in outbox_events(stack, rid) if e.type.endswith("escalated.v1")]  # stored: 24 h
-    referrals.restamp_deadlines()
-    referrals.escalate_due()
+    referrals.sla_timers.restamp_deadlines()
+    referrals.sla_timers.escalate_due()
     for referral_id in (rid, broken):
         kinds = [e.data["deadline_kind"] for e in outbox_events(stack, referral_id) if e.type.endswith("escalated.v1")]
         assert kinds == ["acknowledge"], referral_id

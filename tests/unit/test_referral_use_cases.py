@@ -56,7 +56,7 @@ def haven():
 
 
 def create(haven, command: CreateReferral = REFERRAL, key: str | None = None) -> str:
-    view, created = haven.referrals.create(CASEWORKER, command, ORIGIN, idempotency_key=key)
+    view, created = haven.referrals.creating.create(CASEWORKER, command, ORIGIN, idempotency_key=key)
     assert created
     return view.referral.id
 
@@ -64,7 +64,7 @@ def create(haven, command: CreateReferral = REFERRAL, key: str | None = None) ->
 # --- create ----------------------------------------------------------------------------
 
 def test_a_new_referral_is_stored_and_its_created_event_carries_the_deadlines(haven):
-    view, created = haven.referrals.create(CASEWORKER, REFERRAL, ORIGIN)
+    view, created = haven.referrals.creating.create(CASEWORKER, REFERRAL, ORIGIN)
     stored = haven.uow.referrals.rows[view.referral.id]
     assert created and stored.status == "sent" and stored.receiving_organization_id == "org-shelter"
     assert stored.services_requested == ("shelter",)  # the receiving service's kind, unless asked otherwise
@@ -81,7 +81,7 @@ def test_a_new_referral_is_stored_and_its_created_event_carries_the_deadlines(ha
 def test_a_retry_with_the_same_idempotency_key_returns_the_first_referral(haven):
     first = create(haven, key="retry-1")
     haven.clock.advance(MINUTE)
-    again, created = haven.referrals.create(CASEWORKER, REFERRAL, ORIGIN, idempotency_key="retry-1")
+    again, created = haven.referrals.creating.create(CASEWORKER, REFERRAL, ORIGIN, idempotency_key="retry-1")
     assert not created and again.referral.id == first
     assert list(haven.uow.referrals.rows) == [first]
     assert haven.uow.event_types() == ["org.haven.referral.created.v1"]  # one referral, one event
@@ -90,21 +90,21 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_referral(haven)
 def test_an_idempotency_key_reused_for_another_request_is_refused(haven):
     create(haven, key="retry-1")
     with pytest.raises(IdempotencyKeyReused) as refused:
-        haven.referrals.create(CASEWORKER, replace(REFERRAL, urgency="normal"), ORIGIN, idempotency_key="retry-1")
+        haven.referrals.creating.create(CASEWORKER, replace(REFERRAL, urgency="normal"), ORIGIN, idempotency_key="retry-1")
     assert isinstance(refused.value, refusals.Invalid) and refused.value.field == "Idempotency-Key"
     assert len(haven.uow.referrals.rows) == 1 and len(haven.uow.outbox) == 1
 
 
 def test_without_consent_or_an_override_nothing_is_referred(haven):
     with pytest.raises(ConsentRequired) as refused:
-        haven.referrals.create(CASEWORKER, replace(REFERRAL, consent=None, personal=None), ORIGIN)
+        haven.referrals.creating.create(CASEWORKER, replace(REFERRAL, consent=None, personal=None), ORIGIN)
     assert refused.value.field == "consent"
     assert not haven.uow.referrals.rows and not haven.uow.outbox and not haven.uow.audit.entries
 
 
 def test_a_service_that_is_not_active_is_refused_and_nothing_is_stored(haven):
     with pytest.raises(ServiceNotReferable):
-        haven.referrals.create(CASEWORKER, replace(REFERRAL, receiving_service_id=CLOSED.id), ORIGIN)
+        haven.referrals.creating.create(CASEWORKER, replace(REFERRAL, receiving_service_id=CLOSED.id), ORIGIN)
     assert not haven.uow.referrals.rows and not haven.uow.outbox and haven.uow.commits == 0
 
 
@@ -113,7 +113,7 @@ def test_a_service_that_is_not_active_is_refused_and_nothing_is_stored(haven):
 def test_the_receiving_agency_acknowledges_and_the_step_is_published(haven):
     rid = create(haven)
     haven.clock.advance(10 * MINUTE)
-    view = haven.referrals.act(SHELTER_STAFF, Acknowledge(referral_id=rid), ORIGIN)
+    view = haven.referrals.acting.act(SHELTER_STAFF, Acknowledge(referral_id=rid), ORIGIN)
     assert view.referral.status == haven.uow.referrals.rows[rid].status == "acknowledged"
     assert haven.uow.event_types() == ["org.haven.referral.created.v1", "org.haven.referral.acknowledged.v1"]
     assert haven.uow.outbox[-1].event.data["actor_user_id"] == "staff-1"
@@ -124,15 +124,15 @@ def test_the_receiving_agency_acknowledges_and_the_step_is_published(haven):
 def test_the_referrer_may_not_accept_for_the_agency(haven):
     rid = create(haven)
     with pytest.raises(NotPermitted):
-        haven.referrals.act(CASEWORKER, Accept(referral_id=rid), ORIGIN)
+        haven.referrals.acting.act(CASEWORKER, Accept(referral_id=rid), ORIGIN)
     assert haven.uow.referrals.rows[rid].status == "sent" and len(haven.uow.outbox) == 1
 
 
 def test_a_step_on_a_version_that_is_no_longer_stored_is_refused(haven):
     rid = create(haven)
-    haven.referrals.act(SHELTER_STAFF, Acknowledge(referral_id=rid, expected_version=1), ORIGIN)
+    haven.referrals.acting.act(SHELTER_STAFF, Acknowledge(referral_id=rid, expected_version=1), ORIGIN)
     with pytest.raises(StaleReferral) as refused:
-        haven.referrals.act(SHELTER_STAFF, Decline(referral_id=rid, expected_version=1, reason="no_capacity"), ORIGIN)
+        haven.referrals.acting.act(SHELTER_STAFF, Decline(referral_id=rid, expected_version=1, reason="no_capacity"), ORIGIN)
     assert isinstance(refused.value, refusals.PreconditionFailed)
     assert haven.uow.referrals.rows[rid].status == "acknowledged" and len(haven.uow.outbox) == 2
 
@@ -140,7 +140,7 @@ def test_a_step_on_a_version_that_is_no_longer_stored_is_refused(haven):
 def test_a_step_that_does_not_follow_from_the_status_is_refused(haven):
     rid = create(haven)
     with pytest.raises(IllegalTransition) as refused:
-        haven.referrals.act(SHELTER_STAFF, Complete(referral_id=rid), ORIGIN)
+        haven.referrals.acting.act(SHELTER_STAFF, Complete(referral_id=rid), ORIGIN)
     assert (refused.value.status, refused.value.action) == ("sent", "complete")
     assert haven.uow.referrals.rows[rid].status == "sent" and len(haven.uow.outbox) == 1
 
@@ -149,10 +149,10 @@ def test_a_referral_outside_the_callers_reach_is_not_found_and_not_listed(haven)
     shelter = create(haven)
     legal = create(haven, replace(REFERRAL, receiving_service_id=LEGAL_AID.id))
     with pytest.raises(ReferralNotFound):
-        haven.referrals.get(LEGAL_STAFF, shelter, ORIGIN)
-    total, items = haven.referrals.list(SHELTER_STAFF, ReferralFilters(), Page(1, 20))
+        haven.referrals.reading.get(LEGAL_STAFF, shelter, ORIGIN)
+    total, items = haven.referrals.reading.list(SHELTER_STAFF, ReferralFilters(), Page(1, 20))
     assert total == 1 and [r.id for r in items] == [shelter]
-    assert {r.id for r in haven.referrals.list(CASEWORKER, ReferralFilters(), Page(1, 20))[1]} == {shelter, legal}
+    assert {r.id for r in haven.referrals.reading.list(CASEWORKER, ReferralFilters(), Page(1, 20))[1]} == {shelter, legal}
 
 
 # --- the SLA timer ---------------------------------------------------------------------
@@ -160,10 +160,10 @@ def test_a_referral_outside_the_callers_reach_is_not_found_and_not_listed(haven)
 def test_a_missed_deadline_is_escalated_once_and_published(haven):
     rid = create(haven)
     haven.clock.advance(timedelta(hours=4) + MINUTE)
-    assert haven.referrals.escalate_due() == 1
+    assert haven.referrals.sla_timers.escalate_due() == 1
     escalated = haven.uow.outbox[-1].event
     assert escalated.type == "org.haven.referral.escalated.v1" and escalated.data["deadline_kind"] == "acknowledge"
-    assert haven.referrals.escalate_due() == 0  # once per deadline
+    assert haven.referrals.sla_timers.escalate_due() == 0  # once per deadline
     assert haven.uow.event_types().count("org.haven.referral.escalated.v1") == 1
     assert [(e.actor, e.detail) for e in haven.uow.audit.entries if e.action == "escalate"] == [
         ("system:sla-timer", "acknowledge")]
@@ -179,7 +179,7 @@ def test_a_delivery_report_is_recorded_and_the_newest_shows_on_the_referral(have
         return DeliveryReport(delivery_id="d-1", referral_id=rid, event_kind="created", channel="email",
                               recipient_kind="organization", outcome=outcome, attempts=1, at=at)
 
-    haven.referrals.record_delivery(report("delivered", T0 + MINUTE))
-    haven.referrals.record_delivery(report("dead", T0))  # an older report arriving late changes nothing
-    shown = haven.referrals.get(CASEWORKER, rid, ORIGIN).notifications
+    haven.referrals.delivery_status.record(report("delivered", T0 + MINUTE))
+    haven.referrals.delivery_status.record(report("dead", T0))  # an older report arriving late changes nothing
+    shown = haven.referrals.reading.get(CASEWORKER, rid, ORIGIN).notifications
     assert [(n["channel"], n["outcome"], n["at"]) for n in shown] == [("email", "delivered", T0 + MINUTE)]

@@ -125,7 +125,7 @@ class ReferralCollection(MethodView):
                           title="Bad request", type=problem_type("invalid-header"),
                           errors=[{"location": "headers", "field": "Idempotency-Key",
                                    "message": "1 to 200 visible ASCII characters."}])
-        view, created = referrals().create(principal, _create_command(data), origin(), idempotency_key=key)
+        view, created = referrals().creating.create(principal, _create_command(data), origin(), idempotency_key=key)
         headers = {"Location": f"/v1/referrals/{view.referral.id}"}
         if not created:
             headers["Idempotent-Replayed"] = "true"
@@ -139,7 +139,7 @@ class ReferralCollection(MethodView):
         """Referrals you may see (your agency's, or those addressed to your organization), newest first."""
         principal = caller("referral:read")
         page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = referrals().list(principal, c.ReferralFilters(**query), c.Page(page, per_page))
+        total, items = referrals().reading.list(principal, c.ReferralFilters(**query), c.Page(page, per_page))
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
@@ -151,7 +151,7 @@ class ReferralById(MethodView):
     def get(self, referral_id):
         """One referral; personal fields only where you may see them (the read is audited)."""
         principal = caller("referral:read")
-        return _answer(referrals().get(principal, str(referral_id), origin()))
+        return _answer(referrals().reading.get(principal, str(referral_id), origin()))
 
 
 @blp.route("/referrals/<uuid:referral_id>/history")
@@ -162,7 +162,7 @@ class ReferralHistory(MethodView):
     def get(self, referral_id):
         """Every step of the referral: who, when, from which status to which, why."""
         principal = caller("referral:read")
-        view = referrals().get(principal, str(referral_id), origin())
+        view = referrals().reading.get(principal, str(referral_id), origin())
         return {"referral_id": view.referral.id, "items": [asdict(t) for t in view.referral.history]}
 
 
@@ -178,7 +178,7 @@ def _transition(action: str, permission: str, schema, summary: str):
     def post(self, data, referral_id):
         principal = caller(permission)
         command = STEPS[action](referral_id=str(referral_id), expected_version=_expected_version(), **data)
-        return _answer(referrals().act(principal, command, origin()))
+        return _answer(referrals().acting.act(principal, command, origin()))
 
     return type(f"{action.title()}Referral", (MethodView,), {"post": post})
 
@@ -205,7 +205,7 @@ class ReReferral(MethodView):
     def post(self, data, referral_id):
         """Send a declined referral on to another service: a new referral, linked to this one."""
         principal = caller("referral:create")
-        view = referrals().re_refer(principal, _re_refer_command(str(referral_id), data), origin())
+        view = referrals().creating.re_refer(principal, _re_refer_command(str(referral_id), data), origin())
         return _answer(view, 201, {"Location": f"/v1/referrals/{view.referral.id}"})
 
 
@@ -219,7 +219,7 @@ class Audit(MethodView):
         """The audit log, newest first (administrators)."""
         caller("audit:read")
         page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = referrals().audit(c.AuditFilters(**query), c.Page(page, per_page))
+        total, items = referrals().reading.audit(c.AuditFilters(**query), c.Page(page, per_page))
         return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 

@@ -28,7 +28,7 @@ def delivery_status_handler(referrals: Referrals) -> Callable[[Record], None]:
     def handle(record: Record) -> None:
         event = events.decode(record.value)  # InvalidEvent: dead-lettered by the worker
         if event.type in (notify_contract.DELIVERED, notify_contract.FAILED):
-            referrals.record_delivery(delivery_report(event.data))
+            referrals.delivery_status.record(delivery_report(event.data))
 
     return handle
 

@@ -21,12 +21,12 @@ def sla_timer(referrals: Referrals, interval: float) -> Callable[[threading.Even
     """Escalates each missed deadline once (the relay publishes the event)."""
     def run(stop: threading.Event) -> None:
         # REFERRAL_SLA may have changed since the deadlines were stored.
-        moved = referrals.restamp_deadlines()
+        moved = referrals.sla_timers.restamp_deadlines()
         log.info("SLA deadlines stamped under the current policy", extra={"count": moved})
         every(interval, escalate, stop)
 
     def escalate() -> None:
-        raised = referrals.escalate_due()
+        raised = referrals.sla_timers.escalate_due()
         if raised:
             log.info("missed deadlines escalated", extra={"count": raised})
 
@@ -36,7 +36,7 @@ def sla_timer(referrals: Referrals, interval: float) -> Callable[[threading.Even
 def idempotency_key_pruning(referrals: Referrals,
                             interval: float = IDEMPOTENCY_PRUNE_SECONDS) -> Callable[[threading.Event], None]:
     def forget() -> None:
-        forgotten = referrals.forget_expired_idempotency_keys()
+        forgotten = referrals.creating.forget_expired_idempotency_keys()
         if forgotten:
             log.info("expired idempotency keys forgotten", extra={"count": forgotten})
 
