@@ -22,12 +22,16 @@ def _editable(record: Record) -> dict:
     return {name: getattr(record, name) for name in record.EDITABLE}
 
 
-def _changed(uow: DirectoryUnitOfWork, services: list[Service], change: str) -> list[Listing]:
-    """Announce the `change` of each service's listing (contract.CHANGES); their listings,
-    for the index once the change is committed."""
+def _announce(uow: DirectoryUnitOfWork, services: list[Service], change: str) -> list[Service]:
+    """Announce the `change` of each service's listing (contract.CHANGES); the services."""
     for service in services:
         uow.announce(service, change)
-    return listings(uow, services)
+    return services
+
+
+def _changed(uow: DirectoryUnitOfWork, services: list[Service], change: str) -> list[Listing]:
+    """Announce the change, and read the services' listings for the index once it is committed."""
+    return listings(uow, _announce(uow, services, change))
 
 
 class Registry:
@@ -87,8 +91,7 @@ class Registry:
             expected = current.version if command.expected_version is None else command.expected_version
             if current.version != expected or not records.delete(id, expected):
                 raise VersionConflict(kind.name, id, expected, current.version)
-            retired = kind.listed_in(uow, current)
-            _changed(uow, retired, "retired")
+            retired = _announce(uow, kind.listed_in(uow, current), "retired")  # gone: no listing to read
             uow.commit()
         reindex_now(self.index, deleted=[service.id for service in retired])
 
