@@ -4,13 +4,18 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench install system-deps-run system-deps-test migrate clean
+.PHONY: run test bench install catalogs system-deps-run system-deps-test migrate clean
 
-run: system-deps-run $(VENV)/.installed
+run: system-deps-run $(VENV)/.installed catalogs
 	$(BIN)/haven run
 
-test: system-deps-test $(VENV)/.installed
+test: system-deps-test $(VENV)/.installed catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The portal's translations: translations/<lang>/*.po merged and compiled into the
+# catalog it loads (fails on a string left untranslated).
+catalogs: $(VENV)/.installed
+	$(BIN)/python -m services.portal.catalogs
 
 install: $(VENV)/.installed
 

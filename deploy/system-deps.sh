@@ -2,7 +2,8 @@
 # Installs the Debian packages Haven needs on a fresh machine, and nothing when they are
 # already there. Usage: deploy/system-deps.sh run|test
 #   run:  python3-venv (Debian's python3 has no venv/ensurepip without it)
-#   test: also PostgreSQL's server binaries (the tests start throw-away clusters)
+#   test: also PostgreSQL's server binaries (the tests start throw-away clusters) and
+#         Chromium (the portal's browser tests drive Debian's build through Playwright)
 set -euo pipefail
 purpose="${1:-run}"
 packages=()
@@ -13,6 +14,9 @@ fi
 if [ "$purpose" = "test" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
     packages+=("postgresql")
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    packages+=("chromium")
   fi
 fi
 

@@ -19,9 +19,14 @@ from haven.platform.config import ConfigError
 from haven.platform.service_spec import ServiceSpec, resolve
 from services.directory import SPEC as DIRECTORY
 from services.notify import SPEC as NOTIFY
+from services.portal import SPEC as PORTAL
 from services.referral import SPEC as REFERRAL
 
+# The services behind the public APIs, each with its database.
 SERVICES: dict[str, ServiceSpec] = {spec.name: spec for spec in (DIRECTORY, REFERRAL, NOTIFY)}
+# Everything `haven run` starts and `haven serve` serves: the portal first, because it is
+# what people open (it keeps no data: a client of the three APIs).
+PROCESSES: dict[str, ServiceSpec] = {PORTAL.name: PORTAL, **SERVICES}
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -61,10 +66,10 @@ def migrate(service: str | None) -> None:
 # --- serve ---------------------------------------------------------------------------
 
 @main.command()
-@click.argument("service", type=click.Choice(sorted(SERVICES)))
+@click.argument("service", type=click.Choice(sorted(PROCESSES)))
 def serve(service: str) -> None:
     """Serve one service with gunicorn (what `haven run` starts, and what containers run)."""
-    spec = SERVICES[service]
+    spec = PROCESSES[service]
     config = load_configs([spec])[service]
     os.environ["HAVEN_SERVICE"] = service
     # prometheus-client picks its storage when first imported, so the multiprocess folder
@@ -76,7 +81,7 @@ def serve(service: str) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from haven.platform.db import is_embedded
 
-    if is_embedded(spec.database_url(config)):
+    if spec.has_database and is_embedded(spec.database_url(config)):
         migrate_service(spec, config)  # once, in the master, before any worker exists
     if spec.prepare:
         # In a child process: building an index grows a process's memory, and every worker
@@ -174,8 +179,12 @@ def _announce_when_ready(urls: dict[str, str], stopping: threading.Event) -> Non
                 pass
         time.sleep(0.2)
     if not pending:
-        lines = ["", "Haven is running:"]
-        lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items()]
+        portal = urls.get(PORTAL.name)
+        lines = ["", f"Haven is running. Open {portal} in a browser." if portal else "Haven is running:"]
+        if portal:
+            lines += ["  Demo users (password haven-demo): demo-caseworker, demo-agency, demo-supervisor, "
+                      "demo-directory-admin, demo-ops, demo-admin", "", "APIs:"]
+        lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items() if name != PORTAL.name]
         lines += ["Press Ctrl-C to stop.", ""]
         click.echo("\n".join(lines))
 
@@ -187,10 +196,10 @@ def run(no_demo_data: bool) -> None:
     (a process that exits is started again), stop on Ctrl-C."""
     from haven.supervisor import Program, Supervisor
 
-    configs = load_configs(SERVICES.values())
+    configs = load_configs(PROCESSES.values())
     from haven.platform.db import is_embedded
 
-    for spec in SERVICES.values():
+    for spec in PROCESSES.values():
         config = configs[spec.name]
         host, port = config.haven_bind_host, spec.port(config)
         if not _port_free(host, port):
@@ -200,6 +209,8 @@ def run(no_demo_data: bool) -> None:
             fail(f"{spec.name.upper()}_WORKER_PORT={spec.worker_port(config)}: "
                  f"port {spec.worker_port(config)} on {host} is already in use")
         os.makedirs(config.haven_data_dir, exist_ok=True)
+        if not spec.has_database:
+            continue
         if is_embedded(spec.database_url(config)):
             migrate_service(spec, config)
         if spec.demo_data and not no_demo_data:
@@ -215,10 +226,13 @@ def run(no_demo_data: bool) -> None:
     directory_url = f"http://127.0.0.1:{DIRECTORY.port(configs[DIRECTORY.name])}"
     env.setdefault("REFERRAL_DIRECTORY_URL", directory_url)
     env.setdefault("NOTIFY_DIRECTORY_URL", directory_url)
-    env.setdefault("NOTIFY_REFERRAL_LINK",
-                   f"http://127.0.0.1:{REFERRAL.port(configs[REFERRAL.name])}/v1/referrals/{{id}}")
-    urls, programs = {}, []
+    portal_url = f"http://127.0.0.1:{PORTAL.port(configs[PORTAL.name])}"
+    # A notification links to the referral's page in the portal, where a person can act on it.
+    env.setdefault("NOTIFY_REFERRAL_LINK", f"{portal_url}/referrals/{{id}}")
     for spec in SERVICES.values():
+        env.setdefault(f"PORTAL_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port(configs[spec.name])}")
+    urls, programs = {}, []
+    for spec in PROCESSES.values():
         config = configs[spec.name]
         programs.append(Program(spec.name, (sys.executable, "-m", "haven", "serve", spec.name), env))
         if spec.has_worker:
@@ -451,7 +465,7 @@ def replay_dlq(group: str) -> None:
 def show_config() -> None:
     """Print every environment variable Haven reads, with its default (Markdown table)."""
     seen = {}
-    for spec in SERVICES.values():
+    for spec in PROCESSES.values():
         for setting in spec.settings:
             seen.setdefault(setting.name, setting)
     click.echo("| Variable | Default | Meaning |\n|---|---|---|")

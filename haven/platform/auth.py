@@ -132,9 +132,12 @@ class TokenVerifier:
             granted = (granted,)
         roles = tuple(r for r in granted if r in ROLES) if isinstance(granted, (list, tuple)) else ()
         organization = claims.get("org")
+        name = claims.get("name") or claims.get("preferred_username") or ""
+        locale = claims.get("locale")
         return Principal(subject=str(claims["sub"]), roles=roles,
                          organization_id=str(organization) if organization not in (None, "") else None,
-                         permissions=permissions_for(roles))
+                         permissions=permissions_for(roles), name=str(name)[:200],
+                         language=str(locale)[:2].lower() if isinstance(locale, str) and locale else None)
 
 
 def _unverified_header(token: str) -> dict:

@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 import flask_smorest
 import marshmallow as ma
 import swagger_ui_bundle
-from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
+from flask import Blueprint as FlaskBlueprint, Flask, Response, current_app, g, jsonify, request, send_from_directory
 
 from . import metrics, openapi
 from .blueprint import Blueprint
@@ -115,7 +115,26 @@ def create_service_app(*, service: str, title: str, version: str, description: s
     return app, api
 
 
-def _install_request_hooks(app: Flask, service: str) -> None:
+def create_web_app(*, service: str, readiness: Mapping[str, ReadinessCheck],
+                   template_folder: str, max_body_bytes: int = DEFAULT_BODY_LIMIT) -> Flask:
+    """The skeleton of a service that serves pages to people rather than JSON to programs
+    (the portal): request ids, access logs, the duration histogram, /healthz, /readyz and
+    /metrics as every service has them; forms instead of JSON bodies, so no JSON screening,
+    and the service renders its own error pages."""
+    app = Flask(f"haven.{service}", template_folder=template_folder, static_folder=None)
+    app.config.update(HAVEN_MAX_BODY_BYTES=max_body_bytes, MAX_CONTENT_LENGTH=max_body_bytes,
+                      MAX_FORM_MEMORY_SIZE=max_body_bytes)
+    _install_request_hooks(app, service, screen=False)
+    app.extensions["haven.readiness"] = dict(readiness)
+    operations = FlaskBlueprint("operations", __name__)
+    operations.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
+    operations.add_url_rule("/readyz", "readyz", readiness_answer)
+    operations.add_url_rule("/metrics", "metrics", _metrics_answer)
+    app.register_blueprint(operations)
+    return app
+
+
+def _install_request_hooks(app: Flask, service: str, *, screen: bool = True) -> None:
     @app.before_request
     def start_request() -> Response | None:
         g.started = time.perf_counter()
@@ -123,7 +142,7 @@ def _install_request_hooks(app: Flask, service: str) -> None:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_id = request_id
         g.request_id_token = request_id_var.set(request_id)
-        return _screen_request(app)
+        return _screen_request(app) if screen else None
 
     @app.after_request
     def finish_request(response: Response) -> Response:
@@ -296,21 +315,7 @@ def _operations_blueprint() -> flask_smorest.Blueprint:
                       description="A dependency the service cannot work without fails; `checks` names each.")
     @openapi.documented(token=openapi.NO_TOKEN)
     def readyz():
-        checks: dict[str, str] = {}
-        critical_failures = []
-        for name, check in current_app.extensions["haven.readiness"].items():
-            try:
-                check()
-                checks[name] = "ok"
-            except Exception as exc:  # a readiness probe reports failures, it never raises
-                checks[name] = f"failed: {exc}" if str(exc) else f"failed: {type(exc).__name__}"
-                if not isinstance(check, NonCritical):
-                    critical_failures.append(name)
-        if critical_failures:
-            return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(sorted(critical_failures))}.",
-                                    checks=checks)
-        degraded = any(state != "ok" for state in checks.values())
-        return jsonify(status="degraded" if degraded else "ready", checks=checks)
+        return readiness_answer()
 
     @blp.route("/metrics")
     @blp.doc(summary="Prometheus metrics (text exposition format).",
@@ -318,10 +323,33 @@ def _operations_blueprint() -> flask_smorest.Blueprint:
                                 "content": {"text/plain": {"schema": {"type": "string"}}}}})
     @openapi.documented(token=openapi.NO_TOKEN)
     def metrics_endpoint():
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
+        return _metrics_answer()
 
     return blp
+
+
+def readiness_answer() -> Response:
+    """200 `ready` (or `degraded`), or 503 naming each dependency that fails."""
+    checks: dict[str, str] = {}
+    critical_failures = []
+    for name, check in current_app.extensions["haven.readiness"].items():
+        try:
+            check()
+            checks[name] = "ok"
+        except Exception as exc:  # a readiness probe reports failures, it never raises
+            checks[name] = f"failed: {exc}" if str(exc) else f"failed: {type(exc).__name__}"
+            if not isinstance(check, NonCritical):
+                critical_failures.append(name)
+    if critical_failures:
+        return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(sorted(critical_failures))}.",
+                                checks=checks)
+    degraded = any(state != "ok" for state in checks.values())
+    return jsonify(status="degraded" if degraded else "ready", checks=checks)
+
+
+def _metrics_answer() -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
 
 
 def _install_docs(app: Flask, title: str) -> None:

@@ -54,6 +54,8 @@ class AccessTokenSchema(ma.Schema):
 
 class IdentitySchema(ma.Schema):
     subject = ma.fields.String()
+    name = ma.fields.String(metadata={"description": "Display name (the token's `name`), for greeting on screen."})
+    language = ma.fields.String(allow_none=True, metadata={"description": "Preferred language (`locale`)."})
     roles = ma.fields.List(ma.fields.String())
     organization_id = ma.fields.String(allow_none=True)
     permissions = ma.fields.List(ma.fields.String())
@@ -91,15 +93,39 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
                 log.info("sign-in failed")  # never the user name: it may be a mistyped password
                 raise Problem(401, WRONG_CREDENTIALS, title="Unauthorized", type=problem_type("invalid-credentials"),
                               headers={"WWW-Authenticate": 'Bearer realm="haven"'}) from None
-            ttl = config.haven_auth_token_ttl_seconds
-            token = mint_token(keys, issuer=config.haven_auth_issuer, audience=config.haven_auth_audience,
-                               subject=user.username, roles=user.roles, organization_id=user.organization_id,
-                               ttl_seconds=ttl, extra_claims={"name": user.display_name, "locale": user.language})
-            response = jsonify(access_token=token, token_type="Bearer", expires_in=ttl)
-            # RFC 6749 §5.1: a response carrying a token is never cached.
-            response.headers["Cache-Control"] = "no-store"
-            response.headers["Pragma"] = "no-cache"
-            return response
+            return token_response(user)
+
+    @blp.route("/refresh")
+    class Refresh(MethodView):
+        @blp.response(200, AccessTokenSchema)
+        @blp.alt_response(401, description="No valid token, or its account is gone or disabled.")
+        @blp.alt_response(404, description="Login is disabled: an external identity provider issues tokens.")
+        @documented(errors=[401, 404])
+        def post(self):
+            """Exchange a local user's valid token for a fresh one, so a person at work is not signed out
+            mid-task (the portal's sliding session). The account is read again: a disabled one gets 401."""
+            if config.haven_auth_jwks_url:
+                raise Problem(404, "This Haven does not issue tokens: your identity provider renews them.",
+                              title="Login disabled", type=problem_type("login-disabled"))
+            principal = require_signed_in(verifier)
+            user = users.get(principal.subject)
+            if user is None or user.disabled:
+                log.info("token refresh refused: account gone or disabled")
+                raise Problem(401, "This account can no longer sign in.", title="Unauthorized",
+                              type=problem_type("invalid-credentials"),
+                              headers={"WWW-Authenticate": 'Bearer realm="haven"'})
+            return token_response(user)
+
+    def token_response(user):
+        ttl = config.haven_auth_token_ttl_seconds
+        token = mint_token(keys, issuer=config.haven_auth_issuer, audience=config.haven_auth_audience,
+                           subject=user.username, roles=user.roles, organization_id=user.organization_id,
+                           ttl_seconds=ttl, extra_claims={"name": user.display_name, "locale": user.language})
+        response = jsonify(access_token=token, token_type="Bearer", expires_in=ttl)
+        # RFC 6749 §5.1: a response carrying a token is never cached.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
 
     @blp.route("/me")
     class Me(MethodView):
@@ -109,7 +135,8 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
         def get(self):
             """Who the bearer token says the caller is, and what they may do."""
             principal = require_signed_in(verifier)
-            return {"subject": principal.subject, "roles": list(principal.roles),
+            return {"subject": principal.subject, "name": principal.name or principal.subject,
+                    "language": principal.language, "roles": list(principal.roles),
                     "organization_id": principal.organization_id, "permissions": sorted(principal.permissions)}
 
     return blp

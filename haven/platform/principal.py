@@ -85,6 +85,8 @@ class Principal:
     roles: tuple[str, ...] = ()
     organization_id: str | None = None
     permissions: frozenset[str] = field(default_factory=frozenset)
+    name: str = ""  # how the person is greeted on screen (the token's `name`); never logged
+    language: str | None = None  # the token's `locale`, when it has one
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions

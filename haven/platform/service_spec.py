@@ -86,7 +86,7 @@ class ServiceSpec:
     default_port: int
     settings: list[Setting]
     app_factory: str  # "package.module:function", called with no arguments in each worker
-    migrations_package: str  # dotted name of the package holding env.py and versions/
+    migrations_package: str | None  # dotted name of the package holding env.py and versions/; None: no database
     demo_data: str | None = None  # "package.module:function(config, database_url)", on first start
     prepare: str | None = None  # "package.module:function(config)", run once before the workers start
     outbox: str | None = None  # "package.module:attribute", the service's outbox table (it then needs a relay)
@@ -101,6 +101,11 @@ class ServiceSpec:
 
     def worker_port(self, config: Config) -> int:
         return getattr(config, f"{self.name}_worker_port")
+
+    @property
+    def has_database(self) -> bool:
+        """False for a service that keeps no data of its own (the portal)."""
+        return self.migrations_package is not None
 
     @property
     def has_worker(self) -> bool:

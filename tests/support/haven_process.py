@@ -12,6 +12,7 @@ import requests
 from .network import free_port
 
 SERVICES = ("directory", "referral", "notify")
+PROCESSES = ("portal", *SERVICES)  # what `haven run` starts: the portal and the three services
 
 
 def processes_using(data_dir: str) -> list[int]:
@@ -49,7 +50,7 @@ def _command_line(pid: int) -> list[str]:
 class RunningHaven:
     def __init__(self, data_dir, **environ):
         self.data_dir = str(data_dir)
-        self.ports = {name: free_port() for name in SERVICES}
+        self.ports = {name: free_port() for name in PROCESSES}
         self.worker_ports = {name: free_port() for name in SERVICES}
         self.env = {**os.environ, "HAVEN_DATA_DIR": self.data_dir, "PYTHONUNBUFFERED": "1",
                     **{f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
@@ -72,7 +73,7 @@ class RunningHaven:
         self.process = subprocess.Popen([sys.executable, "-m", "haven", "run"], env=self.env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        for service in SERVICES:
+        for service in PROCESSES:
             while True:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"haven run exited early:\n{self.why_it_stopped()}")

@@ -35,13 +35,30 @@ def modules(service: str, layer: str) -> list[Path]:
     return sorted(folder.rglob("*.py")) if folder.is_dir() else []
 
 
+def keeps_data(service: str) -> bool:
+    """A service with a database of its own (the portal has none: it is a client of the APIs)."""
+    return (ROOT / "services" / service / "migrations").is_dir()
+
+
 def test_every_service_has_the_same_places():
     for service in SERVICES:
         folder = ROOT / "services" / service
-        for place in ("domain/errors.py", "service_layer/unit_of_work.py", "service_layer/ports.py",
-                      "service_layer/commands.py", "adapters/repository.py", "adapters/unit_of_work.py",
-                      "entrypoints/problems.py", "entrypoints/context.py", "bootstrap.py"):
+        places = ["domain/errors.py", "service_layer/ports.py", "service_layer/commands.py",
+                  "entrypoints/problems.py", "entrypoints/context.py", "bootstrap.py"]
+        if keeps_data(service):
+            places += ["service_layer/unit_of_work.py", "adapters/repository.py", "adapters/unit_of_work.py"]
+        for place in places:
             assert (folder / place).is_file(), f"services/{service}/{place} is missing"
+
+
+def test_the_portal_reads_no_database():
+    """It holds no survivor data of its own: everything it shows comes from the APIs."""
+    for path in sorted((ROOT / "services" / "portal").rglob("*.py")):
+        for name in imports(path):
+            assert name.split(".")[0] not in {"sqlalchemy", "alembic", "psycopg", "sqlite3"}, \
+                f"{path.relative_to(ROOT)} imports {name}"
+            assert not name.startswith(("services.directory", "services.referral", "services.notify",
+                                        "haven.platform.db")), f"{path.relative_to(ROOT)} imports {name}"
 
 
 @pytest.mark.parametrize("service", SERVICES)

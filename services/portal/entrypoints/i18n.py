@@ -1,0 +1,126 @@
+"""Languages, dates and numbers: Vietnamese by default, English on request (remembered in
+a cookie for a year), every time in Vietnam's time zone whatever the server's.
+
+Translations live in translations/<lang>/*.po (one file per area of the portal, so people
+can work on them side by side); `python -m services.portal.catalogs` (run by `make run`,
+`make test` and the image build) merges and compiles them into the catalog the portal
+loads, and refuses one with a string left untranslated.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.numbers import format_decimal
+from flask import Flask, current_app, request
+from flask_babel import Babel, get_locale, gettext as _
+
+from .words import choices, word
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+LANGUAGES = ("vi", "en")
+LANGUAGE_COOKIE = "haven_lang"
+
+
+def current_language() -> str:
+    return str(get_locale() or "vi")
+
+
+def _pick_language() -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return chosen if chosen in LANGUAGES else current_app.config["HAVEN_DEFAULT_LANGUAGE"]
+
+
+def parse_time(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def when(value) -> str:
+    """`14:05 02/12/2026` in Vietnamese, `2 Dec 2026, 14:05` in English, Vietnam time."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(VIETNAM)
+    if current_language() == "vi":
+        return f"{format_time(local, 'HH:mm', locale='vi')} {format_date(local, 'dd/MM/yyyy', locale='vi')}"
+    return format_datetime(local, "d MMM yyyy, HH:mm", locale="en")
+
+
+def day(value) -> str:
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(VIETNAM)
+    return format_date(local, "dd/MM/yyyy" if current_language() == "vi" else "d MMM yyyy", locale=current_language())
+
+
+def clock(value) -> str:
+    """An opening time as the API gives it (`08:00` or `08:00:00`), as 08:00."""
+    return str(value or "")[:5]
+
+
+def duration(seconds: float) -> str:
+    return format_timedelta(timedelta(seconds=abs(seconds)), threshold=1.1, locale=current_language())
+
+
+def ago(value, now: datetime | None = None) -> str:
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    seconds = ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+    if seconds < 60:
+        return _("just now")
+    return _("%(duration)s ago", duration=duration(seconds))
+
+
+def time_left(value, now: datetime | None = None) -> str:
+    """`2 hours left` or `overdue by 10 minutes` for a deadline."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds >= 0:
+        return _("%(duration)s left", duration=duration(seconds))
+    return _("overdue by %(duration)s", duration=duration(seconds))
+
+
+def overdue(value, now: datetime | None = None) -> bool:
+    moment = parse_time(value)
+    return moment is not None and moment < (now or datetime.now(timezone.utc))
+
+
+def number(value) -> str:
+    if value is None:
+        return ""
+    return format_decimal(value, locale=current_language())
+
+
+def distance(km) -> str:
+    if km is None:
+        return ""
+    if km < 1:
+        return _("%(metres)s m", metres=number(int(round(km * 1000, -1))))
+    return _("%(km)s km", km=format_decimal(round(km, 1), locale=current_language()))
+
+
+def install(app: Flask, translations: Path, default_language: str) -> None:
+    app.config["HAVEN_DEFAULT_LANGUAGE"] = default_language
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
+    Babel(app, locale_selector=_pick_language)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.globals.update(word=word, choices=choices, current_language=current_language)
+    app.jinja_env.filters.update(when=when, day=day, clock=clock, ago=ago, time_left=time_left, overdue=overdue,
+                                 number=number, distance=distance)

@@ -1,0 +1,88 @@
+"""The person's session, kept in the signed, HttpOnly, SameSite cookie Flask writes.
+
+The cookie holds who the person is and their token, nothing of any case. On each request
+the session is resumed (renewing the token shortly before it ends) or, idle for
+PORTAL_IDLE_MINUTES, dropped: the next page asks to sign in again and then comes back.
+Background polls (a live inbox) are `passive`: they neither count as activity nor keep a
+shared computer signed in.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, session
+
+from ..domain.errors import ServiceDown, SignInRequired
+from ..domain.session import Identity, Session, Tokens
+
+AUTH_KEY = "auth"
+
+
+def passive(view):
+    """Mark a view that a page calls by itself (polling): it does not extend the session."""
+    view.portal_passive = True
+    return view
+
+
+def to_cookie(value: Session) -> dict:
+    identity, tokens = value.identity, value.tokens
+    return {"sub": identity.subject, "name": identity.name, "roles": list(identity.roles),
+            "org": identity.organization_id, "perms": sorted(identity.permissions), "lang": identity.language,
+            "at": tokens.access_token, "exp": tokens.expires_at, "rt": tokens.refresh_token,
+            "seen": value.last_seen, "via": value.via}
+
+
+def from_cookie(data: dict) -> Session | None:
+    try:
+        identity = Identity(subject=data["sub"], name=data["name"], roles=tuple(data["roles"]),
+                            organization_id=data["org"], permissions=frozenset(data["perms"]), language=data["lang"])
+        return Session(identity, Tokens(data["at"], float(data["exp"]), data.get("rt")), float(data["seen"]),
+                       data.get("via", "local"))
+    except (KeyError, TypeError, ValueError):
+        return None  # a cookie of an older portal: sign in again
+
+
+def begin(value: Session) -> None:
+    session[AUTH_KEY] = to_cookie(value)
+    session.permanent = False  # gone when the browser closes, and idle-limited meanwhile
+    g.portal_session = value
+
+
+def end() -> None:
+    """Sign out: the person's identity and token leave the cookie (the CSRF secret and the
+    language stay, so a form still open keeps working after the next sign-in)."""
+    session.pop(AUTH_KEY, None)
+    g.portal_session = None
+
+
+def install(app: Flask, *, secret_key: str, secure_cookie: bool) -> None:
+    app.secret_key = secret_key
+    app.config.update(SESSION_COOKIE_NAME="haven_session", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure_cookie,
+                      SESSION_REFRESH_EACH_REQUEST=False)
+
+    @app.before_request
+    def resume_session():
+        g.portal_session = None
+        g.session_ended = False
+        stored = session.get(AUTH_KEY)
+        if not stored or request.endpoint in (None, "assets.asset", "operations.healthz", "operations.readyz",
+                                              "operations.metrics"):
+            return None
+        found = from_cookie(stored)
+        if found is None:
+            end()
+            return None
+        view = current_app.view_functions.get(request.endpoint)
+        wiring = current_app.extensions["haven.portal"]
+        renew = wiring.oidc.refresh if found.via == "oidc" and wiring.oidc else None
+        try:
+            resumed = wiring.signing_in.resume(found, active=not getattr(view, "portal_passive", False), renew=renew)
+        except SignInRequired:
+            end()
+            g.session_ended = True  # the sign-in page says why
+            return None
+        except ServiceDown:
+            resumed = found  # renewing failed for now; the token may still be good for a while
+        g.portal_session = resumed
+        if resumed != found:
+            session[AUTH_KEY] = to_cookie(resumed)
+        return None
