@@ -1,0 +1,90 @@
+"""How the portal writes times, durations, distances and codes: Vietnam time and
+Vietnamese formats by default, English on request, never a raw code."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale
+
+from services.portal.catalogs import TRANSLATIONS
+from services.portal.entrypoints import i18n
+from services.portal.entrypoints.words import WORDS, choices, word
+
+NOW = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
+
+
+@pytest.fixture
+def app():
+    app = Flask(__name__)
+    i18n.install(app, TRANSLATIONS, "vi")
+    with app.test_request_context("/"):
+        yield app
+
+
+def test_times_are_in_vietnam_time_with_vietnamese_formats(app):
+    with force_locale("vi"):
+        assert i18n.when("2026-12-02T03:05:00Z") == "10:05 02/12/2026"
+        assert i18n.day("2026-12-01T18:30:00+00:00") == "02/12/2026"  # already the 2nd in Vietnam
+    with force_locale("en"):
+        assert i18n.when("2026-12-02T03:05:00Z") == "2 Dec 2026, 10:05"
+
+
+def test_a_time_without_a_zone_is_read_as_utc_and_nonsense_is_blank(app):
+    with force_locale("vi"):
+        assert i18n.when("2026-12-02T03:05:00") == "10:05 02/12/2026"
+        assert i18n.when("not a time") == ""
+        assert i18n.when(None) == ""
+
+
+def test_deadlines_read_as_time_left_or_overdue_in_both_languages(app):
+    with force_locale("en"):
+        assert i18n.time_left(NOW + timedelta(hours=2), now=NOW) == "2 hours left"
+        assert i18n.time_left(NOW - timedelta(minutes=10), now=NOW) == "overdue by 10 minutes"
+        assert i18n.ago(NOW - timedelta(minutes=5), now=NOW) == "5 minutes ago"
+        assert i18n.ago(NOW - timedelta(seconds=20), now=NOW) == "just now"
+    with force_locale("vi"):
+        assert i18n.time_left(NOW + timedelta(hours=2), now=NOW) == "còn 2 tiếng"
+        assert i18n.time_left(NOW - timedelta(minutes=10), now=NOW) == "quá hạn 10 phút"
+        assert i18n.ago(NOW - timedelta(minutes=5), now=NOW) == "5 phút trước"
+    assert i18n.overdue(NOW - timedelta(seconds=1), now=NOW)
+    assert not i18n.overdue(NOW + timedelta(seconds=1), now=NOW)
+
+
+def test_distances_and_numbers_follow_the_language(app):
+    with force_locale("vi"):
+        assert i18n.distance(0.432) == "430 m"
+        assert i18n.distance(12.34) == "12,3 km"
+        assert i18n.number(1234) == "1.234"
+    with force_locale("en"):
+        assert i18n.distance(12.34) == "12.3 km"
+        assert i18n.number(1234) == "1,234"
+
+
+def test_codes_read_as_words_in_vietnamese_and_english(app):
+    with force_locale("vi"):
+        assert word("status", "accepted") == "Đã tiếp nhận"
+        assert word("decline_reason", "no_capacity") == "Hết chỗ"
+        assert word("urgency", "emergency") == "Khẩn cấp"
+    with force_locale("en"):
+        assert word("status", "accepted") == "Accepted"
+        assert dict(choices("risk_level"))["severe"] == "Severe risk (immediate danger)"
+
+
+def test_an_unknown_code_reads_as_words_not_as_a_crash(app):
+    with force_locale("en"):
+        assert word("status", "on_hold") == "on hold"
+        assert word("status", None) == ""
+
+
+def test_every_code_of_the_referral_service_has_words():
+    """Each code the referral service can answer with (its domain's lists) has words here."""
+    from services.referral.domain import client, model, sla
+
+    lists = {"status": model.STATUSES, "urgency": model.URGENCIES, "risk_level": model.RISK_LEVELS,
+             "decline_reason": model.DECLINE_REASONS, "cancel_reason": model.CANCEL_REASONS,
+             "deadline_kind": sla.DEADLINE_KINDS, "deadline_state": sla.DEADLINE_STATES,
+             "age_group": client.AGE_GROUPS, "gender": client.GENDERS}
+    for group, codes in lists.items():
+        assert set(codes) <= set(WORDS[group]), f"{group}: no words for {set(codes) - set(WORDS[group])}"
