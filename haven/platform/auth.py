@@ -103,7 +103,7 @@ class TokenVerifier:
             key = self.local_keys.public_key()
             return key, algorithms_for(key)
         try:
-            jwk = _jwks_client(self.jwks_url).get_signing_key(header.get("kid"))
+            jwk = signing_key(_jwks_client(self.jwks_url), header.get("kid"))
         except jwt.PyJWKClientConnectionError:
             # Not the caller's fault: say so, instead of calling a good token invalid.
             log.warning("the identity provider's JWKS cannot be fetched")
@@ -152,6 +152,18 @@ def _unverified_header(token: str) -> dict:
     if not isinstance(header.get("kid", ""), str):
         raise InvalidToken("The token's key id is not a string.")
     return header
+
+
+def signing_key(client: jwt.PyJWKClient, kid: str | None) -> jwt.PyJWK:
+    """The key a token names (`kid`); a token naming none (some providers, oidc-provider-mock
+    among them, sign with their one key and say no `kid`) only when the set holds one
+    signing key: with several, guessing which one would let any of them sign anything."""
+    if kid:
+        return client.get_signing_key(kid)
+    keys = client.get_signing_keys()
+    if len(keys) != 1:
+        raise InvalidToken("The token names no signing key (kid) and the provider has several.")
+    return keys[0]
 
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}

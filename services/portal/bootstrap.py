@@ -19,17 +19,28 @@ from .adapters.local_identity import LocalIdentity
 from .adapters.secret_key import secret_key
 from .catalogs import COMPILED, TRANSLATIONS, languages, stale
 from .entrypoints import assets, compression, home, i18n, navigation, problems, security, sessions, sign_in
+from .entrypoints import oidc as oidc_pages
 from .entrypoints.context import Wiring
 from .service_layer.signing_in import SigningIn
 
 HERE = Path(__file__).resolve().parent
-PAGES = (sign_in.blueprint, home.blueprint)
+PAGES = (sign_in.blueprint, oidc_pages.blueprint, home.blueprint)
 
 
 def _reachable(api: HavenApi):
     def check() -> None:
         api.get("/healthz", None)
     return NonCritical(check)  # the portal still serves (and says which service is down)
+
+
+def _openid_provider(config):
+    if not config.haven_auth_oidc_issuer:
+        return None
+    from .adapters.oidc import OpenIdProvider
+
+    return OpenIdProvider(config.haven_auth_oidc_issuer, config.haven_auth_oidc_client_id,
+                          config.haven_auth_oidc_client_secret, config.haven_auth_oidc_scopes,
+                          config.haven_auth_oidc_redirect_url, config.portal_api_timeout_seconds)
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -56,7 +67,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     app.extensions["haven.portal"] = Wiring(
         directory=directory, referral=referral, notify=notify,
         signing_in=SigningIn(LocalIdentity(referral), idle_limit_seconds=config.portal_idle_minutes * 60),
-        use_cases={})
+        oidc=_openid_provider(config), use_cases={})
     i18n.install(app, TRANSLATIONS, config.portal_default_language)
     sessions.install(app, secret_key=secret_key(config.portal_secret_key, config.haven_data_dir),
                      secure_cookie=config.portal_cookie_secure)
