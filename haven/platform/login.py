@@ -7,7 +7,9 @@ store is one file in HAVEN_DATA_DIR that every process of the machine shares, so
 failed-attempt limits hold across services and workers. They are counted per client
 address as `request.remote_addr` gives it (behind HAVEN_PROXY_HOPS proxies, the client's,
 as ProxyFix sets it), so a guesser elsewhere cannot lock a caseworker out
-(haven/platform/sign_in_limits.py).
+(haven/platform/sign_in_limits.py). A portal (HAVEN_SIGN_IN_TRUSTED_CLIENTS) signs people in on
+their behalf and names each person's address in `X-Haven-Sign-In-Client`: that address is
+counted, not the portal's; the header from anyone else is ignored.
 
 With HAVEN_AUTH_JWKS_URL set, the identity provider issues tokens: login answers 404
 problem+json (type `urn:haven:problem:login-disabled`) and names where to sign in instead;
@@ -27,7 +29,7 @@ from .config import Config
 from .errors import Problem, problem_type
 from .local_users import MAX_PASSWORD_LENGTH, InvalidCredentials, LocalUsers, LockedOut
 from .openapi import NO_TOKEN, documented
-from .sign_in_limits import SignInLimits
+from .sign_in_limits import SIGN_IN_CLIENT_HEADER, SignInLimits, counted_client
 
 log = logging.getLogger("haven.auth")
 WRONG_CREDENTIALS = "The user name or password is not correct."  # one message: no user enumeration
@@ -83,7 +85,9 @@ def login_blueprint(config: Config, verifier: TokenVerifier) -> Blueprint:
                                    "provider.", title="Login disabled", type=problem_type("login-disabled"))
             try:
                 user = users.authenticate(credentials["username"], credentials["password"],
-                                          client=request.remote_addr or "unknown")
+                                          client=counted_client(request.remote_addr,
+                                                                request.headers.get(SIGN_IN_CLIENT_HEADER),
+                                                                config.haven_sign_in_trusted_clients))
             except LockedOut as exc:
                 log.warning("sign-in refused: too many failures", extra={"limit": exc.limit})
                 raise Problem(429, TOO_MANY_ATTEMPTS[exc.limit],

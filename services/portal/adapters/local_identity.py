@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from haven.platform.sign_in_limits import SIGN_IN_CLIENT_HEADER
+
 from ..domain.session import Identity, Tokens
 from ..service_layer.ports import ServiceApi
 
@@ -15,10 +17,10 @@ class LocalIdentity:
 
     def sign_in(self, username: str, password: str, client_address: str) -> Tokens:
         # The portal signs in on the person's behalf: the sign-in limits must count the
-        # person's address, not the portal's, so it is passed on (the services trust it
-        # only from a proxy they were told about, HAVEN_PROXY_HOPS).
+        # person's address, not the portal's (else one guesser locks every portal user out),
+        # so it is named; the services believe it only from HAVEN_SIGN_IN_TRUSTED_CLIENTS.
         reply = self.api.send("POST", "/v1/auth/login", None, {"username": username, "password": password},
-                              headers={"X-Forwarded-For": client_address})
+                              headers={SIGN_IN_CLIENT_HEADER: client_address})
         return self._tokens(reply.body)
 
     def refresh(self, tokens: Tokens) -> Tokens:
