@@ -1,5 +1,5 @@
-# One image for all three Haven services. The command picks the service:
-#   docker run haven:dev serve directory|referral|notify
+# One image for Haven's portal and its three services. The command picks the service:
+#   docker run haven:dev serve portal|directory|referral|notify
 #   docker run haven:dev migrate
 # See deploy/README.md.
 
@@ -21,6 +21,10 @@ COPY pyproject.toml README.md ./
 COPY haven ./haven
 COPY services ./services
 RUN /opt/haven/bin/pip install --no-cache-dir .
+# The portal's translation catalogs (.mo, not kept in git) are built into the installed
+# package, from outside /src so that the installed copy is the one compiled; the build fails
+# on any untranslated string, and the portal refuses to start without them.
+RUN cd / && /opt/haven/bin/python -m services.portal.catalogs
 
 # --- runtime --------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
@@ -51,8 +55,8 @@ ENV PATH=/opt/haven/bin:$PATH \
 WORKDIR /var/lib/haven
 USER ${HAVEN_UID}:${HAVEN_UID}
 
-# directory, referral, notify (their default *_PORT).
-EXPOSE 8001 8002 8003
+# portal, directory, referral, notify (their default *_PORT).
+EXPOSE 8000 8001 8002 8003
 
 # No HEALTHCHECK here: the port depends on which service the container runs. The compose
 # file and the Kubernetes manifests each probe /healthz and /readyz on the right port.

@@ -23,8 +23,9 @@ SETTINGS = [
     Setting("NOTIFY_DIRECTORY_URL", c.http_url, "http://127.0.0.1:8001",
             "Base URL of the directory service, asked for an organization's contact e-mail when it has no "
             "e-mail subscription."),
-    Setting("NOTIFY_REFERRAL_LINK", _link, "http://127.0.0.1:8002/v1/referrals/{id}",
-            "Link to a referral put in every notification (`{id}` is replaced by the referral id)."),
+    Setting("NOTIFY_REFERRAL_LINK", _link, "http://127.0.0.1:8000/referrals/{id}",
+            "Link to a referral put in every notification: the portal's referral page (`{id}` is replaced "
+            "by the referral id)."),
     Setting("NOTIFY_DEFAULT_LANGUAGE", c.choice("vi", "en"), "vi",
             "Language of notifications to a recipient whose language is not known (an organization's "
             "directory contact address)."),

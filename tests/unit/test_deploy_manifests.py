@@ -7,6 +7,7 @@ and catch it first.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from haven.cli import SERVICES
+from haven.cli import PROCESSES, SERVICES
 from haven.platform.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,12 @@ EXAMPLE_SECRET = "secret.example.yaml"
 
 # Read by the processes but not Haven settings: prometheus-client and gunicorn read these.
 EXTRA_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "FORWARDED_ALLOW_IPS"}
-DECLARED = {setting.name for spec in SERVICES.values() for setting in spec.settings} | EXTRA_VARIABLES
+DECLARED = {setting.name for spec in PROCESSES.values() for setting in spec.settings} | EXTRA_VARIABLES
+# The portal is held to the services' rules where they apply: it has no database, no worker
+# and no migration (SERVICES are the three services; PROCESSES adds the portal).
+PORTAL = "portal"
+# Files the image builds itself: the local copies stay out of the build context.
+BUILT_IN_THE_IMAGE = ("services/portal/translations/vi/LC_MESSAGES/messages.mo",)
 # The image's own runtime variables, not Haven's.
 IMAGE_RUNTIME_VARIABLES = {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
 
@@ -297,7 +303,7 @@ def test_image_runs_haven_with_a_service_as_default_command():
     cmd = image_cmd()
     assert cmd[0] in ("serve", "migrate"), cmd
     if cmd[0] == "serve":
-        assert len(cmd) == 2 and cmd[1] in SERVICES, cmd
+        assert len(cmd) == 2 and cmd[1] in PROCESSES, cmd
 
 
 def test_image_environment_names_are_ones_haven_reads():
@@ -308,10 +314,10 @@ def test_image_environment_names_are_ones_haven_reads():
 def test_image_listens_on_all_interfaces_and_exposes_every_default_port():
     env = image_env()
     assert env.get("HAVEN_BIND_HOST") == "0.0.0.0", "on 127.0.0.1 nothing outside the container can connect"
-    for spec in SERVICES.values():  # the values must also be valid settings
+    for spec in PROCESSES.values():  # the values must also be valid settings
         spec.load_config(env)
     exposed = {int(port.split("/")[0]) for kw, rest in _final_stage() if kw == "EXPOSE" for port in rest.split()}
-    assert exposed == {spec.default_port for spec in SERVICES.values()}
+    assert exposed == {spec.default_port for spec in PROCESSES.values()}
 
 
 def test_image_runs_as_a_non_root_user():
@@ -333,12 +339,15 @@ def test_dockerfile_copies_exist_and_are_not_dockerignored():
             p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
         for file in files:
             relative = file.relative_to(ROOT).as_posix()
+            if relative in BUILT_IN_THE_IMAGE:
+                continue
             assert not dockerignored(relative, patterns), f"{relative} is copied but .dockerignore excludes it"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_build_context():
     patterns = dockerignore_patterns()
-    for path in (".venv/bin/python", "var/directory.sqlite3", ".git/config", "haven/__pycache__/cli.pyc"):
+    for path in (".venv/bin/python", "var/directory.sqlite3", ".git/config", "haven/__pycache__/cli.pyc",
+                 *BUILT_IN_THE_IMAGE):
         assert dockerignored(path, patterns), f"{path} would be sent to the Docker build"
 
 
@@ -346,7 +355,7 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context():
 
 def test_compose_has_postgres_migrate_and_every_service(compose):
     services = compose["services"]
-    missing = ({"postgres", "migrate"} | set(SERVICES)) - set(services)
+    missing = ({"postgres", "migrate"} | set(PROCESSES)) - set(services)
     assert not missing, f"docker-compose.yml lacks {sorted(missing)}"
 
 
@@ -362,9 +371,9 @@ def test_compose_environment_names_are_declared(compose):
         assert not unknown, f"compose service {name} sets variables nothing reads: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(PROCESSES))
 def test_compose_service_command_port_and_readiness_check(compose, service):
-    spec = SERVICES[service]
+    spec = PROCESSES[service]
     definition = compose["services"][service]
     assert compose_argv(definition) == ["haven", "serve", service]
     env = {**image_env(), **compose_env(definition)}
@@ -496,9 +505,9 @@ def test_k8s_environment_names_are_declared(k8s_objects, example_secret):
     assert not unknown, f"k8s/ sets variables nothing reads (misspelt?): {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(PROCESSES))
 def test_k8s_deployment_command_port_and_probes(k8s_objects, example_secret, service):
-    spec = SERVICES[service]
+    spec = PROCESSES[service]
     container = only_container(deployment_for(k8s_objects, service))
     assert k8s_argv(container) == ["haven", "serve", service]
     env = k8s_env(container, k8s_objects, example_secret)
@@ -540,7 +549,7 @@ def test_k8s_database_url_comes_from_the_secret(k8s_objects, service):
             "database URLs (with passwords) belong in the Secret, not a ConfigMap")
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(PROCESSES))
 def test_k8s_pod_is_locked_down_and_can_still_write_where_haven_writes(k8s_objects, example_secret, service):
     deployment = deployment_for(k8s_objects, service)
     pod = deployment["spec"]["template"]["spec"]
@@ -565,14 +574,14 @@ def test_k8s_pod_is_locked_down_and_can_still_write_where_haven_writes(k8s_objec
         assert {"cpu", "memory"} <= set(container.get("resources", {}).get(kind, {})), f"{service}: {kind}"
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(PROCESSES))
 def test_k8s_service_selects_the_pods_and_is_scraped_on_their_port(k8s_objects, example_secret, service):
     deployment = deployment_for(k8s_objects, service)
     container = only_container(deployment)
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     selector = deployment["spec"]["selector"]["matchLabels"]
     assert selector.items() <= pod_labels.items(), f"{service}: the Deployment's selector misses its pods"
-    port = SERVICES[service].port(SERVICES[service].load_config(k8s_env(container, k8s_objects, example_secret)))
+    port = PROCESSES[service].port(PROCESSES[service].load_config(k8s_env(container, k8s_objects, example_secret)))
     services = [s for s in of_kind(k8s_objects, "Service")
                 if s["spec"].get("selector") and s["spec"]["selector"].items() <= pod_labels.items()]
     assert len(services) == 1, f"expected one Service selecting the {service} pods, found {len(services)}"
@@ -601,6 +610,52 @@ def test_k8s_migration_job_runs_haven_migrate_on_the_services_databases(k8s_obje
             f"the Job migrates a different {variable} than the {service} Deployment reads")
     security = {**job["spec"]["template"]["spec"].get("securityContext", {}), **container.get("securityContext", {})}
     assert security.get("runAsNonRoot") is True
+
+
+# === the portal ==========================================================================
+
+def test_compose_portal_reaches_the_services_shares_its_key_and_is_trusted_to_name_a_persons_address(compose):
+    services = compose["services"]
+    portal = services[PORTAL]
+    config = PROCESSES[PORTAL].load_config({**image_env(), **compose_env(portal)})
+    for service in SERVICES:
+        url = urlsplit(getattr(config, f"portal_{service}_url"))
+        service_config = SERVICES[service].load_config({**image_env(), **compose_env(services[service])})
+        assert (url.hostname, url.port) == (service, SERVICES[service].port(service_config)), (
+            f"the portal looks for {service} at {url.geturl()}")
+        assert portal["depends_on"][service]["condition"] == "service_healthy"
+        # the sign-in limits count the person, not the portal: the services trust its address
+        trusted = service_config.haven_sign_in_trusted_clients
+        address = portal["networks"]["default"]["ipv4_address"]
+        assert any(ipaddress.ip_address(address) in network for network in trusted), (
+            f"{service} does not trust the portal ({address}) to name a person's address")
+    assert config.portal_secret_key, "without a shared key every portal process signs its own sessions"
+    assert "migrate" not in portal.get("depends_on", {}), "the portal has no database"
+    assert compose_container_ports(portal) == {8000}
+
+
+def test_k8s_portal_shares_its_secret_key_signs_in_at_the_provider_and_sends_secure_cookies(
+        k8s_objects, example_secret):
+    container = only_container(deployment_for(k8s_objects, PORTAL))
+    variables = {v["name"]: v for v in container.get("env", [])}
+    assert "secretKeyRef" in variables.get("PORTAL_SECRET_KEY", {}).get("valueFrom", {}), (
+        "PORTAL_SECRET_KEY must come from the Secret: each replica would otherwise refuse the others' sessions")
+    assert not variables["PORTAL_SECRET_KEY"]["valueFrom"]["secretKeyRef"].get("optional")
+    config = PROCESSES[PORTAL].load_config(k8s_env(container, k8s_objects, example_secret))
+    assert config.portal_cookie_secure is True
+    assert config.haven_auth_oidc_issuer and config.haven_auth_oidc_client_id, (
+        "the services take only the provider's tokens (HAVEN_AUTH_JWKS_URL): people must sign in there")
+    service_names = {s["metadata"]["name"] for s in of_kind(k8s_objects, "Service")}
+    for service in SERVICES:
+        assert urlsplit(getattr(config, f"portal_{service}_url")).hostname in service_names
+    assert not any(name.endswith("_DATABASE_URL") for name in variables), "the portal has no database"
+
+
+def test_notifications_link_to_the_portals_referral_page_by_default():
+    from services.notify import SPEC as NOTIFY
+
+    link = NOTIFY.load_config({}).notify_referral_link
+    assert urlsplit(link).port == PROCESSES[PORTAL].default_port and urlsplit(link).path == "/referrals/{id}"
 
 
 def test_example_secret_holds_valid_urls_and_no_real_password(example_secret):
