@@ -1,0 +1,83 @@
+"""The receiving agency's inbox (`/inbox`), its live updates (`/inbox/updates`, polled by
+static/live.js), and the count of unread notifications in every page's header."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, g, jsonify, render_template, request
+
+from ..service_layer.inbox import InboxReading, Kinds
+from .context import require, session_or_none, token, use_case
+from .sessions import passive
+
+blueprint = Blueprint("inbox", __name__)
+log = logging.getLogger("haven.portal.inbox")
+
+INBOX, KINDS, ACTING, CAPACITY = "agency.inbox", "agency.kinds", "agency.acting", "agency.capacity"
+UNREAD_ROLES = {"agency_staff", "caseworker", "supervisor"}  # people whom notify tells about referrals
+
+
+def wire(state) -> None:
+    """The agency pages' use cases, built once from what bootstrap wired (any of the three
+    blueprints may be the first registered)."""
+    from ..service_layer.acting import ReferralActing
+    from ..service_layer.capacity import Capacity
+
+    wiring = state.app.extensions["haven.portal"]
+    if wiring.use_cases is None:
+        wiring.use_cases = {}
+    cases = wiring.use_cases
+    kinds = cases.setdefault(KINDS, Kinds(wiring.directory))
+    cases.setdefault(INBOX, InboxReading(wiring.referral, wiring.directory, wiring.notify))
+    cases.setdefault(ACTING, ReferralActing(wiring.referral, wiring.directory, kinds))
+    cases.setdefault(CAPACITY, Capacity(wiring.directory))
+
+
+blueprint.record_once(wire)
+
+
+def unread_notifications() -> int | None:
+    """Unread notifications of the signed-in person, asked of notify at most once per page
+    and only when the header shows it; None (nothing shown) for anyone without an inbox,
+    or when notify does not answer."""
+    if "agency_unread" in g:
+        return g.agency_unread
+    value = None
+    session = session_or_none()
+    try:
+        if session is not None and session.identity.can("notify:inbox") \
+                and UNREAD_ROLES & set(session.identity.roles):
+            value = use_case(INBOX).unread(session.tokens.access_token)
+    except Exception:  # a count must never break the page it decorates
+        log.warning("unread count not available", exc_info=True)
+        value = None
+    g.agency_unread = value
+    return value
+
+
+@blueprint.app_context_processor
+def unread_context():
+    return {"unread_notifications": unread_notifications}
+
+
+@blueprint.route("/inbox")
+def inbox():
+    identity = require("referral:respond")
+    loaded = use_case(INBOX).load(token(), identity.organization_id)
+    return render_template("inbox.html", inbox=loaded, kinds=use_case(KINDS).names())
+
+
+@blueprint.route("/inbox/updates")
+@passive
+def updates():
+    """What live.js asks every few seconds: the inbox's fingerprint, and the list again
+    (HTML) only when it changed, or when asked for it (`full=1`: the time left moves on)."""
+    identity = require("referral:respond")
+    reading = use_case(INBOX)
+    current = reading.changes(token())
+    answer = {"fingerprint": current, "unread": unread_notifications()}
+    if current != request.args.get("since", "") or request.args.get("full") == "1":
+        loaded = reading.load(token(), identity.organization_id)
+        answer["fingerprint"] = loaded.fingerprint
+        answer["html"] = render_template("_inbox_list.html", inbox=loaded, kinds=use_case(KINDS).names())
+    return jsonify(answer)

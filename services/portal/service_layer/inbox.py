@@ -1,0 +1,125 @@
+"""A receiving agency's inbox: the referrals addressed to it, what it owes on each, and how
+many notifications it has not read yet.
+
+Everything comes from the APIs with the person's own token. The referral list gives
+summaries without deadlines, so the deadline of each referral still waiting for an answer
+is read from that referral (before acceptance the agency is shown no personal field, so
+these reads are not reads of a survivor's data). A live inbox first asks only whether
+anything changed (`changes`), and reads the whole inbox again only when it did.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from haven.platform.refusals import Refusal
+
+from ..domain.errors import NotFound, ServiceDown
+from ..domain.inbox import (CLOSED, IN_HAND, OPEN, WAITING, Entry, by_priority, deadline_owed, fingerprint,
+                            newest_first)
+from .ports import ServiceApi
+
+PER_STATUS = 100  # the API's largest page: an agency with more open referrals than this has other problems
+CLOSED_SHOWN = 10
+KINDS_KEPT_SECONDS = 600  # the taxonomy changes with a release, not with a referral
+
+
+@dataclass(frozen=True)
+class Inbox:
+    waiting: list[Entry]  # sent or acknowledged: the agency owes an answer, most urgent first
+    in_hand: list[Entry]  # accepted: help under way
+    closed: list[Entry]  # the latest completed, declined or cancelled
+    fingerprint: str
+    names_missing: bool = False  # the directory did not answer: services shown by kind
+
+
+@dataclass
+class Kinds:
+    """The directory's kinds (code -> {"vi": ..., "en": ...}), kept a while in the process."""
+    directory: ServiceApi
+    clock: Callable[[], float] = time.monotonic
+    _names: dict = field(default_factory=dict)
+    _read_at: float = -1e9
+
+    def names(self) -> dict[str, dict[str, str]]:
+        if not self._names or self.clock() - self._read_at > KINDS_KEPT_SECONDS:
+            try:
+                items = self.directory.get("/v1/kinds", None).body or []
+            except Refusal:
+                return self._names  # an older list, or none: the page shows the code's words
+            self._names = {k["code"]: {"vi": k.get("name_vi") or k["code"], "en": k.get("name_en") or k["code"]}
+                           for k in items if isinstance(k, dict) and k.get("code")}
+            self._read_at = self.clock()
+        return self._names
+
+
+class InboxReading:
+    def __init__(self, referral: ServiceApi, directory: ServiceApi, notify: ServiceApi):
+        self.referral, self.directory, self.notify = referral, directory, notify
+
+    def _open(self, token: str) -> list[dict]:
+        found = []
+        for status in OPEN:  # one page per status: closed referrals must not push open ones off the page
+            found += self.referral.get("/v1/referrals", token, {"status": status, "per_page": PER_STATUS}).body["items"]
+        return found
+
+    def changes(self, token: str) -> str:
+        """The inbox's fingerprint now (three small list calls, no per-referral read)."""
+        return fingerprint(self._open(token))
+
+    def load(self, token: str, organization_id: str | None) -> Inbox:
+        summaries = self._open(token)
+        recent = self.referral.get("/v1/referrals", token, {"per_page": 30}).body["items"]
+        closed = [s for s in recent if s.get("status") in CLOSED][:CLOSED_SHOWN]
+        names, names_missing = self._service_names(organization_id)
+        waiting, in_hand = [], []
+        for summary in summaries:
+            name = names.get(str(summary.get("receiving_service_id")))
+            if summary.get("status") in WAITING:
+                waiting.append(Entry(summary, self._deadline(token, summary["id"]), name))
+            elif summary.get("status") in IN_HAND:
+                in_hand.append(Entry(summary, None, name))
+        return Inbox(by_priority(waiting), by_priority(in_hand),
+                     newest_first(Entry(s, None, names.get(str(s.get("receiving_service_id")))) for s in closed),
+                     fingerprint(summaries), names_missing)
+
+    def _deadline(self, token: str, referral_id: str):
+        try:
+            return deadline_owed(self.referral.get(f"/v1/referrals/{referral_id}", token).body.get("deadlines"))
+        except NotFound:  # withdrawn between the list and this read
+            return None
+
+    def _service_names(self, organization_id: str | None) -> tuple[dict[str, str], bool]:
+        if not organization_id:
+            return {}, False
+        try:
+            items = self.directory.get("/v1/services", None, {"organization_id": organization_id,
+                                                              "per_page": 100}).body["items"]
+        except (ServiceDown, Refusal):
+            return {}, True
+        return {str(s["id"]): s.get("name") or "" for s in items}, False
+
+    # --- notify's inbox -------------------------------------------------------------
+
+    def unread(self, token: str) -> int | None:
+        """How many notifications the person (and their organization) has not read; None
+        when notify cannot say: the count is a help, never a reason for a page to fail."""
+        try:
+            body = self.notify.get("/v1/inbox", token, {"unread": "true", "per_page": 1}).body
+            return int(body.get("unread", 0))
+        except (Refusal, ValueError, TypeError, AttributeError):
+            return None
+
+    def mark_seen(self, token: str, referral_id: str) -> None:
+        """The notifications about a referral are read once someone opened the referral."""
+        try:
+            items = self.notify.get("/v1/inbox", token, {"unread": "true", "per_page": 100}).body.get("items") or []
+            for item in items:
+                if item.get("referral_id") == referral_id and not item.get("read"):
+                    self.notify.send("POST", f"/v1/inbox/{item['id']}/read", token)
+        except (Refusal, AttributeError, KeyError):
+            pass  # still unread: harmless
+
+
+__all__ = ["Inbox", "InboxReading", "Kinds"]
