@@ -18,7 +18,7 @@ SETTINGS = [
     Setting("PORTAL_NOTIFY_URL", c.http_url, "http://127.0.0.1:8003", "Base URL of the notify service's API."),
     Setting("PORTAL_API_TIMEOUT_SECONDS", c.number(0.5), "5",
             "How long a page waits for an API before it says that service is not answering."),
-    Setting("PORTAL_IDLE_MINUTES", c.integer(1, 24 * 60), "15",
+    Setting("PORTAL_IDLE_MINUTES", c.number(0.05), "15",
             "A session with no request for this long ends: the next page asks to sign in again "
             "(offices share computers)."),
     Setting("PORTAL_SECRET_KEY", c.text, None,

@@ -5,6 +5,15 @@ the session is resumed (renewing the token shortly before it ends) or, idle for
 PORTAL_IDLE_MINUTES, dropped: the next page asks to sign in again and then comes back.
 Background polls (a live inbox) are `passive`: they neither count as activity nor keep a
 shared computer signed in.
+
+Signing out takes the identity and token out of the browser's cookie, which is what protects
+the next person at a shared computer. What it cannot do, with no store of its own, is
+revoke a *copy* of the cookie taken earlier (the cookie is HttpOnly, SameSite and, over
+HTTPS, Secure, so a copy means a compromised browser): such a copy stays good until it has
+been idle PORTAL_IDLE_MINUTES, or its token can no longer be renewed (a disabled account is
+refused by /v1/auth/refresh; an OpenID provider's sign-out ends its refresh token), and
+never beyond MAX_SESSION_SECONDS after signing in. Revoking sooner needs a server-side
+"signed out" list, i.e. a store shared by every portal process: not this portal's design.
 """
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ from ..domain.errors import ServiceDown, SignInRequired
 from ..domain.session import Identity, Session, Tokens
 
 AUTH_KEY = "auth"
+ENDED_KEY = "ended"  # the session ended by itself (idle): the next sign-in page says so once
 
 
 def passive(view):
@@ -27,21 +37,23 @@ def to_cookie(value: Session) -> dict:
     return {"sub": identity.subject, "name": identity.name, "roles": list(identity.roles),
             "org": identity.organization_id, "perms": sorted(identity.permissions), "lang": identity.language,
             "at": tokens.access_token, "exp": tokens.expires_at, "rt": tokens.refresh_token,
-            "seen": value.last_seen, "via": value.via}
+            "seen": value.last_seen, "via": value.via, "since": value.signed_in_at}
 
 
 def from_cookie(data: dict) -> Session | None:
     try:
         identity = Identity(subject=data["sub"], name=data["name"], roles=tuple(data["roles"]),
                             organization_id=data["org"], permissions=frozenset(data["perms"]), language=data["lang"])
+        since = data.get("since")
         return Session(identity, Tokens(data["at"], float(data["exp"]), data.get("rt")), float(data["seen"]),
-                       data.get("via", "local"))
+                       data.get("via", "local"), float(since) if since is not None else None)
     except (KeyError, TypeError, ValueError):
         return None  # a cookie of an older portal: sign in again
 
 
 def begin(value: Session) -> None:
     session[AUTH_KEY] = to_cookie(value)
+    session.pop(ENDED_KEY, None)
     session.permanent = False  # gone when the browser closes, and idle-limited meanwhile
     g.portal_session = value
 
@@ -78,7 +90,8 @@ def install(app: Flask, *, secret_key: str, secure_cookie: bool) -> None:
             resumed = wiring.signing_in.resume(found, active=not getattr(view, "portal_passive", False), renew=renew)
         except SignInRequired:
             end()
-            g.session_ended = True  # the sign-in page says why
+            g.session_ended = True
+            session[ENDED_KEY] = True  # the sign-in page, reached by a redirect, says why
             return None
         except ServiceDown:
             resumed = found  # renewing failed for now; the token may still be good for a while

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..domain import errors
@@ -38,8 +38,9 @@ def after_sign_in(next_path: str):
 def form():
     if session_or_none() is not None:
         return redirect(safe_next(request.args.get("next")))
-    return render_template("sign_in.html", next=safe_next(request.args.get("next")),
-                           ended=bool(request.args.get("ended")), oidc=wiring().oidc is not None)
+    ended = bool(session.pop(sessions.ENDED_KEY, False) or g.get("session_ended"))
+    return render_template("sign_in.html", next=safe_next(request.args.get("next")), ended=ended,
+                           oidc=wiring().oidc is not None)
 
 
 @blueprint.route("/sign-in", methods=["POST"])

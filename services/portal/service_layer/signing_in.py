@@ -22,7 +22,8 @@ class SigningIn:
 
     def start(self, tokens: Tokens, via: str) -> Session:
         """A session for tokens just issued (by the services or an OpenID provider)."""
-        return Session(self.identity.identify(tokens.access_token), tokens, last_seen=self.clock(), via=via)
+        now = self.clock()
+        return Session(self.identity.identify(tokens.access_token), tokens, last_seen=now, via=via, signed_in_at=now)
 
     def resume(self, session: Session, *, active: bool, renew: Callable[[Tokens], Tokens] | None = None) -> Session:
         """The session for this request, renewed if its token is about to end; raises
@@ -31,6 +32,6 @@ class SigningIn:
         now = self.clock()
         if session.expired(now, self.idle_limit_seconds):
             raise SignInRequired("session ended")
-        if session.needs_renewal(now):
+        if session.needs_renewal(now, self.idle_limit_seconds):
             session = session.renewed((renew or self.identity.refresh)(session.tokens))
         return session.seen(now) if active else session
