@@ -86,3 +86,25 @@ def test_which_address_an_attempt_counts_against():
     assert portals[2] == ipaddress.ip_network("10.42.0.0/16")
     with pytest.raises(ValueError):
         networks("10.0.0.0/8,portal.internal")
+
+
+def test_a_token_is_renewed_while_its_account_is_enabled_and_never_after(tmp_path):
+    """The portal's sliding session renews with /v1/auth/refresh: a disabled account stops
+    there, at the next renewal, not when the session would have ended."""
+    add_caseworker(tmp_path)
+    service = service_app("referral", tmp_path).test_client()
+    first = service.post("/v1/auth/login", json={"username": "lan", "password": PASSWORD}).get_json()["access_token"]
+    renewed = service.post("/v1/auth/refresh", headers={"Authorization": f"Bearer {first}"})
+    assert renewed.status_code == 200 and renewed.headers["Cache-Control"] == "no-store"
+    second = renewed.get_json()["access_token"]
+    assert second != first
+    assert service.get("/v1/auth/me", headers={"Authorization": f"Bearer {second}"}).get_json()["subject"] == "lan"
+    assert service.post("/v1/auth/refresh").status_code == 401  # no token, no renewal
+    LocalUsers(str(tmp_path)).disable("lan")
+    refused = service.post("/v1/auth/refresh", headers={"Authorization": f"Bearer {second}"})
+    assert refused.status_code == 401 and "can no longer sign in" in refused.get_json()["detail"]
+
+
+def test_with_an_identity_provider_the_services_renew_nothing(tmp_path):
+    service = service_app("referral", tmp_path, HAVEN_AUTH_JWKS_URL="https://id.example.org/jwks").test_client()
+    assert service.post("/v1/auth/refresh").status_code == 404
