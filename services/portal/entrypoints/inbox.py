@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, g, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request, url_for
+from werkzeug.routing import BuildError
 
 from ..service_layer.inbox import InboxReading, Kinds
 from .context import require, session_or_none, token, use_case
@@ -55,9 +56,21 @@ def unread_notifications() -> int | None:
     return value
 
 
+def unread_target() -> str | None:
+    """Where the count leads: the agency's inbox, or the referrer's list of referrals."""
+    session = session_or_none()
+    if session is None:
+        return None
+    endpoint = "inbox.inbox" if session.identity.is_agency_staff else "referrals.mine"
+    try:
+        return url_for(endpoint)
+    except BuildError:
+        return None
+
+
 @blueprint.app_context_processor
 def unread_context():
-    return {"unread_notifications": unread_notifications}
+    return {"unread_notifications": unread_notifications, "unread_target": unread_target}
 
 
 @blueprint.route("/inbox")

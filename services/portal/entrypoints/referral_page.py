@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import errors
-from ..domain.inbox import moment
+from ..domain.inbox import deadline_owed, moment
 from ..service_layer import acting as a
 from .context import person, require, token, use_case
 from .inbox import ACTING, INBOX, wire
@@ -44,18 +44,18 @@ def _back() -> dict | None:
     return None
 
 
-def _show(referral_id: str, status: int = 200, **extra):
+def _show(referral_id: str, status: int = 200, *, seen: bool = False, **extra):
     shown = use_case(ACTING).page(token(), referral_id)
+    if seen:  # after the read (a stranger marks nothing), before the header counts what is unread
+        use_case(INBOX).mark_seen(token(), referral_id)
     return render_template("referral.html", page=shown, referral=shown.referral, me=person(), back=_back(),
-                           **extra), status
+                           owed=deadline_owed(shown.referral.get("deadlines")), **extra), status
 
 
 @blueprint.route("/referrals/<uuid:referral_id>")
 def page(referral_id):
     require("referral:read")
-    answer = _show(str(referral_id))
-    use_case(INBOX).mark_seen(token(), str(referral_id))  # after the read: a stranger marks nothing
-    return answer
+    return _show(str(referral_id), seen=True)
 
 
 @blueprint.route("/referrals/<uuid:referral_id>/<any(acknowledge, accept, decline, complete):action>",

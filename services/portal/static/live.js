@@ -82,9 +82,12 @@
     });
   }
 
+  var FINAL = { completed: true, cancelled: true, declined: true }; // no status comes after these
+
   function liveStatus(block) {
     var notice = document.getElementById("status-changed");
     var known = block.getAttribute("data-known") || "";
+    if (FINAL[known]) { return; }
     poll(function (next) {
       var url = block.getAttribute("data-status-url") + "?created=" + encodeURIComponent(block.getAttribute("data-created") || "")
         + "&known=" + encodeURIComponent(known);
@@ -96,7 +99,7 @@
           block.setAttribute("data-known", known);
           if (notice) { notice.hidden = false; }
         }
-        next(true);
+        next(!FINAL[known]);
       });
     });
   }
