@@ -1,0 +1,199 @@
+"""The caseworker's search and service pages against a real Haven: without JavaScript
+(PortalClient) for what a form and a link do, with Chromium for the autocomplete, the
+accessibility scan and the screenshots."""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.support.browser import check_page, sign_in
+from tests.support.network import free_port
+from tests.support.portal_client import PortalClient, text_of
+
+SEARCH = "/search?q=nha+tam+lanh"
+
+
+@pytest.fixture(scope="module")
+def caseworker(haven) -> PortalClient:
+    return PortalClient(haven.url("portal")).sign_in("demo-caseworker")
+
+
+def found_count(page) -> int:
+    match = re.search(r"Tìm thấy ([\d.]+) dịch vụ", text_of(page))
+    assert match, f"no result count on the page: {text_of(page)[:400]}"
+    return int(match.group(1).replace(".", ""))
+
+
+def service_links(page) -> list[str]:
+    return re.findall(r'href="(/services/[0-9a-f-]{36})[^"]*"', page.text)
+
+
+def directory_token(haven, username: str) -> str:
+    answer = requests.post(haven.url("referral") + "/v1/auth/login",
+                           json={"username": username, "password": "haven-demo"}, timeout=10)
+    answer.raise_for_status()
+    return answer.json()["access_token"]
+
+
+def test_search_without_diacritics_finds_the_shelter(caseworker):
+    page = caseworker.get(SEARCH)
+    assert page.status_code == 200
+    words = text_of(page)
+    assert "Nhà tạm lánh" in words
+    assert found_count(page) > 0
+    assert 'value="nha tam lanh"' in page.text  # the box keeps what she typed, as typed
+    assert re.search(r'<mark>Nhà</mark> <mark>tạm</mark> <mark>lánh</mark>', page.text)  # the matches are marked
+    assert re.search(r'href="tel:\d+"', page.text)  # phones can be called with one tap
+
+
+def test_filters_narrow_the_results_and_live_in_the_address(caseworker):
+    everything = found_count(caseworker.get(SEARCH))
+    narrowed = caseworker.get(SEARCH + "&kind=shelter&free=1&province=01")
+    assert narrowed.status_code == 200
+    assert 0 < found_count(narrowed) < everything
+    words = text_of(narrowed)
+    assert "Hà Nội" in words and "Còn" in words  # free places, in words
+    assert re.search(r'<option value="shelter" selected>', narrowed.text)
+    assert re.search(r'<input type="checkbox" name="free" value="1" checked>', narrowed.text)
+    # The province's districts and communes are offered now (no JavaScript needed).
+    assert 'name="area"' in narrowed.text and "Quận Hoàn Kiếm" in narrowed.text
+    # Every link that changes the search (a facet, a page) keeps the other filters.
+    facet = re.search(r'href="(/search\?[^"]*area=[^"]+)"', narrowed.text)
+    assert facet, "no district facet"
+    kept = parse_qs(urlsplit(html.unescape(facet.group(1))).query)
+    assert kept["q"] == ["nha tam lanh"] and kept["kind"] == ["shelter"] and kept["free"] == ["1"]
+    district = caseworker.get(html.unescape(facet.group(1)))
+    assert 0 < found_count(district) <= found_count(narrowed)
+
+
+def test_the_next_page_link_carries_the_search(caseworker):
+    first = caseworker.get(SEARCH)
+    pager = re.search(r'<a class="button" rel="next" href="([^"]+)"', first.text)
+    assert pager, "more than one page of results, but no link to the next"
+    second = caseworker.get(html.unescape(pager.group(1)))
+    assert "trang 2/" in text_of(second)
+    assert set(service_links(second)).isdisjoint(service_links(first))
+
+
+def test_the_service_page_shows_each_days_hours_and_the_refer_link(caseworker):
+    results = caseworker.get("/search?q=tro+giup+phap+ly&kind=legal_aid")
+    link = service_links(results)[0]
+    page = caseworker.get(link)
+    assert page.status_code == 200
+    words = text_of(page)
+    assert "Thứ Hai 07:30 đến 11:30, 13:30 đến 17:00" in words
+    assert "Chủ Nhật Đóng cửa" in words
+    assert f'href="{link}/refer"' in page.text
+    assert "Chuyển gửi" in words
+
+
+def test_a_re_referral_keeps_its_referral_and_refers_through_the_re_refer_page(caseworker):
+    referral = "6f1c2a3e-0000-4000-8000-000000000001"
+    results = caseworker.get(f"{SEARCH}&re_refer={referral}")
+    assert "Chọn một dịch vụ khác" in text_of(results)
+    match = re.search(r'href="(/services/([0-9a-f-]{36})\?re_refer=' + referral + ')"', results.text)
+    assert match, "result links lost the re-referral"
+    page = caseworker.get(match.group(1))
+    assert f'href="/referrals/{referral}/re-refer?service_id={match.group(2)}"' in html.unescape(page.text)
+
+
+def test_a_confidential_shelter_shows_its_district_but_no_street(haven, caseworker):
+    token = directory_token(haven, "demo-supervisor")  # may see confidential addresses
+    hits = requests.get(haven.url("directory") + "/v1/search", params={"q": "nha tam lanh", "kind": "shelter"},
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["items"]
+    hit = next(h for h in hits if h["locations"] and h["locations"][0]["address"]["address_1"])
+    street = hit["locations"][0]["address"]["address_1"]
+    page = caseworker.get(f"/services/{hit['service']['id']}")
+    words = text_of(page)
+    assert street not in words
+    assert "Địa chỉ được giữ bí mật" in words and "Liên hệ được sắp xếp qua điện thoại." in words
+    assert any(name in words for name in hit["area_names"].values())  # where it is, roughly
+    results = caseworker.get(SEARCH + "&kind=shelter")
+    assert street not in text_of(results)
+    supervisor = PortalClient(haven.url("portal")).sign_in("demo-supervisor").get(f"/services/{hit['service']['id']}")
+    assert street in text_of(supervisor) and "tuyệt đối không chia sẻ" in text_of(supervisor)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("radius=abc", "Nhập khoảng cách bằng số ki-lô-mét"),
+    ("kind=bogus", "Chọn loại dịch vụ trong danh sách."),
+    ("age=old", "Nhập tuổi bằng số năm tròn"),
+    ("open=at&at=tomorrow", "Nhập ngày và giờ"),
+])
+def test_bad_filter_input_gets_a_clear_message_not_an_error_page(caseworker, query, message):
+    page = caseworker.get(f"{SEARCH}&{query}")
+    assert page.status_code == 400
+    words = text_of(page)
+    assert message in words and "Sửa các bộ lọc" in words
+    assert 'value="nha tam lanh"' in page.text  # nothing typed is lost
+
+
+def test_when_the_directory_is_down_the_page_says_so_and_keeps_the_search(haven, tmp_path):
+    from services.portal.bootstrap import create_app
+
+    app = create_app({"HAVEN_DATA_DIR": str(tmp_path), "PORTAL_DIRECTORY_URL": f"http://127.0.0.1:{free_port()}",
+                      "PORTAL_REFERRAL_URL": haven.url("referral"), "PORTAL_NOTIFY_URL": haven.url("notify"),
+                      "PORTAL_API_TIMEOUT_SECONDS": "1"})
+    browser = app.test_client()
+    form = browser.get("/sign-in").get_data(as_text=True)
+    csrf = html.unescape(re.search(r'name="csrf_token" value="([^"]+)"', form).group(1))
+    signed = browser.post("/sign-in", data={"csrf_token": csrf, "username": "demo-caseworker",
+                                            "password": "haven-demo", "next": "/"})
+    assert signed.status_code == 302
+    page = browser.get(SEARCH + "&free=1")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 503
+    words = text_of(body)
+    assert "Danh bạ dịch vụ không phản hồi" in words and "Nội dung tìm kiếm vẫn được giữ" in words
+    assert 'value="nha tam lanh"' in body and 'name="free" value="1" checked' in body
+    assert browser.get("/search/suggest?q=nha").get_json() == {"suggestions": []}
+
+
+def test_the_autocomplete_offers_names_and_works_from_the_keyboard(new_person):
+    page = new_person().new_page()
+    sign_in(page, "demo-caseworker")
+    page.goto("/search")
+    box = page.locator("#field-q")
+    box.press_sequentially("nha tam", delay=30)
+    options = page.locator("#q-suggestions [role=option]")
+    options.first.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    assert "Nhà tạm lánh" in options.first.inner_text()
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    second = options.nth(1)
+    assert box.get_attribute("aria-activedescendant") == second.get_attribute("id")
+    assert second.get_attribute("aria-selected") == "true"
+    box.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false" and page.locator("#q-suggestions").is_hidden()
+    box.press("ArrowDown")  # opens the list again
+    options.first.wait_for()
+    box.press("ArrowDown")
+    chosen = options.first.inner_text()
+    with page.expect_navigation():
+        box.press("Enter")
+    assert box.input_value() == chosen
+    assert "Tìm thấy" in page.locator("#results-heading").inner_text()
+    check_page(page, "search-results")
+
+
+def test_search_and_service_pages_pass_the_accessibility_scan(new_person):
+    page = new_person(width=360).new_page()  # axe runs as a script: JavaScript on
+    sign_in(page, "demo-caseworker")
+    page.goto("/search")
+    check_page(page, "search-form")
+    page.goto(SEARCH + "&kind=shelter")
+    page.locator("a[href^='/services/']").first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text()
+    check_page(page, "service-confidential")
+    page.goto("/search?q=tro+giup+phap+ly&kind=legal_aid")
+    page.locator("a[href^='/services/']").first.click()
+    page.wait_for_load_state()
+    check_page(page, "service-with-hours")
+    page.goto(SEARCH + "&radius=abc")
+    check_page(page, "search-bad-filter")
