@@ -230,3 +230,44 @@ def test_free_places_are_reported_only_for_the_organizations_own_services():
         capacity.report("t", "org-2", c.Count("s1", change=1))
     capacity.report("t", "org-1", c.Count("s1", change=1))
     assert directory.calls[-1] == ("PUT", "/v1/services/s1/capacity", {"available": 2, "maximum": 4}, {})
+
+
+# --- the unread count in the header -----------------------------------------------------------
+
+@pytest.fixture
+def portal(tmp_path):
+    from services.portal.bootstrap import create_app
+
+    nowhere = "http://127.0.0.1:9"  # nothing answers there
+    return create_app({"HAVEN_DATA_DIR": str(tmp_path), "PORTAL_NOTIFY_URL": nowhere,
+                       "PORTAL_DIRECTORY_URL": nowhere, "PORTAL_REFERRAL_URL": nowhere})
+
+
+def header_count(portal, roles: tuple[str, ...], permissions: set[str], notify=None) -> str:
+    import time as clock
+
+    from flask import g, render_template
+
+    from services.portal.domain.session import Identity, Session, Tokens
+    from services.portal.entrypoints.inbox import INBOX
+
+    if notify is not None:
+        portal.extensions["haven.portal"].use_cases[INBOX] = InboxReading(FakeApi(), FakeApi("directory"), notify)
+    with portal.test_request_context("/"):
+        g.portal_session = Session(Identity("u", "U", roles, "org-1", frozenset(permissions)),
+                                   Tokens("t", clock.time() + 600), clock.time())
+        return render_template("_unread.html").strip()
+
+
+def test_the_header_shows_the_unread_count_and_nothing_at_all_when_notify_is_down(portal):
+    assert header_count(portal, ("agency_staff",), {"notify:inbox"}) == ""  # notify does not answer: no break
+    notify = FakeApi("notify", answers={"/v1/inbox": {"unread": 4, "items": []}})
+    shown = header_count(portal, ("agency_staff",), {"notify:inbox"}, notify)
+    assert 'href="/inbox"' in shown and ">4</span>" in shown
+
+
+def test_the_header_asks_notify_nothing_for_someone_without_an_inbox(portal):
+    notify = FakeApi("notify", answers={"/v1/inbox": {"unread": 4, "items": []}})
+    assert header_count(portal, ("agency_staff",), {"referral:read"}, notify) == ""
+    assert header_count(portal, ("ops",), {"notify:inbox"}, notify) == ""
+    assert notify.calls == []

@@ -105,6 +105,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // "This changed meanwhile" is read first (as an error summary is).
+    var conflict = document.getElementById("conflict");
+    if (conflict && !document.getElementById("error-summary")) { conflict.focus(); }
     var list = document.getElementById("inbox-list");
     if (list && list.getAttribute("data-updates-url")) { liveInbox(list); }
     var block = document.getElementById("referral-status");

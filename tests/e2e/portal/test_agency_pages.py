@@ -238,3 +238,25 @@ def test_a_new_referral_appears_in_an_open_inbox_and_the_caseworker_sees_accepte
     check_page(staff, "referral-page-agency")
     staff.goto("/capacity")
     check_page(staff, "agency-capacity")
+
+
+def test_a_refused_decline_and_a_conflict_read_well_and_keep_what_was_typed(haven, shelter, new_person):
+    referral = refer(haven, shelter, urgency="normal")
+    staff = new_person(java_script=True, width=360).new_page()
+    sign_in(staff, "demo-agency")
+    staff.goto(f"/referrals/{referral['id']}")
+    staff.locator("#field-note").fill("Chỉ nhận phụ nữ trên 18 tuổi")
+    staff.locator(".decline-form button[type=submit]").click()
+    staff.wait_for_load_state()
+    assert staff.locator("#error-summary").is_visible()
+    assert staff.locator("#field-note").input_value() == "Chỉ nhận phụ nữ trên 18 tuổi"
+    check_page(staff, "referral-page-decline-refused")
+
+    api_step(haven, referral["id"], "acknowledge")  # a colleague, meanwhile
+    staff.locator("#field-reason").select_option("not_eligible")
+    staff.locator(".decline-form button[type=submit]").click()
+    staff.wait_for_load_state()
+    assert staff.locator("#conflict").is_visible() and "Cơ sở đã xem" in staff.locator("#conflict").inner_text()
+    assert staff.locator("#field-reason").input_value() == "not_eligible"
+    assert staff.locator("#field-note").input_value() == "Chỉ nhận phụ nữ trên 18 tuổi"
+    check_page(staff, "referral-page-conflict")
