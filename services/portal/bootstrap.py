@@ -43,7 +43,8 @@ def _openid_provider(config):
 
     return OpenIdProvider(config.haven_auth_oidc_issuer, config.haven_auth_oidc_client_id,
                           config.haven_auth_oidc_client_secret, config.haven_auth_oidc_scopes,
-                          config.haven_auth_oidc_redirect_url, config.portal_api_timeout_seconds)
+                          config.haven_auth_oidc_redirect_url, config.portal_api_timeout_seconds,
+                          max_age_seconds=max(60, int(config.portal_idle_minutes * 60)))
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:

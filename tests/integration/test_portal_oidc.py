@@ -111,6 +111,7 @@ def test_a_person_signs_in_at_the_provider_with_its_roles_and_the_services_accep
     query = parse_qs(urlparse(authorization).query)
     assert query["code_challenge_method"] == ["S256"] and query["state"] and query["nonce"]
     assert query["client_id"] == [CLIENT_ID] and "openid" in query["scope"][0].split()
+    assert query["max_age"] == ["900"]  # a provider's session older than the idle limit asks for the password again
 
     # PKCE, checked here since the mock does not: the verifier sent with the code hashes to the challenge.
     provider = portal.extensions["haven.portal"].oidc
