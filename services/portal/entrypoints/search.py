@@ -61,9 +61,10 @@ API_FIELDS = {"kind": "kind", "province": "province", "district": "area", "commu
 LANGUAGES = {"vi": _l("Vietnamese"), "tyz": _l("Tày"), "nut": _l("Nùng"), "hmn": _l("H'Mông"), "blt": _l("Thái"),
              "tts": _l("Thái"), "mtq": _l("Mường"), "km": _l("Khmer"), "en": _l("English"),
              "zh": _l("Chinese"), "cjm": _l("Chăm"), "ede": _l("Ê Đê"), "jra": _l("Gia Rai")}
-NARROWING = {"kind": _l("any kind of service"), "area": _l("any place"), "near": _l("any distance"),
-             "open": _l("any opening time"), "free": _l("with or without free places"),
-             "language": _l("any language"), "age": _l("any age"), "gender": _l("any gender")}
+NARROWING = {"kind": _l("Search every kind of service"), "area": _l("Search every province"),
+             "near": _l("Search at any distance"), "open": _l("Search whatever the opening hours"),
+             "free": _l("Include services with no free places now"), "language": _l("Search every language"),
+             "age": _l("Search without the age"), "gender": _l("Search services for anyone")}
 WITHOUT = {"kind": {"kind": []}, "area": {"province": "", "area": ""}, "near": {"lat": "", "lon": "", "radius": "",
            "sort": ""}, "open": {"open": "", "at": ""}, "free": {"free": ""}, "language": {"language": []},
            "age": {"age": ""}, "gender": {"gender": ""}}
