@@ -197,3 +197,25 @@ def test_search_and_service_pages_pass_the_accessibility_scan(new_person):
     check_page(page, "service-with-hours")
     page.goto(SEARCH + "&radius=abc")
     check_page(page, "search-bad-filter")
+
+
+def test_near_me_fills_the_location_and_the_results_say_how_far(new_person):
+    context = new_person(width=360)
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"latitude": 21.0285, "longitude": 105.8542})  # Hoàn Kiếm, Hà Nội
+    page = context.new_page()
+    sign_in(page, "demo-caseworker")
+    page.goto("/search?q=tro+giup+phap+ly")
+    page.locator("summary").click()
+    page.locator("#near-me").click()
+    page.locator("#near-status").filter(has_text="Đã tìm thấy vị trí").wait_for()
+    page.locator("#field-radius").fill("10")
+    with page.expect_navigation():
+        page.locator(".filters-body button[type=submit]").click()
+    assert "lat=21.02850" in page.url and "radius=10" in page.url
+    distances = page.locator(".result .distance").all_inner_texts()
+    assert distances and all(text.startswith("cách ") for text in distances)
+    for text in distances:  # "cách 2,4 km" or "cách 430 m": all within the 10 km asked
+        number, unit = text.removeprefix("cách ").split()
+        assert float(number.replace(".", "").replace(",", ".")) / (1000 if unit == "m" else 1) <= 10
+    assert page.locator("#field-sort option[value=distance]").count() == 1  # nearest first is offered now
