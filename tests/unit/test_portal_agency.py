@@ -165,7 +165,7 @@ def test_the_live_status_is_read_from_the_list_not_from_the_referral_which_would
 
 def summary(rid, status, urgency="high"):
     return {"id": rid, "status": status, "urgency": urgency, "created_at": "2026-12-02T02:00:00+00:00",
-            "receiving_service_id": "s1", "service_kind": "shelter"}
+            "receiving_service_id": "s1", "service_kind": "shelter", "referring_organization_id": "org-ref"}
 
 
 def test_the_inbox_reads_deadlines_only_of_referrals_waiting_for_an_answer():
@@ -179,13 +179,18 @@ def test_the_inbox_reads_deadlines_only_of_referrals_waiting_for_an_answer():
         ("/v1/referrals", (("per_page", 100), ("status", "accepted"))): page(summary("taken", "accepted")),
         ("/v1/referrals", (("per_page", 30),)): page(summary("done", "completed"), summary("taken", "accepted")),
         "/v1/referrals/new": {"deadlines": due}, "/v1/referrals/urgent": {"deadlines": due}})
-    directory = FakeApi("directory", answers={"/v1/services": {"items": [{"id": "s1", "name": "Nhà tạm lánh"}]}})
-    inbox = InboxReading(referral, directory, FakeApi("notify")).load("t", "org-1")
+    directory = FakeApi("directory", answers={"/v1/services": {"items": [{"id": "s1", "name": "Nhà tạm lánh"}]},
+                                              "/v1/organizations/org-ref": {"name": "Hội LHPN xã"}})
+    reading = InboxReading(referral, directory, FakeApi("notify"))
+    inbox = reading.load("t", "org-1")
     assert [e.id for e in inbox.waiting] == ["urgent", "new"]
     assert [e.id for e in inbox.in_hand] == ["taken"] and [e.id for e in inbox.closed] == ["done"]
     assert inbox.waiting[0].service_name == "Nhà tạm lánh" and inbox.waiting[0].deadline.kind == "acknowledge"
     read_one_by_one = [call[1] for call in referral.calls if call[1] != "/v1/referrals"]
     assert sorted(read_one_by_one) == ["/v1/referrals/new", "/v1/referrals/urgent"]  # never the accepted one
+    assert inbox.waiting[0].sender_name == "Hội LHPN xã"
+    reading.load("t", "org-1")
+    assert [call[1] for call in directory.calls].count("/v1/organizations/org-ref") == 1  # kept, not asked each poll
 
 
 def test_the_unread_count_is_none_when_notify_is_down_and_a_number_when_it_answers():

@@ -59,10 +59,11 @@ def deadline_owed(deadlines: Iterable[dict]) -> Deadline | None:
 class Entry:
     """One referral of the inbox: the API's summary (no personal fields), the deadline the
     agency owes (None when it owes none, or when its deadlines could not be read), and the
-    name of its service."""
+    names of its service and of the organization that sent it."""
     referral: dict
     deadline: Deadline | None = None
     service_name: str | None = None
+    sender_name: str | None = None
 
     @property
     def id(self) -> str:

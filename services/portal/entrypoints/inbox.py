@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, g, jsonify, render_template, request, url_for
 from werkzeug.routing import BuildError
 
-from ..service_layer.inbox import InboxReading, Kinds
+from ..service_layer.inbox import InboxReading, Kinds, OrganizationNames
 from .context import require, session_or_none, token, use_case
 from .sessions import passive
 
@@ -15,6 +15,7 @@ blueprint = Blueprint("inbox", __name__)
 log = logging.getLogger("haven.portal.inbox")
 
 INBOX, KINDS, ACTING, CAPACITY = "agency.inbox", "agency.kinds", "agency.acting", "agency.capacity"
+ORGANIZATIONS = "agency.organizations"
 UNREAD_ROLES = {"agency_staff", "caseworker", "supervisor"}  # people whom notify tells about referrals
 
 
@@ -29,8 +30,9 @@ def wire(state) -> None:
         wiring.use_cases = {}
     cases = wiring.use_cases
     kinds = cases.setdefault(KINDS, Kinds(wiring.directory))
-    cases.setdefault(INBOX, InboxReading(wiring.referral, wiring.directory, wiring.notify))
-    cases.setdefault(ACTING, ReferralActing(wiring.referral, wiring.directory, kinds))
+    names = cases.setdefault(ORGANIZATIONS, OrganizationNames(wiring.directory))
+    cases.setdefault(INBOX, InboxReading(wiring.referral, wiring.directory, wiring.notify, names))
+    cases.setdefault(ACTING, ReferralActing(wiring.referral, wiring.directory, kinds, names))
     cases.setdefault(CAPACITY, Capacity(wiring.directory))
 
 

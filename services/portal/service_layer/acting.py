@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from haven.platform.refusals import Refusal
 
 from ..domain.errors import FieldError, NotFound, Rejected
-from .inbox import Kinds
+from .inbox import Kinds, OrganizationNames
 from .ports import ServiceApi
 
 STEPS = ("acknowledge", "accept", "decline", "complete")  # the receiving agency's, taken on this page
@@ -79,8 +79,10 @@ class ReferralPage:
 
 
 class ReferralActing:
-    def __init__(self, referral: ServiceApi, directory: ServiceApi, kinds: Kinds):
+    def __init__(self, referral: ServiceApi, directory: ServiceApi, kinds: Kinds,
+                 organizations: OrganizationNames | None = None):
         self.referral, self.directory, self.kinds = referral, directory, kinds
+        self.organizations = organizations or OrganizationNames(directory)
 
     def page(self, token: str, referral_id: str) -> ReferralPage:
         """The referral and its history (NotFound for a referral this person may not see),
@@ -91,11 +93,9 @@ class ReferralActing:
         service = self._read(f"/v1/services/{body.get('receiving_service_id')}", token)
         organizations = {}
         for side in ("referring_organization_id", "receiving_organization_id"):
-            org_id = body.get(side)
-            if org_id and org_id not in organizations:
-                found = self._read(f"/v1/organizations/{org_id}", token)
-                if found and found.get("name"):
-                    organizations[org_id] = found["name"]
+            name = self.organizations.name(body.get(side))
+            if name:
+                organizations[body[side]] = name
         return ReferralPage(body, answer.etag, history, service, organizations, self.kinds.names())
 
     def _read(self, path: str, token: str) -> dict | None:

@@ -54,9 +54,35 @@ class Kinds:
         return self._names
 
 
+@dataclass
+class OrganizationNames:
+    """Organizations' names by id, kept a while in the process (a name is public directory
+    data, and an inbox asks for the same few senders every few seconds)."""
+    directory: ServiceApi
+    clock: Callable[[], float] = time.monotonic
+    _known: dict = field(default_factory=dict)  # id -> (name, read at)
+
+    def name(self, organization_id: str | None) -> str | None:
+        if not organization_id:
+            return None
+        kept = self._known.get(organization_id)
+        if kept and self.clock() - kept[1] < KINDS_KEPT_SECONDS:
+            return kept[0]
+        try:
+            found = self.directory.get(f"/v1/organizations/{organization_id}", None).body.get("name")
+        except (Refusal, AttributeError):
+            return kept[0] if kept else None  # an older name, or none: the page says "referring agency"
+        if len(self._known) > 5000:  # bounded: ids come from the referrals a person can see
+            self._known.clear()
+        self._known[organization_id] = (found, self.clock())
+        return found
+
+
 class InboxReading:
-    def __init__(self, referral: ServiceApi, directory: ServiceApi, notify: ServiceApi):
+    def __init__(self, referral: ServiceApi, directory: ServiceApi, notify: ServiceApi,
+                 organizations: OrganizationNames | None = None):
         self.referral, self.directory, self.notify = referral, directory, notify
+        self.organizations = organizations or OrganizationNames(directory)
 
     def _open(self, token: str) -> list[dict]:
         found = []
@@ -74,14 +100,17 @@ class InboxReading:
         closed = [s for s in recent if s.get("status") in CLOSED][:CLOSED_SHOWN]
         names, names_missing = self._service_names(organization_id)
         waiting, in_hand = [], []
+
+        def entry(summary: dict, deadline=None) -> Entry:
+            return Entry(summary, deadline, names.get(str(summary.get("receiving_service_id"))),
+                         self.organizations.name(summary.get("referring_organization_id")))
+
         for summary in summaries:
-            name = names.get(str(summary.get("receiving_service_id")))
             if summary.get("status") in WAITING:
-                waiting.append(Entry(summary, self._deadline(token, summary["id"]), name))
+                waiting.append(entry(summary, self._deadline(token, summary["id"])))
             elif summary.get("status") in IN_HAND:
-                in_hand.append(Entry(summary, None, name))
-        return Inbox(by_priority(waiting), by_priority(in_hand),
-                     newest_first(Entry(s, None, names.get(str(s.get("receiving_service_id")))) for s in closed),
+                in_hand.append(entry(summary))
+        return Inbox(by_priority(waiting), by_priority(in_hand), newest_first(entry(s) for s in closed),
                      fingerprint(summaries), names_missing)
 
     def _deadline(self, token: str, referral_id: str):
@@ -122,4 +151,4 @@ class InboxReading:
             pass  # still unread: harmless
 
 
-__all__ = ["Inbox", "InboxReading", "Kinds"]
+__all__ = ["Inbox", "InboxReading", "Kinds", "OrganizationNames"]
