@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -94,6 +94,19 @@ class OpenIdProvider:
             self._jwks = jwt.PyJWKClient(document["jwks_uri"], cache_keys=False, lifespan=300,
                                          timeout=int(self.timeout) or 1)
         return self._discovery
+
+    def origins(self) -> tuple[str, ...]:
+        """Where the portal sends the browser (sign-in and sign-out pages): the issuer's
+        origin, and its endpoints' once the discovery document has been read."""
+        urls = [self.issuer]
+        if self._discovery:
+            urls += [self._discovery.get("authorization_endpoint"), self._discovery.get("end_session_endpoint")]
+        found = []
+        for url in urls:
+            parts = urlsplit(url or "")
+            if parts.scheme in ("http", "https") and parts.netloc:
+                found.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(dict.fromkeys(found))
 
     # --- the flow --------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """What every page answer carries to keep a survivor's case safe in a browser.
 
 - A strict Content-Security-Policy: scripts and styles from the portal only, never inline;
-  no frames around the portal (clickjacking); forms post to the portal only.
+  no frames around the portal (clickjacking); forms post to the portal only (and, with an
+  OpenID Connect provider, may be redirected to it: signing in and out goes there, and
+  browsers hold a form's redirects to `form-action` too).
 - `Referrer-Policy: no-referrer`: a link out of the portal tells nobody where it came from.
 - `Cache-Control: no-store` on every page: most show personal data, and a shared office
   computer must not keep them in its cache or bring them back with the Back button after
@@ -22,6 +24,13 @@ from markupsafe import Markup
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; manifest-src 'self'")
 CSRF_FIELD = "csrf_token"
+
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    if not form_targets:
+        return CSP
+    return CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(sorted(set(form_targets))))
+
 CSRF_HEADER = "X-CSRF-Token"
 _TOKEN_BYTES = 32
 
@@ -81,7 +90,9 @@ def install(app: Flask) -> None:
     @app.after_request
     def protect(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        provider = app.extensions["haven.portal"].oidc if "haven.portal" in app.extensions else None
+        headers.setdefault("Content-Security-Policy",
+                           content_security_policy(provider.origins() if provider is not None else ()))
         headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
