@@ -257,3 +257,26 @@ def test_in_a_browser_a_person_signs_in_at_the_provider_and_out_again(provider, 
             chromium.close()
     finally:
         portal.stop()
+
+
+def test_a_token_naming_no_key_passes_only_while_the_provider_has_one_key():
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from haven.platform.auth import InvalidToken, signing_key
+
+    def jwk():
+        return jwt.PyJWK(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key())))
+
+    class KeySet:
+        def __init__(self, keys):
+            self.keys = keys
+
+        def get_signing_keys(self):
+            return self.keys
+
+    one = jwk()
+    assert signing_key(KeySet([one]), None) is one
+    with pytest.raises(InvalidToken):
+        signing_key(KeySet([one, jwk()]), None)  # which one? guessing would let either sign anything
