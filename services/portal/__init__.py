@@ -4,9 +4,20 @@ A client of the directory, referral and notify services' public HTTP APIs, with 
 signed-in person's own token: it keeps no survivor data and no database of its own, so it
 scales on its own and a breach of it exposes no stored case.
 """
+import math
+
 from haven.platform import config as c
 from haven.platform.config import Setting
 from haven.platform.service_spec import COMMON_SETTINGS, ServiceSpec
+
+def _idle_minutes(raw: str) -> float:
+    """Minutes, fractions allowed (a test can idle for seconds); never NaN or infinity,
+    which would compare as 'not idle yet' for ever."""
+    value = c.number(0.05)(raw)
+    if not math.isfinite(value) or value > 24 * 60:
+        raise ValueError("expected a number of minutes from 0.05 to 1440")
+    return value
+
 
 SETTINGS = [
     Setting("PORTAL_PORT", c.port, "8000", "HTTP port of the portal (what people open in a browser)."),
@@ -18,7 +29,7 @@ SETTINGS = [
     Setting("PORTAL_NOTIFY_URL", c.http_url, "http://127.0.0.1:8003", "Base URL of the notify service's API."),
     Setting("PORTAL_API_TIMEOUT_SECONDS", c.number(0.5), "5",
             "How long a page waits for an API before it says that service is not answering."),
-    Setting("PORTAL_IDLE_MINUTES", c.number(0.05), "15",
+    Setting("PORTAL_IDLE_MINUTES", _idle_minutes, "15",
             "A session with no request for this long ends: the next page asks to sign in again "
             "(offices share computers)."),
     Setting("PORTAL_SECRET_KEY", c.text, None,

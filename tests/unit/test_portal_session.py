@@ -170,3 +170,14 @@ def test_a_token_shorter_than_the_idle_limit_is_renewed_on_every_request(clock):
     session = Session(LAN, Tokens("t", clock() + 300), last_seen=clock(), signed_in_at=clock())
     assert session.needs_renewal(clock(), IDLE)
     assert not Session(LAN, Tokens("t", clock() + TTL), clock()).needs_renewal(clock(), IDLE)
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-1", "0", "0.01", "1441", "fifteen"])
+def test_an_idle_limit_that_would_never_end_a_session_is_refused_at_start_up(raw):
+    from haven.platform.config import ConfigError
+    from services.portal import SPEC
+
+    with pytest.raises(ConfigError):
+        SPEC.load_config({"PORTAL_IDLE_MINUTES": raw})
+    assert SPEC.load_config({"PORTAL_IDLE_MINUTES": "0.05"}).portal_idle_minutes == 0.05
+    assert SPEC.load_config({}).portal_idle_minutes == 15
