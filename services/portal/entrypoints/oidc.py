@@ -87,6 +87,9 @@ def start():
     if resume_path and fields:
         with_form = seal({**pending, "resume_path": safe_next(resume_path), "resume_fields": fields})
         sealed = with_form if len(with_form) <= MAX_PENDING_CHARS else seal(pending)
+        if sealed is not with_form:
+            log.warning("a form too long to keep through the identity provider was not kept",
+                        extra={"route": safe_next(resume_path).split("?")[0][:100]})
     else:
         sealed = seal(pending)
     response = redirect(authorization.url, code=303)
