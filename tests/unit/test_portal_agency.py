@@ -276,3 +276,22 @@ def test_the_header_asks_notify_nothing_for_someone_without_an_inbox(portal):
     assert header_count(portal, ("agency_staff",), {"referral:read"}, notify) == ""
     assert header_count(portal, ("ops",), {"notify:inbox"}, notify) == ""
     assert notify.calls == []
+
+
+def test_the_header_count_is_asked_of_notify_at_most_every_few_seconds_per_person():
+    now = [1000.0]
+    notify = FakeApi("notify", answers={"/v1/inbox": {"unread": 2, "items": []}})
+    reading = InboxReading(FakeApi(), FakeApi("directory"), notify, clock=lambda: now[0])
+    assert reading.unread("t") == 2
+    now[0] += 5
+    assert reading.unread("t") == 2
+    assert len(notify.calls) == 1  # the second page reused the count
+    assert reading.unread("someone-else") == 2
+    assert len(notify.calls) == 2  # never another person's count
+    now[0] += 6
+    reading.unread("t")
+    assert len(notify.calls) == 3  # stale after 10 s: asked again
+    reading.mark_seen("t", "r-1")
+    reading.unread("t")
+    assert [c for c in notify.calls if c[1] == "/v1/inbox"][-1][2] == {"unread": "true", "per_page": 1}
+    assert len([c for c in notify.calls if c[2] == {"unread": "true", "per_page": 1}]) == 4  # opened → asked again

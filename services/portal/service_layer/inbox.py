@@ -78,11 +78,19 @@ class OrganizationNames:
         return found
 
 
+UNREAD_FRESH_SECONDS = 10.0  # a header count this old is good enough; the live inbox refreshes its own
+UNREAD_REMEMBERED = 5000  # people at once, per portal process
+
+
 class InboxReading:
     def __init__(self, referral: ServiceApi, directory: ServiceApi, notify: ServiceApi,
-                 organizations: OrganizationNames | None = None):
+                 organizations: OrganizationNames | None = None, clock: Callable[[], float] = time.monotonic):
         self.referral, self.directory, self.notify = referral, directory, notify
         self.organizations = organizations or OrganizationNames(directory)
+        self.clock = clock
+        # Every page's header shows the count: asking notify on every page would double the
+        # cost of a search. A count (never what it counts) is kept a few seconds per token.
+        self._unread: dict[str, tuple[float, int]] = {}
 
     def _open(self, token: str) -> list[dict]:
         found = []
@@ -134,14 +142,25 @@ class InboxReading:
     def unread(self, token: str) -> int | None:
         """How many notifications the person (and their organization) has not read; None
         when notify cannot say: the count is a help, never a reason for a page to fail."""
+        now = self.clock()
+        known = self._unread.get(token)
+        if known is not None and now - known[0] < UNREAD_FRESH_SECONDS:
+            return known[1]
         try:
             body = self.notify.get("/v1/inbox", token, {"unread": "true", "per_page": 1}).body
-            return int(body.get("unread", 0))
+            count = int(body.get("unread", 0))
         except (Refusal, ValueError, TypeError, AttributeError):
             return None
+        if len(self._unread) >= UNREAD_REMEMBERED:
+            self._unread = {t: v for t, v in self._unread.items() if now - v[0] < UNREAD_FRESH_SECONDS}
+            if len(self._unread) >= UNREAD_REMEMBERED:
+                self._unread.clear()
+        self._unread[token] = (now, count)
+        return count
 
     def mark_seen(self, token: str, referral_id: str) -> None:
         """The notifications about a referral are read once someone opened the referral."""
+        self._unread.pop(token, None)  # the header counts again after this
         try:
             items = self.notify.get("/v1/inbox", token, {"unread": "true", "per_page": 100}).body.get("items") or []
             for item in items:
