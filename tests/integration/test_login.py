@@ -82,7 +82,8 @@ def test_a_token_from_any_service_is_accepted_by_every_service(apps):
         identity = me(client, body["access_token"])
         assert identity.status_code == 200, name
         assert identity.get_json() == {
-            "subject": "mai", "roles": ["agency_staff"], "organization_id": "shelter-1",
+            "subject": "mai", "name": "Nguyễn Thị Mai", "language": "vi", "roles": ["agency_staff"],
+            "organization_id": "shelter-1",
             "permissions": ["directory:capacity", "notify:inbox", "notify:subscriptions", "referral:personal",
                             "referral:read", "referral:respond"]}
 

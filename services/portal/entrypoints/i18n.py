@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.numbers import format_decimal
-from flask import Flask, current_app, request
-from flask_babel import Babel, get_locale, gettext as _
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, get_locale, get_translations, gettext as _
 
 from .words import choices, word
 
@@ -114,12 +114,28 @@ def distance(km) -> str:
     return _("%(km)s km", km=format_decimal(round(km, 1), locale=current_language()))
 
 
-def install(app: Flask, translations: Path, default_language: str) -> None:
+def translations():
+    """This request's catalog, looked up once: a results page translates a few hundred
+    strings, and Flask-Babel finds the catalog anew for each (a quarter of the page's time)."""
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None)  # changes under force_locale
+    cached = g.get("portal_translations")
+    if cached is None or cached[0] is not locale or locale is None:
+        translations_now = get_translations()
+        g.portal_translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations_now)
+        return translations_now
+    return cached[1]
+
+
+def install(app: Flask, translations_folder: Path, default_language: str) -> None:
     app.config["HAVEN_DEFAULT_LANGUAGE"] = default_language
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations_folder)
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Ho_Chi_Minh"
     Babel(app, locale_selector=_pick_language)
-    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n), newstyle=True)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.globals.update(word=word, choices=choices, current_language=current_language)
     app.jinja_env.filters.update(when=when, day=day, clock=clock, ago=ago, time_left=time_left, overdue=overdue,
