@@ -20,13 +20,14 @@ from .adapters.secret_key import secret_key
 from .catalogs import COMPILED, TRANSLATIONS, languages, stale
 from .entrypoints import assets, compression, home, i18n, navigation, problems, security, sessions, sign_in
 from .entrypoints import oidc as oidc_pages
+from .entrypoints import referring
 from .entrypoints import search as search_pages
 from .entrypoints import capacity as capacity_page, inbox as inbox_page, referral_page
 from .entrypoints.context import Wiring
 from .service_layer.signing_in import SigningIn
 
 HERE = Path(__file__).resolve().parent
-PAGES = (sign_in.blueprint, oidc_pages.blueprint, home.blueprint, search_pages.blueprint,
+PAGES = (sign_in.blueprint, oidc_pages.blueprint, home.blueprint, *referring.PAGES, search_pages.blueprint,
          inbox_page.blueprint, referral_page.blueprint, capacity_page.blueprint)
 
 

@@ -1,0 +1,195 @@
+"""The refer form's pure rules: who may override consent, where the API's field errors land,
+and what the form sends (everything typed, nothing invented)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from services.portal.domain import referral_form as rules
+from services.portal.domain.errors import FieldError, Rejected
+from services.portal.service_layer.my_referrals import Filters
+from services.portal.service_layer.ports import Reply
+from services.portal.service_layer.referring import Referring, Refused, Sent
+
+SERVICE = "3374bd36-ada4-4267-9b20-5caef365a49b"
+
+
+def filled(**changes) -> dict:
+    values = {name: "" for name in rules.FORM_FIELDS}
+    values.update({
+        "profile.client_ref": "CASE-42", "profile.age_group": "25_59", "profile.gender": "female",
+        "personal.name": "Lan", "personal.phone": "+84 912 345 678", "personal.address": "Xóm 3",
+        "personal.safe_contact_time": "mornings", "personal.safe_contact_method": "SMS only",
+        "personal.language": "hmn", "personal.needs": "pregnant\n\n a child in her care ",
+        "personal.safety_notes": "He has a knife", "urgency": "high", "risk_level": "high",
+        "services_requested": ["shelter", "health"], "consent.given": "yes", "consent.obtained_by": "demo-caseworker",
+        "consent.obtained_date": "2026-12-02", "consent.obtained_time": "09:30",
+        "consent.scope": ["contact", "needs", "safety_notes"], "consent.expires_date": "2026-12-31",
+    })
+    values.update(changes)
+    return values
+
+
+# --- who may override consent -----------------------------------------------------------
+
+def test_only_a_supervisor_at_severe_risk_may_override():
+    assert rules.override_allowed(True, "severe")
+    assert not rules.override_allowed(True, "high")
+    assert not rules.override_allowed(False, "severe")
+    assert not rules.override_allowed(True, None)
+
+
+def test_an_override_below_severe_risk_or_without_a_reason_is_refused_beside_its_fields():
+    problems = rules.check(filled(**{"override.use": "yes", "risk_level": "high"}), may_override=True)
+    assert {(p.field, p.code) for p in problems} == {("override.use", "override_needs_severe"),
+                                                     ("override.reason", "override_needs_reason")}
+
+
+def test_a_caseworker_sending_an_override_is_refused_whatever_the_risk():
+    problems = rules.check(filled(**{"override.use": "yes", "risk_level": "severe", "override.reason": "knife"}),
+                           may_override=False)
+    assert [(p.field, p.code) for p in problems] == [("override.use", "override_not_permitted")]
+
+
+def test_a_supervisor_at_severe_risk_with_a_reason_passes():
+    assert rules.check(filled(**{"override.use": "yes", "risk_level": "severe", "override.reason": "knife"}),
+                       may_override=True) == []
+
+
+def test_a_date_that_is_not_a_date_is_named():
+    problems = rules.check(filled(**{"consent.obtained_date": "02/12/2026"}), may_override=False)
+    assert [(p.field, p.code) for p in problems] == [("consent.obtained_date", "not_a_date")]
+
+
+# --- where the API's errors land --------------------------------------------------------
+
+def test_api_field_errors_land_beside_the_form_field_they_are_about():
+    assert rules.form_field("consent") == "consent.given"  # no consent at all: the "did she agree" question
+    assert rules.form_field("consent.obtained_at") == "consent.obtained_date"
+    assert rules.form_field("consent.expires_at") == "consent.expires_date"
+    assert rules.form_field("override") == "override.use"
+    assert rules.form_field("override.reason") == "override.reason"
+    assert rules.form_field("profile.client_ref") == "profile.client_ref"
+    assert rules.form_field("personal.needs.3") == "personal.needs"
+    assert rules.form_field("consent.scope.0") == "consent.scope"
+    assert rules.form_field("services_requested.1") == "services_requested"
+    assert rules.form_field("receiving_service_id") == ""  # not a field the person can change: at the top
+    assert rules.form_field("") == ""
+
+
+def test_every_form_field_that_is_an_api_field_keeps_its_name():
+    for name in rules.PROFILE_FIELDS + rules.PERSONAL_FIELDS + ("urgency", "risk_level", "consent.given",
+                                                                 "consent.obtained_by", "consent.scope"):
+        assert rules.form_field(name) == name
+
+
+def test_errors_are_grouped_by_form_field_once_each():
+    grouped = rules.errors_by_field([FieldError("consent", "needs consent"), FieldError("personal.needs.0", "long"),
+                                     FieldError("personal.needs.1", "long")])
+    assert grouped == {"consent.given": ["needs consent"], "personal.needs": ["long"]}
+
+
+# --- what the form sends ----------------------------------------------------------------
+
+def test_the_body_carries_every_api_field_as_typed_and_nothing_else():
+    body = rules.api_body(rules.create_body(filled(), SERVICE))
+    assert body == {
+        "receiving_service_id": SERVICE, "urgency": "high", "risk_level": "high",
+        "services_requested": ["shelter", "health"],
+        "profile": {"client_ref": "CASE-42", "age_group": "25_59", "gender": "female"},
+        "personal": {"name": "Lan", "phone": "+84 912 345 678", "address": "Xóm 3", "safe_contact_time": "mornings",
+                     "safe_contact_method": "SMS only", "language": "hmn",
+                     "needs": ["pregnant", "a child in her care"], "safety_notes": "He has a knife"},
+        "consent": {"given": True, "obtained_by": "demo-caseworker", "obtained_at": "2026-12-02T09:30:00+07:00",
+                    "scope": ["contact", "needs", "safety_notes"], "expires_at": "2026-12-31T23:59:59+07:00"},
+    }
+
+
+def test_times_typed_in_vietnam_are_the_right_instant():
+    sent = rules.create_body(filled(), SERVICE)["consent"]["obtained_at"]
+    assert datetime.fromisoformat(sent).astimezone(timezone.utc) == datetime(2026, 12, 2, 2, 30, tzinfo=timezone.utc)
+
+
+def test_blank_answers_are_left_out_not_invented():
+    blank = {name: "" for name in rules.FORM_FIELDS} | {"services_requested": [], "consent.scope": []}
+    body = rules.api_body(rules.create_body(blank, SERVICE))
+    # no consent answer, no personal details, no override: the API says what is missing
+    assert body == {"receiving_service_id": SERVICE, "services_requested": [],
+                    "profile": {"client_ref": "", "age_group": "unknown", "gender": "undisclosed"}}
+
+
+def test_an_override_is_sent_only_when_asked_for_and_with_its_reason():
+    asked = rules.create_body(filled(**{"override.use": "yes", "override.reason": " knife "}), SERVICE)
+    assert asked["override"] == {"reason": "knife"}
+    assert rules.create_body(filled(**{"override.reason": "knife"}), SERVICE)["override"] is None
+
+
+def test_a_re_referral_sends_only_what_the_re_refer_endpoint_takes():
+    body = rules.api_body(rules.re_refer_body(filled(**{"consent.given": ""}), SERVICE))
+    assert body == {"receiving_service_id": SERVICE, "services_requested": ["shelter", "health"],
+                    "urgency": "high", "risk_level": "high"}
+
+
+# --- the use case: one form, one referral ----------------------------------------------
+
+class FakeApi:
+    def __init__(self, answers):
+        self.answers, self.sent = list(answers), []
+
+    def get(self, path, token, params=None):
+        raise AssertionError("not expected")
+
+    def send(self, method, path, token, body=None, headers=None):
+        self.sent.append((method, path, body, headers))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_the_form_key_goes_with_every_send_and_a_replay_is_the_same_referral():
+    api = FakeApi([Reply({"id": "r1"}, '"1"', {}), Reply({"id": "r1"}, '"1"', {"Idempotent-Replayed": "true"})])
+    use = Referring(directory=None, referral=api)
+    first = use.send("t", SERVICE, filled(), "key-of-this-form-123", may_override=False)
+    second = use.send("t", SERVICE, filled(), "key-of-this-form-123", may_override=False)
+    assert first == Sent("r1") and second == Sent("r1", replayed=True)
+    assert [h["Idempotency-Key"] for _, _, _, h in api.sent] == ["key-of-this-form-123"] * 2
+
+
+def test_an_api_refusal_comes_back_by_form_field():
+    api = FakeApi([Rejected("consent.given: no", [FieldError("consent.given", "the survivor did not consent")],
+                            "consent-required")])
+    refused = Referring(directory=None, referral=api).send("t", SERVICE, filled(**{"consent.given": "no"}), "k" * 20,
+                                                           may_override=False)
+    assert refused == Refused(messages={"consent.given": ["the survivor did not consent"]}, problem="consent-required")
+
+
+def test_what_a_new_referral_cannot_go_without_is_named_all_at_once():
+    blank = filled(**{"profile.client_ref": " ", "urgency": "", "risk_level": "", "consent.given": ""})
+    assert {p.field for p in rules.check(blank, may_override=False)} == {
+        "profile.client_ref", "urgency", "risk_level", "consent.given"}
+    # an override stands in for consent; a re-referral keeps the declined one's answers
+    assert {p.field for p in rules.check(blank | {"override.use": "yes", "override.reason": "knife",
+                                                  "risk_level": "severe"}, may_override=True)} == {
+        "profile.client_ref", "urgency"}
+    assert rules.check(blank, may_override=False, creating=False) == []
+
+
+def test_the_portal_refuses_an_override_it_knows_is_wrong_without_asking_the_api():
+    api = FakeApi([])
+    refused = Referring(directory=None, referral=api).send("t", SERVICE, filled(**{"override.use": "yes"}), "k" * 20,
+                                                           may_override=False)
+    assert isinstance(refused, Refused) and "override.use" in refused.codes and api.sent == []
+
+
+# --- my referrals' filters --------------------------------------------------------------
+
+def test_list_filters_become_the_api_query_with_whole_vietnamese_days():
+    filters, ignored = Filters.from_query({"status": "declined", "urgency": "bogus", "service_kind": "shelter",
+                                           "created_from": "2026-12-01", "created_to": "2026-12-02", "page": "2"})
+    assert ignored == ["urgency"]
+    assert filters.query() == {"page": 2, "per_page": 20, "status": "declined", "service_kind": "shelter",
+                               "created_from": "2026-12-01T00:00:00+07:00",
+                               "created_to": "2026-12-02T23:59:59+07:00"}
+    assert filters.link(page=3) == {"status": "declined", "service_kind": "shelter", "created_from": "2026-12-01",
+                                    "created_to": "2026-12-02", "page": 3}
+    assert "page" not in filters.link(page=1)
