@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
+from .times import moment
+
 URGENCY_ORDER = {"emergency": 0, "high": 1, "normal": 2}
 WAITING = ("sent", "acknowledged")  # the agency owes an answer
 IN_HAND = ("accepted",)  # help under way, to be completed
@@ -19,20 +21,6 @@ OPEN = WAITING + IN_HAND
 CLOSED = ("completed", "declined", "cancelled")
 UNDONE = ("pending", "overdue")  # deadline states of a step not yet taken
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
-
-
-def moment(value) -> datetime | None:
-    """An API time (RFC 3339) as an aware datetime; None for none or nonsense."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        found = value
-    else:
-        try:
-            found = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -105,4 +93,4 @@ def fingerprint(summaries: Iterable[dict]) -> str:
 
 
 __all__ = ["CLOSED", "Deadline", "Entry", "IN_HAND", "OPEN", "URGENCY_ORDER", "WAITING", "by_priority",
-           "deadline_owed", "fingerprint", "moment", "newest_first", "priority"]
+           "deadline_owed", "fingerprint", "newest_first", "priority"]

@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale, get_translations, gettext as _
 
+from ..domain.times import moment
 from .words import choices, word
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -33,17 +34,7 @@ def _pick_language() -> str:
     return chosen if chosen in LANGUAGES else current_app.config["HAVEN_DEFAULT_LANGUAGE"]
 
 
-def parse_time(value) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+parse_time = moment  # the templates' filters read API times as the domain does
 
 
 def when(value) -> str:

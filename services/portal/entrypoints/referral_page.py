@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import errors
-from ..domain.inbox import deadline_owed, moment
+from ..domain.inbox import deadline_owed
+from ..domain.times import moment
 from ..service_layer import acting as a
 from .context import person, require, token, use_case
 from .inbox import ACTING, INBOX, wire
