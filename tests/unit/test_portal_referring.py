@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from services.portal.domain import referral_form as rules
-from services.portal.domain.errors import FieldError, Rejected
+from services.portal.domain.errors import FieldError, Rejected, ServiceDown
 from services.portal.service_layer.my_referrals import Filters
 from services.portal.service_layer.ports import Reply
 from services.portal.service_layer.referring import Referring, Refused, Sent
@@ -193,3 +193,67 @@ def test_list_filters_become_the_api_query_with_whole_vietnamese_days():
     assert filters.link(page=3) == {"status": "declined", "service_kind": "shelter", "created_from": "2026-12-01",
                                     "created_to": "2026-12-02", "page": 3}
     assert "page" not in filters.link(page=1)
+
+
+# --- a service down: the form comes back, everything typed kept ---------------------------
+
+class Down:
+    def __init__(self, service, answers=None):
+        self.service, self.answers = service, answers or {}
+
+    def get(self, path, token, params=None):
+        if path in self.answers:
+            return Reply(self.answers[path])
+        raise ServiceDown(self.service)
+
+    def send(self, method, path, token, body=None, headers=None):
+        raise ServiceDown(self.service)
+
+
+def portal(tmp_path, directory, referral):
+    import re
+    import time
+
+    from services.portal.bootstrap import create_app
+    from services.portal.domain.session import Identity, Session, Tokens
+    from services.portal.entrypoints.sessions import AUTH_KEY, to_cookie
+
+    app = create_app({"HAVEN_DATA_DIR": str(tmp_path), "PORTAL_SECRET_KEY": "k" * 40,
+                      "PORTAL_DEFAULT_LANGUAGE": "en"})
+    wiring = app.extensions["haven.portal"]
+    wiring.directory, wiring.referral = directory, referral
+    client = app.test_client()
+    me = Identity("demo-caseworker", "Lan", ("caseworker",), "org-1",
+                  frozenset({"referral:create", "referral:read", "referral:cancel"}))
+    with client.session_transaction() as stored:
+        stored[AUTH_KEY] = to_cookie(Session(me, Tokens("token", time.time() + 3600), time.time()))
+    return client, lambda page: re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+DIRECTORY_ANSWERS = {f"/v1/services/{SERVICE}": {"id": SERVICE, "name": "Nhà tạm lánh An Bình", "kind": "shelter",
+                                                 "organization_id": None, "status": "active"},
+                     "/v1/kinds": [{"code": "shelter", "name_vi": "Nhà tạm lánh", "name_en": "Shelter"}]}
+
+
+def test_with_the_referral_service_down_the_form_comes_back_with_everything_typed(tmp_path):
+    client, csrf = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), Down("referral"))
+    form = client.get(f"/services/{SERVICE}/refer")
+    assert form.status_code == 200 and "Nhà tạm lánh An Bình" in form.get_data(as_text=True)
+    fields = {"csrf_token": csrf(form), "idempotency_key": "form-key-0123456789abcdef", "urgency": "high",
+              "risk_level": "high", "consent.given": "yes", "consent.obtained_by": "demo-caseworker",
+              "consent.obtained_date": "2026-12-01", "consent.obtained_time": "08:00",
+              "profile.client_ref": "CASE-42", "personal.safety_notes": "He watches her phone"}
+    answer = client.post(f"/services/{SERVICE}/refer", data=fields)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503
+    assert "The referral service is not answering, so nothing was sent." in page
+    assert 'value="form-key-0123456789abcdef"' in page  # a resend is still the same referral
+    assert 'value="CASE-42"' in page and "He watches her phone" in page
+
+
+def test_with_the_directory_down_the_form_still_opens_and_says_so(tmp_path):
+    client, _ = portal(tmp_path, Down("directory"), Down("referral"))
+    form = client.get(f"/services/{SERVICE}/refer")
+    assert form.status_code == 200
+    assert "The service directory is not answering" in form.get_data(as_text=True)
+    assert 'name="profile.client_ref"' in form.get_data(as_text=True)

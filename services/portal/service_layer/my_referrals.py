@@ -57,7 +57,7 @@ class Filters:
             return value
 
         kind = pick("service_kind", None)
-        if kind and not rules_kind(kind):
+        if kind and not _is_kind_code(kind):
             ignored.append("service_kind")
             kind = None
         try:
@@ -87,7 +87,8 @@ class Filters:
         return {k: v for k, v in values.items() if v not in (None, "") and not (k == "page" and v == 1)}
 
 
-def rules_kind(code: str) -> bool:
+def _is_kind_code(code: str) -> bool:
+    """A directory kind code (`legal_aid`): anything else is not a filter the list knows."""
     return code.replace("_", "").isalnum() and code[:1].isalpha() and code.islower() and len(code) <= 64
 
 
