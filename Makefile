@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench install catalogs system-deps-run system-deps-test migrate clean
+.PHONY: run test bench bench-portal install catalogs system-deps-run system-deps-test migrate clean
 
 run: system-deps-run $(VENV)/.installed catalogs
 	$(BIN)/haven run
@@ -21,6 +21,9 @@ install: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m tests.benchmarks.bench_search --services 100000
+
+bench-portal: $(VENV)/.installed catalogs
+	$(BIN)/python -m tests.benchmarks.bench_portal --services 100000
 
 migrate: $(VENV)/.installed
 	$(BIN)/haven migrate

@@ -82,40 +82,44 @@ def search_path(rng: random.Random) -> str:
     return "/v1/search?" + urlencode(params)
 
 
-def client(port: int, kind: str, seconds: float, seed: int, results) -> None:
+def client(port: int, kind: str, seconds: float, seed: int, results, path_for=None, headers=None) -> None:
+    """One client process: requests back to back on one keep-alive connection. `path_for(rng)`
+    gives each search's path (default: the directory's /v1/search)."""
     rng = random.Random(seed)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, errors = [], 0
+    latencies, errors, sizes = [], 0, []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        path = "/healthz" if kind == "healthz" else search_path(rng)
+        path = "/healthz" if kind == "healthz" else (path_for or search_path)(rng)
         started = time.perf_counter()
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
-        response.read()
+        body = response.read()
         latencies.append(time.perf_counter() - started)
+        sizes.append(len(body))
         errors += response.status != 200
-    results.put((latencies, errors))
+    results.put((latencies, errors, sizes))
 
 
-def drive(port: int, kind: str, seconds: float, concurrency: int) -> dict:
+def drive(port: int, kind: str, seconds: float, concurrency: int, path_for=None, headers=None) -> dict:
     results = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=client, args=(port, kind, seconds, i, results))
+    workers = [multiprocessing.Process(target=client, args=(port, kind, seconds, i, results, path_for, headers))
                for i in range(concurrency)]
     for w in workers:
         w.start()
-    latencies, errors = [], 0
+    latencies, errors, sizes = [], 0, []
     for _ in workers:
-        lat, err = results.get()
+        lat, err, size = results.get()
         latencies += lat
         errors += err
+        sizes += size
     for w in workers:
         w.join()
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / seconds,
             "p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99),
-            "mean_ms": statistics.fmean(latencies) * 1000}
+            "mean_ms": statistics.fmean(latencies) * 1000, "mean_bytes": statistics.fmean(sizes)}
 
 
 def rss_mb(pids: list[int]) -> dict[int, float]:
