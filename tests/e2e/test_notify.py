@@ -173,6 +173,12 @@ def test_the_receiving_agency_then_the_referrer_are_told_by_webhook_email_and_sm
     assert ("created", "webhook", "organization", "delivered") in {
         (n["event_kind"], n["channel"], n["recipient_kind"], n["outcome"]) for n in shown}
     assert "target" not in str(shown) and "@" not in str(shown)  # no addresses on the referral
+    # ...and so does the list of its referrals (the portal's "my referrals" shows it per row)
+    listed = requests.get(f"{haven.url('referral')}/v1/referrals", headers=agencies.referrer, timeout=5).json()
+    row = next(i for i in listed["items"] if i["id"] == referral_id)
+    assert ("created", "webhook", "organization", "delivered") in {
+        (n["event_kind"], n["channel"], n["recipient_kind"], n["outcome"]) for n in row["notifications"]}
+    assert [d["kind"] for d in row["deadlines"]] == ["acknowledge", "decide"] and "personal" not in row
 
 
 def test_an_always_failing_receiver_is_dead_lettered_and_the_retry_endpoint_redelivers(haven, sinks):

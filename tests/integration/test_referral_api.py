@@ -415,6 +415,9 @@ def test_lists_filter_and_page_within_the_callers_scope(stack):
                         headers=t["caseworker"]).json
     assert rid in [i["id"] for i in normal["items"]] and all(i["urgency"] == "normal" for i in normal["items"])
     assert "personal" not in normal["items"][0]
+    row = next(i for i in normal["items"] if i["id"] == rid)
+    assert [(d["kind"], d["state"]) for d in row["deadlines"]] == [("acknowledge", "pending"), ("decide", "pending")]
+    assert row["notifications"] == []  # none reported by notify yet
     assert rid not in [i["id"] for i in client.get("/v1/referrals", headers=t["agency_staff"]).json["items"]]
     future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
     assert client.get("/v1/referrals", query_string={"created_from": future}, headers=t["caseworker"]).json["total"] == 0

@@ -138,6 +138,9 @@ class FakeDeliveryReports:
         return [{"event_kind": r.event_kind, "channel": r.channel, "recipient_kind": r.recipient_kind,
                  "outcome": r.outcome, "attempts": r.attempts, "at": r.at} for r in reports]
 
+    def of_referrals(self, referral_ids: list[str]) -> dict[str, list[dict]]:
+        return {i: found for i in referral_ids if (found := self.of_referral(i))}
+
 
 class FakeReferralUnitOfWork(FakeUnitOfWork, ReferralUnitOfWork):
     def __init__(self, policy: SlaPolicy):

@@ -151,8 +151,11 @@ def test_a_referral_outside_the_callers_reach_is_not_found_and_not_listed(haven)
     with pytest.raises(ReferralNotFound):
         haven.referrals.reading.get(LEGAL_STAFF, shelter, ORIGIN)
     total, items = haven.referrals.reading.list(SHELTER_STAFF, ReferralFilters(), Page(1, 20))
-    assert total == 1 and [r.id for r in items] == [shelter]
-    assert {r.id for r in haven.referrals.reading.list(CASEWORKER, ReferralFilters(), Page(1, 20))[1]} == {shelter, legal}
+    assert total == 1 and [i.referral.id for i in items] == [shelter]
+    assert {i.referral.id for i in haven.referrals.reading.list(CASEWORKER, ReferralFilters(), Page(1, 20))[1]} \
+        == {shelter, legal}
+    # a list says what each agency still owes, without reading anyone's personal fields
+    assert [(d.kind, d.state) for d in items[0].deadlines] == [("acknowledge", "pending"), ("decide", "pending")]
 
 
 # --- the SLA timer ---------------------------------------------------------------------

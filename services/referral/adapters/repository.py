@@ -293,7 +293,15 @@ class DeliveryReportRepository:
             self.connection.execute(notifications.insert().values(**row))
 
     def of_referral(self, referral_id: str) -> list[dict]:
-        rows = self.connection.execute(sa.select(notifications).where(notifications.c.referral_id == referral_id)
+        return self.of_referrals([referral_id]).get(referral_id, [])
+
+    def of_referrals(self, referral_ids: list[str]) -> dict[str, list[dict]]:
+        if not referral_ids:
+            return {}
+        rows = self.connection.execute(sa.select(notifications).where(notifications.c.referral_id.in_(referral_ids))
                                        .order_by(notifications.c.at, notifications.c.delivery_id)).mappings().all()
-        return [{k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts", "at")}
-                for row in rows]
+        found: dict[str, list[dict]] = {}
+        for row in rows:
+            found.setdefault(row["referral_id"], []).append(
+                {k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts", "at")})
+        return found

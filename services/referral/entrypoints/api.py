@@ -54,12 +54,23 @@ REFERRAL_LINKS = {
 }
 
 
+SUMMARY_FIELDS = ("id", "status", "urgency", "risk_level", "service_kind", "receiving_service_id",
+                  "receiving_organization_id", "referring_organization_id", "created_at", "acknowledged_at",
+                  "decided_at", "completed_at", "cancelled_at")
+
+
+def _summary_body(listed) -> dict:
+    body = {name: getattr(listed.referral, name) for name in SUMMARY_FIELDS}
+    body["deadlines"] = [asdict(d) for d in listed.deadlines]
+    body["notifications"] = listed.notifications
+    return body
+
+
 def _referral_body(view: View) -> dict:
     referral: Referral = view.referral
     body = {name: getattr(referral, name) for name in (
-        "id", "status", "urgency", "risk_level", "service_kind", "receiving_service_id", "receiving_organization_id",
-        "referring_organization_id", "referring_user_id", "services_requested", "created_at", "acknowledged_at",
-        "decided_at", "completed_at", "cancelled_at", "previous_referral_id", "next_referral_id", "version")}
+        *SUMMARY_FIELDS, "referring_user_id", "services_requested", "previous_referral_id", "next_referral_id",
+        "version")}
     body["profile"] = asdict(referral.profile)
     body["personal"] = asdict(referral.personal) if view.personal_visible and referral.personal else None
     body["personal_withheld"] = not view.personal_visible
@@ -139,8 +150,8 @@ class ReferralCollection(MethodView):
         """Referrals you may see (your agency's, or those addressed to your organization), newest first."""
         principal = caller("referral:read")
         page, per_page = query.pop("page"), query.pop("per_page")
-        total, items = referrals().reading.list(principal, c.ReferralFilters(**query), c.Page(page, per_page))
-        return {"total": total, "page": page, "per_page": per_page, "items": items}
+        total, listed = referrals().reading.list(principal, c.ReferralFilters(**query), c.Page(page, per_page))
+        return {"total": total, "page": page, "per_page": per_page, "items": [_summary_body(i) for i in listed]}
 
 
 @blp.route("/referrals/<uuid:referral_id>")

@@ -169,6 +169,10 @@ class ReferralSummarySchema(ma.Schema):
     decided_at = f.AwareDateTime(allow_none=True)
     completed_at = f.AwareDateTime(allow_none=True)
     cancelled_at = f.AwareDateTime(allow_none=True)
+    deadlines = f.List(f.Nested(DeadlineSchema), metadata={
+        "description": "When the receiving agency must acknowledge and decide, and whether it did in time."})
+    notifications = f.List(f.Nested(NotificationSchema), metadata={
+        "description": "Who was told about each step, by which channel, and whether it arrived (from notify)."})
 
 
 class ReferralSchema(ReferralSummarySchema):
@@ -183,15 +187,11 @@ class ReferralSchema(ReferralSummarySchema):
     consent_overridden = f.Boolean()
     override = f.Nested(OverrideViewSchema, allow_none=True,
                         metadata={"description": "The supervisor's override of consent, if any."})
-    deadlines = f.List(f.Nested(DeadlineSchema), metadata={
-        "description": "When the receiving agency must acknowledge and decide, and whether it did in time."})
     previous_referral_id = f.String(allow_none=True)
     next_referral_id = f.String(allow_none=True)
     version = f.Integer()
     allowed_actions = f.List(f.String(metadata={"enum": [*ACTIONS, RE_REFER]}),
                              metadata={"description": "What you may do next."})
-    notifications = f.List(f.Nested(NotificationSchema), metadata={
-        "description": "Who was told about each step, by which channel, and whether it arrived (from notify)."})
 
 
 class ReferralPageSchema(PageSchema):

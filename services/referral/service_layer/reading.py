@@ -26,6 +26,16 @@ class View:
     deadlines: tuple = ()  # sla.DeadlineProgress of each deadline, under the policy in force
 
 
+@dataclass
+class Listed:
+    """A referral as a list shows it: its summary (never personal fields), how its deadlines
+    stand and what notify reported, so a list can say what is overdue and who was told."""
+
+    referral: Referral
+    deadlines: tuple = ()
+    notifications: list = field(default_factory=list)
+
+
 class Reading:
     def __init__(self, uow: UnitOfWorkFactory, policy: sla.SlaPolicy, clock: Clock):
         self.uow, self.policy, self.clock = uow, policy, clock
@@ -40,9 +50,12 @@ class Reading:
                 referral = uow.referrals.get(referral_id, personal=True)
         return self.view(principal, referral, origin)
 
-    def list(self, principal: Principal, filters: ReferralFilters, page: Page) -> tuple[int, list[Referral]]:
+    def list(self, principal: Principal, filters: ReferralFilters, page: Page) -> tuple[int, list[Listed]]:
         with self.uow() as uow:
-            return uow.referrals.list(reach_of(principal), filters, page)
+            total, found = uow.referrals.list(reach_of(principal), filters, page)
+            sent = uow.notifications.of_referrals([r.id for r in found])
+        now = self.clock()
+        return total, [Listed(r, sla.progress(r, self.policy, now), sent.get(r.id, [])) for r in found]
 
     def audit(self, filters: AuditFilters, page: Page) -> tuple[int, list[dict]]:
         with self.uow() as uow:
@@ -62,4 +75,4 @@ class Reading:
                     sla.progress(referral, self.policy, self.clock()))
 
 
-__all__ = ["Reading", "View"]
+__all__ = ["Listed", "Reading", "View"]

@@ -75,6 +75,9 @@ class DeliveryReports(Protocol):
     def of_referral(self, referral_id: str) -> list[dict]:
         """channel, recipient kind, outcome, attempts and time of each delivery, oldest first."""
 
+    def of_referrals(self, referral_ids: list[str]) -> dict[str, list[dict]]:
+        """`of_referral` for each of a page of referrals, in one read (those with none are absent)."""
+
 
 class ReferralUnitOfWork(UnitOfWork):
     referrals: ReferralRepository
