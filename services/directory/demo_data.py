@@ -28,7 +28,7 @@ from importlib import resources
 from typing import Callable, Iterator
 
 from .domain.model import (
-    DEFAULT_TIMEZONE, Address, Area, Capacity, Location, OpeningHours, Organization, Phone,
+    DEFAULT_TIMEZONE, Address, Area, Capacity, Centre, Location, OpeningHours, Organization, Phone,
     Service,
 )
 
@@ -150,10 +150,16 @@ centres: dict[str, tuple[float, float, float]] = {
 
 
 def areas() -> list[Area]:
-    """The administrative units the demo uses, parents before children."""
+    """The administrative units the demo uses, parents before children; districts and
+    communes with their centres (a province has none: "near Hà Nội" would only be a guess
+    at which of its districts was meant)."""
+    def centre(code: str) -> Centre:
+        lat, lon, _radius = centres[code]
+        return Centre(lat, lon)
+
     return ([Area(p.code, p.name, "province") for p in _PROVINCES]
-            + [Area(d.code, d.name, "district", d.province) for d in _DISTRICT.values()]
-            + [Area(c.code, c.name, "commune", c.district) for c in _COMMUNE.values()])
+            + [Area(d.code, d.name, "district", d.province, centre(d.code)) for d in _DISTRICT.values()]
+            + [Area(c.code, c.name, "commune", c.district, centre(c.code)) for c in _COMMUNE.values()])
 
 
 # ---------------------------------------------------------------------------------------

@@ -233,7 +233,32 @@ def test_reference_lists(api):
     assert {"shelter", "trusted_address", "social_work", "health", "legal_aid", "police", "counselling",
             "hotline"} <= kinds
     areas = api.client.get("/v1/areas").get_json()
-    assert areas[0] == {"code": "20", "name": "Lạng Sơn", "level": "province", "parent_code": None}
+    assert areas[0] == {"code": "20", "name": "Lạng Sơn", "level": "province", "parent_code": None,
+                        "centre": None}
+
+
+def test_an_area_added_with_a_centre_is_listed_with_it(api):
+    added = api.post("/v1/areas", [{"code": "06187", "name": "Thị trấn Cao Lộc", "level": "commune",
+                                    "parent_code": "183", "centre": {"latitude": 21.8695, "longitude": 106.7620}}])
+    assert added.status_code == 200, added.get_json()
+    listed = {a["code"]: a for a in api.client.get("/v1/areas").get_json()}
+    assert listed["06187"]["centre"] == {"latitude": 21.8695, "longitude": 106.762}
+    assert listed["06184"]["centre"] is None  # added without one: still listed, with none
+
+
+@pytest.mark.parametrize("centre, field", [
+    ({"latitude": 95, "longitude": 106.76}, "0.centre.latitude"),
+    ({"latitude": 21.87, "longitude": -181}, "0.centre.longitude"),
+    ({"latitude": 21.87}, "0.centre.longitude"),  # both or neither
+    ({"longitude": 106.76}, "0.centre.latitude"),
+    ({"latitude": "NaN", "longitude": 106.76}, "0.centre.latitude"),
+])
+def test_a_centre_off_the_earth_or_half_given_is_refused_by_name(api, centre, field):
+    refused = api.post("/v1/areas", [{"code": "06187", "name": "Thị trấn Cao Lộc", "level": "commune",
+                                      "parent_code": "183", "centre": centre}])
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert [e["field"] for e in refused.get_json()["errors"]] == [field]
+    assert "06187" not in {a["code"] for a in api.client.get("/v1/areas").get_json()}
 
 
 @pytest.mark.parametrize("path", ["/v1/organizations?page=922337203685477581", "/v1/services?page=99999999999",

@@ -11,7 +11,7 @@ from services.directory.adapters.sqlite_index import SqliteProviderIndex
 from services.directory.adapters.unit_of_work import SqlDirectoryUnitOfWork
 from services.directory.bootstrap import use_cases
 from services.directory.domain.errors import InUse, InvalidReference, VersionConflict
-from services.directory.domain.model import Area, Location, Organization, OpeningHours, Phone, Service, new_id
+from services.directory.domain.model import Area, Centre, Location, Organization, OpeningHours, Phone, Service, new_id
 from services.directory.domain.confidential import Viewer
 from services.directory.domain.search import SearchQuery
 from services.directory.service_layer.commands import ImportRecords, Register, Remove, Revise, UpdateCapacity
@@ -187,6 +187,16 @@ def test_bad_area_batches_are_refused_whole(directory, batch, field):
 def test_a_commune_may_sit_directly_under_a_province(directory):  # two-tier government since 2025
     directory.reference.add_areas([Area("26734", "Phường Kỳ Lừa", "commune", "20")])
     assert directory.reference.areas()["26734"].parent_code == "20"
+
+
+def test_an_area_keeps_its_centre_and_one_without_stays_without(directory):
+    directory.reference.add_areas([Area("06187", "Thị trấn Cao Lộc", "commune", "183", Centre(21.8695, 106.762))])
+    stored = directory.reference.areas()
+    assert stored["06187"].centre == Centre(21.8695, 106.762)
+    assert stored["06184"].centre is None
+    # Codes already known are kept as they are: a second list cannot move a centre.
+    directory.reference.add_areas([Area("06187", "Thị trấn Cao Lộc", "commune", "183", Centre(0.0, 0.0))])
+    assert directory.reference.areas()["06187"].centre == Centre(21.8695, 106.762)
 
 
 def test_an_import_keeps_the_rules_and_the_index_current(directory):

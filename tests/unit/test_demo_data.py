@@ -66,6 +66,15 @@ def test_areas_form_a_hierarchy_listed_parents_first():
         seen[area.code] = area
 
 
+def test_every_district_and_commune_has_its_centre_to_search_near(area_by_code):
+    for area in area_by_code.values():
+        if area.level == "province":
+            assert area.centre is None
+        else:
+            lat, lon, _radius = centres[area.code]
+            assert (area.centre.latitude, area.centre.longitude) == (lat, lon), area.code
+
+
 def test_every_province_has_several_districts_and_some_have_communes(area_by_code):
     districts = Counter(a.parent_code for a in area_by_code.values() if a.level == "district")
     assert set(districts) == {"01", "20", "37", "38"}

@@ -1,7 +1,7 @@
 import pytest
 
 from services.directory.domain.errors import VersionConflict
-from services.directory.domain.model import Organization
+from services.directory.domain.model import Centre, Organization
 
 
 def test_revising_bumps_the_version_and_keeps_the_identity():
@@ -79,3 +79,9 @@ def test_suggestions_put_names_starting_with_the_typed_words_first_then_by_their
                                                              "Hỗ trợ khẩn cấp", "Nhà tạm"]
     assert [s.text for s in suggestions(names, _nfd("tư v"), 1)] == ["Tư vấn ban đêm"]
     assert suggestions(names, "tu van ban", 10)[0].highlight == "<mark>Tư</mark> <mark>vấn</mark> <mark>ban</mark> đêm"
+
+
+@pytest.mark.parametrize("latitude, longitude", [(95, 105.8), (21.0, 181), (float("nan"), 105.8)])
+def test_an_area_centre_is_a_point_on_earth(latitude, longitude):
+    with pytest.raises(ValueError):
+        Centre(latitude, longitude)

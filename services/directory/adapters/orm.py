@@ -37,6 +37,8 @@ areas = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("level", sa.String(20), nullable=False),
     sa.Column("parent_code", sa.String(20), sa.ForeignKey("areas.code")),
+    sa.Column("latitude", sa.Float),  # the area's centre: both or neither (domain Centre)
+    sa.Column("longitude", sa.Float),
 )
 
 kinds = sa.Table(

@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..domain.model import (Address, Area, Capacity, Kind, Location, OpeningHours, Organization, Phone,
+from ..domain.model import (Address, Area, Capacity, Centre, Kind, Location, OpeningHours, Organization, Phone,
                             Service)
 from ..domain.kind_mappings import KindMapping, KindMappings
 from ..domain.search import distance_km
@@ -327,7 +327,9 @@ class AreaRepository:
     def add_many(self, items: Iterable[Area]) -> None:
         # Parents first, so the foreign key to the parent always holds.
         order = {"province": 0, "district": 1, "commune": 2}
-        rows = [{"code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent_code}
+        rows = [{"code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent_code,
+                 "latitude": a.centre.latitude if a.centre else None,
+                 "longitude": a.centre.longitude if a.centre else None}
                 for a in sorted(items, key=lambda a: order.get(a.level, 3))]
         existing = set(self.connection.execute(sa.select(areas.c.code)).scalars())
         fresh = [r for r in rows if r["code"] not in existing]
@@ -335,7 +337,9 @@ class AreaRepository:
             self.connection.execute(areas.insert(), fresh)
 
     def all(self) -> dict[str, Area]:
-        return {row.code: Area(row.code, row.name, row.level, row.parent_code)
+        return {row.code: Area(row.code, row.name, row.level, row.parent_code,
+                               None if row.latitude is None or row.longitude is None
+                               else Centre(row.latitude, row.longitude))
                 for row in self.connection.execute(areas.select())}
 
 

@@ -65,13 +65,28 @@ class Versioned:
 
 
 @dataclass(frozen=True)
+class Centre:
+    """A point inside an area (WGS 84 degrees) that "near this commune" searches around: its
+    office or its middle, not a boundary. Both numbers or no centre at all."""
+
+    latitude: float
+    longitude: float
+
+    def __post_init__(self):
+        if not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180):  # also refuses NaN
+            raise ValueError(f"not a point on Earth: {self.latitude}, {self.longitude}")
+
+
+@dataclass(frozen=True)
 class Area:
-    """An administrative unit: province, (former) district or commune, with its official code."""
+    """An administrative unit: province, (former) district or commune, with its official code
+    and, when known, a centre to search around."""
 
     code: str
     name: str
     level: str
     parent_code: str | None = None
+    centre: Centre | None = None
 
     def __post_init__(self):
         _compose(self, "name")

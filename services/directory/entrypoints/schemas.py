@@ -12,7 +12,7 @@ from marshmallow import validate as v
 from haven.platform.schemas import MAX_PER_PAGE, PageQuerySchema, PageSchema
 
 from ..domain.hours import parse_clock
-from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS
+from ..domain.model import AREA_LEVELS, GENDERS, MAX_CAPACITY, STATUSES, WEEKDAYS, Centre
 from ..domain.search import SORTS, SUGGESTIONS_MAX
 from .documentation import inconsistent, kind_field
 
@@ -247,11 +247,24 @@ class ServicePageSchema(PageSchema):
     items = f.List(f.Nested(ServiceSchema))
 
 
+class CentreSchema(ma.Schema):
+    latitude = f.Float(required=True, validate=v.Range(-90, 90))
+    longitude = f.Float(required=True, validate=v.Range(-180, 180))
+
+    @ma.post_load
+    def _centre(self, data, **kwargs) -> Centre:
+        return Centre(**data)
+
+
 class AreaSchema(ma.Schema):
     code = f.String(required=True, validate=_area_code, metadata={"pattern": AREA_CODE_PATTERN})
     name = f.String(required=True, validate=v.Length(min=1, max=200))
     level = f.String(required=True, validate=v.OneOf(AREA_LEVELS))
     parent_code = f.String(load_default=None, allow_none=True)
+    centre = f.Nested(CentreSchema, load_default=None, allow_none=True, metadata={
+        "description": "A point inside the area (WGS 84 degrees, both numbers given), that a search "
+                       "\"near this commune\" passes as lat/lon to /v1/search; null when not known. "
+                       "Official lists carry none."})
 
 
 class KindSchema(ma.Schema):

@@ -80,7 +80,8 @@ class Areas(MethodView):
     @blp.doc(operationId="list_areas")
     @documented(token=NO_TOKEN)
     def get(self):
-        """Administrative areas (province, district, commune) with their official codes."""
+        """Administrative areas (province, district, commune) with their official codes, and
+        each one's centre where it is known (to search near it)."""
         order = {"province": 0, "district": 1, "commune": 2}
         return sorted(reference().areas().values(), key=lambda a: (order.get(a.level, 3), a.code))
 
@@ -89,6 +90,7 @@ class Areas(MethodView):
     @blp.doc(operationId="add_areas")
     @documented()
     def post(self, areas):
-        """Add administrative areas from the official list (existing codes are kept as they are)."""
+        """Add administrative areas from the official list, each with its centre if known
+        (existing codes are kept as they are)."""
         require_permission("directory:write")
         return reference().add_areas(Area(**a) for a in areas)
