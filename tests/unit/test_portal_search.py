@@ -275,3 +275,85 @@ def test_kinds_and_areas_are_asked_once_and_kept_while_the_directory_is_down():
     assert searching.kinds()[0]["code"] == "shelter"  # the list it had
     with pytest.raises(ServiceDown):
         Searching(FakeDirectory(down=True)).kinds()
+
+
+# --- near a commune: searched around its centre -------------------------------------------
+
+HANOI = [{"code": "01", "name": "Thành phố Hà Nội", "level": "province", "centre": None},
+         {"code": "001", "name": "Quận Ba Đình", "level": "district", "parent_code": "01",
+          "centre": {"latitude": 21.034, "longitude": 105.826}},
+         {"code": "00016", "name": "Phường Ngọc Hà", "level": "commune", "parent_code": "001",
+          "centre": {"latitude": 21.0375, "longitude": 105.828}},
+         {"code": "00028", "name": "Phường Kim Mã", "level": "commune", "parent_code": "001", "centre": None},
+         {"code": "20", "name": "Tỉnh Lạng Sơn", "level": "province"},
+         {"code": "06184", "name": "Thị trấn Đồng Đăng", "level": "commune", "parent_code": "20",
+          "centre": {"latitude": 21.94, "longitude": 106.70}}]
+
+
+class DirectoryWithCentres(FakeDirectory):
+    def get(self, path, token, params=None):
+        if path == "/v1/areas" and not self.down:
+            self.asked.append((path, params))
+            return Reply(HANOI)
+        return super().get(path, token, params)
+
+
+def near(**values):
+    directory = DirectoryWithCentres()
+    filters, problems = read_filters(args(**values))
+    page = Searching(directory).search(filters, problems, "token", utc(2026, 12, 2, 3, 0))
+    searched = [params for path, params in directory.asked if path == "/v1/search"]
+    return page, (searched[0] if searched else None)
+
+
+def test_near_a_commune_searches_around_its_centre_nearest_first():
+    page, query = near(near_area="00016", radius="10")
+    assert not page.problems
+    assert (query["lat"], query["lon"], query["radius_km"], query["sort"]) == (21.0375, 105.828, 10.0, "distance")
+    assert page.filters.near_name == "Phường Ngọc Hà"
+
+
+def test_a_chosen_commune_wins_over_a_location_left_in_the_form():
+    page, query = near(near_area="001", lat="10.77", lon="106.70", radius="5")
+    assert (query["lat"], query["lon"]) == (21.034, 105.826)
+    assert ("lat", "10.77000") not in link_args(page.filters)
+
+
+def test_she_may_still_order_a_search_near_a_commune_by_name():
+    assert near(near_area="00016", sort="name")[1]["sort"] == "name"
+    assert "sort" not in near(near_area="00016", sort="relevance")[1]  # best match, as she chose
+
+
+@pytest.mark.parametrize("code", ["99999", "00028", "01", "<script>"])
+def test_a_place_that_cannot_be_searched_around_is_named_beside_its_field(code):
+    page, query = near(near_area=code, radius="10")  # unknown, no centre, a province, not a code at all
+    assert page.problems == {"near_area": "unknown_place"} and query is None
+    assert len(page.filters.near_area) <= 20
+
+
+def test_the_link_carries_the_communes_code_not_coordinates():
+    page, _ = near(q="tam lanh", near_area="00016", radius="10")
+    pairs = link_args(page.filters)
+    assert ("near_area", "00016") in pairs and not {"lat", "lon"} & {name for name, _ in pairs}
+    again, problems = read_filters(parse_qs(urlencode(pairs)))
+    assert not problems and again.near_area == "00016" and again.radius_km == 10.0
+
+
+def test_the_places_to_search_near_are_those_with_a_centre_by_province():
+    places = [(province.name, options) for province, options in AreaTree.of(HANOI).places()]
+    assert places == [("Thành phố Hà Nội", [("001", "Quận Ba Đình"), ("00016", "Phường Ngọc Hà, Quận Ba Đình")]),
+                      ("Tỉnh Lạng Sơn", [("06184", "Thị trấn Đồng Đăng")])]
+
+
+@pytest.mark.parametrize("centre", [{"latitude": 95, "longitude": 105}, {"latitude": "21", "longitude": 105},
+                                    {"latitude": 21}, [21, 105], {"latitude": True, "longitude": 105}])
+def test_a_centre_the_directory_sent_wrong_is_no_centre(centre):
+    tree = AreaTree.of([{"code": "001", "name": "Quận Ba Đình", "level": "district", "centre": centre}])
+    assert tree.by_code["001"].centre is None
+
+
+def test_without_a_place_the_order_is_best_match_and_a_distance_order_is_dropped():
+    filters, problems = read_filters(args(q="x", sort="distance"))
+    assert not problems and "sort" not in directory_query(filters, None)
+    near_me, _ = read_filters(args(lat="21.03", lon="105.85"))
+    assert directory_query(near_me, None)["sort"] == "distance"  # near a place: nearest first

@@ -43,7 +43,8 @@ def searching() -> Searching:
 PROBLEMS = {
     "not_a_number": _l("Enter the distance as a number of kilometres, for example 10."),
     "radius_out_of_range": _l("Enter a distance between 1 and 2000 kilometres."),
-    "radius_needs_location": _l("A distance needs your location: use “Near me” first, or leave the distance empty."),
+    "radius_needs_location": _l("A distance needs a place to measure from: use “Near me” or choose a commune or "
+                                "district, or leave the distance empty."),
     "bad_location": _l("Your location could not be read. Use “Near me” again."),
     "bad_time": _l("Enter a date and time, for example 2026-12-24 18:30."),
     "time_needed": _l("Enter the date and time she needs the service open."),
@@ -51,6 +52,7 @@ PROBLEMS = {
     "unknown_gender": _l("Choose a gender from the list."),
     "unknown_kind": _l("Choose a kind of service from the list."),
     "unknown_area": _l("Choose a place from the list."),
+    "unknown_place": _l("This place cannot be searched around. Choose a commune or district from the list."),
     "unknown_language": _l("Choose a language from the list."),
     "rejected": _l("The directory could not use this filter. Change it and search again."),
 }
@@ -65,8 +67,8 @@ NARROWING = {"kind": _l("Search every kind of service"), "area": _l("Search ever
              "near": _l("Search at any distance"), "open": _l("Search whatever the opening hours"),
              "free": _l("Include services with no free places now"), "language": _l("Search every language"),
              "age": _l("Search without the age"), "gender": _l("Search services for anyone")}
-WITHOUT = {"kind": {"kind": []}, "area": {"province": "", "area": ""}, "near": {"lat": "", "lon": "", "radius": "",
-           "sort": ""}, "open": {"open": "", "at": ""}, "free": {"free": ""}, "language": {"language": []},
+WITHOUT = {"kind": {"kind": []}, "area": {"province": "", "area": ""}, "near": {"lat": "", "lon": "", "near_area": "",
+           "radius": "", "sort": ""}, "open": {"open": "", "at": ""}, "free": {"free": ""}, "language": {"language": []},
            "age": {"age": ""}, "gender": {"gender": ""}}
 
 
@@ -172,7 +174,8 @@ def search():
         page = SearchPage(filters=filters, problems=problems, down=True, kinds=_quietly(use.kinds) or [],
                           tree=_quietly(use.areas))
     except Rejected as refused:  # the directory refused a filter the portal let through
-        found = {API_FIELDS.get(e.field.split(".")[0], ""): "rejected" for e in refused.errors} or {"": "rejected"}
+        fields = {**API_FIELDS, "lat": "near_area", "lon": "near_area"} if filters.near_area else API_FIELDS
+        found = {fields.get(e.field.split(".")[0], ""): "rejected" for e in refused.errors} or {"": "rejected"}
         found = {name or "q": code for name, code in found.items()}
         page = SearchPage(filters=filters, problems={**problems, **found}, kinds=_quietly(use.kinds) or [],
                           tree=_quietly(use.areas))

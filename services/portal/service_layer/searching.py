@@ -28,6 +28,7 @@ OPEN_CHOICES = ("now", "at")
 RADIUS_MAX_KM = 2000
 REFERENCE_SECONDS = 300  # kinds and areas change a few times a year; a search should not ask for them each time
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_AREA_CODE = re.compile(r"^[0-9A-Za-z]{1,20}$")  # as the directory's codes are
 _OPEN_AT = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
@@ -40,11 +41,14 @@ class SearchFilters:
     kinds: tuple[str, ...] = ()
     province: str = ""
     area: str = ""  # a district or commune of the province
-    lat: float | None = None
+    lat: float | None = None  # "near me": the browser's location
     lon: float | None = None
+    near_area: str = ""  # "near a commune": its code (the link stays readable), searched around its centre
+    centre: tuple[float, float] | None = None  # the near_area's centre, once the directory's list named it
+    near_name: str = ""  # the near_area's name, for "within 10 km of Phường Ngọc Hà"
     radius: str = ""  # as typed, so a mistake is shown back as it was
     radius_km: float | None = None
-    sort: str = "relevance"
+    sort: str = ""  # "" is the default order: nearest first near a place, best match otherwise
     open: str = ""  # "", "now" or "at"
     at: str = ""  # as typed (a datetime-local value), Vietnam time
     open_at: datetime | None = None  # naive: the directory reads it as Vietnam time
@@ -57,8 +61,28 @@ class SearchFilters:
     re_refer: str = ""  # a declined referral being sent on again (its id only: no personal data)
 
     @property
-    def near(self) -> bool:
+    def near_me(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @property
+    def near(self) -> bool:
+        """Distances are measured: from her location or from a chosen commune's centre."""
+        return self.near_me or bool(self.near_area)
+
+    @property
+    def origin(self) -> tuple[float, float] | None:
+        """Where distances are measured from (a commune not yet looked up has none)."""
+        if self.near_area:
+            return self.centre
+        return (self.lat, self.lon) if self.near_me else None  # type: ignore[return-value]
+
+    @property
+    def order(self) -> str:
+        """The order the directory is asked for: near a place, the nearest first unless she
+        chose another; a distance order without a place is dropped (a stale link)."""
+        if not self.sort:
+            return "distance" if self.near else "relevance"
+        return "relevance" if self.sort == "distance" and not self.near else self.sort
 
     @property
     def searched(self) -> bool:
@@ -108,6 +132,14 @@ def read_filters(args: Mapping[str, list[str]]) -> tuple[SearchFilters, dict[str
         problems["near"] = "bad_location"
         lat = lon = None
 
+    near_area = _first(args, "near_area")
+    if near_area:
+        lat = lon = None  # a chosen commune wins over a location left in the form from before
+        problems.pop("near", None)
+        if not _AREA_CODE.match(near_area):
+            problems["near_area"] = "unknown_place"
+            near_area = near_area[:20]  # shown back, never searched
+
     radius = _first(args, "radius")
     radius_km = None
     if radius:
@@ -117,13 +149,14 @@ def read_filters(args: Mapping[str, list[str]]) -> tuple[SearchFilters, dict[str
         elif not 0 < radius_km <= RADIUS_MAX_KM:
             problems["radius"] = "radius_out_of_range"
             radius_km = None
-        elif lat is None:
+        elif lat is None and not near_area:
             problems["radius"] = "radius_needs_location"
             radius_km = None
 
-    sort = _first(args, "sort") or "relevance"
-    if sort not in SORTS or (sort == "distance" and lat is None):
-        sort = "relevance"  # a stale link's sort is not worth an error
+    sort = _first(args, "sort")
+    if sort not in SORTS or (sort == "distance" and lat is None and not near_area) \
+            or (sort == "relevance" and lat is None and not near_area):
+        sort = ""  # the default order (a stale link's sort is not worth an error)
 
     opening = _first(args, "open")
     if opening not in OPEN_CHOICES:
@@ -159,7 +192,7 @@ def read_filters(args: Mapping[str, list[str]]) -> tuple[SearchFilters, dict[str
 
     filters = SearchFilters(
         q=q, kinds=kinds, province=_first(args, "province"), area=_first(args, "area"), lat=lat, lon=lon,
-        radius=radius, radius_km=radius_km, sort=sort, open=opening, at=at, open_at=open_at,
+        near_area=near_area, radius=radius, radius_km=radius_km, sort=sort, open=opening, at=at, open_at=open_at,
         free=_first(args, "free") in ("1", "on", "true", "yes"), languages=languages, age_text=age_text, age=age,
         gender=gender, page=page, re_refer=re_refer)
     return filters, problems
@@ -181,8 +214,8 @@ def link_args(filters: SearchFilters, **changes) -> list[tuple[str, str]]:
     values: dict[str, Any] = {
         "q": filters.q, "kind": list(filters.kinds), "province": filters.province, "area": filters.area,
         "lat": "" if filters.lat is None else f"{filters.lat:.5f}",
-        "lon": "" if filters.lon is None else f"{filters.lon:.5f}",
-        "radius": filters.radius, "sort": "" if filters.sort == "relevance" else filters.sort,
+        "lon": "" if filters.lon is None else f"{filters.lon:.5f}", "near_area": filters.near_area,
+        "radius": filters.radius, "sort": filters.sort,
         "open": filters.open, "at": filters.at if filters.open == "at" else "", "free": "1" if filters.free else "",
         "language": list(filters.languages), "age": filters.age_text, "gender": filters.gender,
         "page": "" if filters.page == 1 else str(filters.page), "re_refer": filters.re_refer,
@@ -204,6 +237,17 @@ class Area:
     name: str
     level: str  # province, district or commune
     parent: str | None = None
+    centre: tuple[float, float] | None = None  # (lat, lon) to search near, when the directory knows it
+
+
+def _centre(value: Any) -> tuple[float, float] | None:
+    """The directory's `centre: {latitude, longitude}` (or null), read without trusting it."""
+    if not isinstance(value, dict):
+        return None
+    lat, lon = value.get("latitude"), value.get("longitude")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (lat, lon)):
+        return None
+    return (float(lat), float(lon)) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 class AreaTree:
@@ -221,7 +265,8 @@ class AreaTree:
     @classmethod
     def of(cls, body: list) -> "AreaTree":
         return cls([Area(str(a.get("code")), str(a.get("name") or a.get("code")), str(a.get("level") or ""),
-                         a.get("parent_code")) for a in body or [] if isinstance(a, dict) and a.get("code")])
+                         a.get("parent_code"), _centre(a.get("centre")))
+                    for a in body or [] if isinstance(a, dict) and a.get("code")])
 
     def provinces(self) -> list[Area]:
         return [a for a in self.children.get(None, []) if a.level == "province"]
@@ -231,6 +276,22 @@ class AreaTree:
         while area is not None and area.level != "province":
             area = self.by_code.get(area.parent or "")
         return area.code if area else None
+
+    def places(self) -> list[tuple[Area, list[tuple[str, str]]]]:
+        """The districts and communes a search can be "near" (those with a centre), by
+        province, as (code, words) options: a district, then its communes named with it
+        ("Phường Ngọc Hà, Quận Ba Đình": two communes of one name in two districts differ)."""
+        found = []
+        for province in self.provinces():
+            options = []
+            for district, communes in self.within(province.code):
+                if district is not None and district.centre:
+                    options.append((district.code, district.name))
+                options += [(c.code, f"{c.name}, {district.name}" if district is not None else c.name)
+                            for c in communes if c.centre]
+            if options:
+                found.append((province, options))
+        return found
 
     def within(self, province: str) -> list[tuple[Area, list[Area]]]:
         """The districts of a province with their communes, and its communes directly under
@@ -258,12 +319,14 @@ def directory_query(filters: SearchFilters, tree: AreaTree | None) -> dict[str, 
         area = tree.by_code.get(filters.area) if tree else None
         if area is not None and area.level in ("district", "commune"):
             params[area.level] = area.code
-    if filters.near:
-        params["lat"], params["lon"] = filters.lat, filters.lon
+    origin = filters.origin
+    if origin is not None:
+        params["lat"], params["lon"] = origin
         if filters.radius_km is not None:
             params["radius_km"] = filters.radius_km
-    if filters.sort != "relevance":
-        params["sort"] = filters.sort
+    order = filters.order if origin is not None or filters.order != "distance" else "relevance"
+    if order != "relevance":
+        params["sort"] = order
     if filters.open == "now":
         params["open_now"] = "true"
     elif filters.open == "at" and filters.open_at is not None:
@@ -492,6 +555,12 @@ class Searching:
                 filters = replace(filters, province=tree.province_of(area.code) or "")
             elif tree.province_of(area.code) != filters.province:
                 filters = replace(filters, area="")  # the province changed: its old commune no longer applies
+        if filters.near_area and "near_area" not in problems:
+            place = tree.by_code.get(filters.near_area)
+            if place is None or place.centre is None:
+                problems["near_area"] = "unknown_place"  # not a commune the directory can search around
+            else:
+                filters = replace(filters, centre=place.centre, near_name=place.name)
         page = SearchPage(filters=filters, problems=problems, kinds=kinds, tree=tree)
         if problems or not filters.searched:
             return page

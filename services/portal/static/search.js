@@ -1,5 +1,7 @@
 // Search page enhancements: autocomplete (ARIA 1.2 combobox) and "near me". Without this
 // file the box is a plain field that submits, and the page says near me needs JavaScript.
+// Near me and near a commune are one choice: taking one clears the other, so what she
+// did last is what is searched (without JavaScript the server lets a commune win).
 (function () {
   "use strict";
   function ready(fn) { if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); } }
@@ -82,6 +84,7 @@
   function nearMe(button) {
     var lat = document.getElementById("field-lat"), lon = document.getElementById("field-lon");
     var status = document.getElementById("near-status");
+    var place = document.getElementById("field-near_area");
     if (!navigator.geolocation || !lat || !lon) { return; }
     button.parentNode.hidden = false;
     var note = document.querySelector(".no-js-only");
@@ -91,11 +94,17 @@
       navigator.geolocation.getCurrentPosition(function (position) {
         lat.value = position.coords.latitude.toFixed(5);
         lon.value = position.coords.longitude.toFixed(5);
+        if (place) { place.value = ""; }
         status.textContent = button.dataset.found;
       }, function () {
         status.textContent = button.dataset.failed;
       }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
     });
+    if (place) {
+      place.addEventListener("change", function () {
+        if (place.value) { lat.value = ""; lon.value = ""; status.textContent = ""; }
+      });
+    }
   }
 
   ready(function () {

@@ -137,7 +137,8 @@ def test_when_the_directory_is_down_the_page_says_so_and_keeps_the_search(haven,
 
     app = create_app({"HAVEN_DATA_DIR": str(tmp_path), "PORTAL_DIRECTORY_URL": f"http://127.0.0.1:{free_port()}",
                       "PORTAL_REFERRAL_URL": haven.url("referral"), "PORTAL_NOTIFY_URL": haven.url("notify"),
-                      "PORTAL_API_TIMEOUT_SECONDS": "1"})
+                      "PORTAL_API_TIMEOUT_SECONDS": "10"})  # nobody listens there: refused at once;
+    # the sign-in still goes to the real referral service, which a loaded machine may keep past 1 s
     browser = app.test_client()
     form = browser.get("/sign-in").get_data(as_text=True)
     csrf = html.unescape(re.search(r'name="csrf_token" value="([^"]+)"', form).group(1))
@@ -219,3 +220,71 @@ def test_near_me_fills_the_location_and_the_results_say_how_far(new_person):
         number, unit = text.removeprefix("cách ").split()
         assert float(number.replace(".", "").replace(",", ".")) / (1000 if unit == "m" else 1) <= 10
     assert page.locator("#field-sort option[value=distance]").count() == 1  # nearest first is offered now
+
+
+# --- near a commune -----------------------------------------------------------------------
+
+NGOC_HA = "00016"  # Phường Ngọc Hà, Quận Ba Đình, Hà Nội: a demo commune with its centre
+
+
+def distances_km(page) -> list[float]:
+    found = []
+    for number, unit in re.findall(r'<span class="distance">cách ([\d.,]+) (km|m)</span>', page.text):
+        found.append(float(number.replace(".", "").replace(",", ".")) / (1000 if unit == "m" else 1))
+    return found
+
+
+def test_near_a_commune_finds_the_nearest_services_within_the_radius(haven, caseworker):
+    form = caseworker.get("/search")
+    assert re.search(r'<optgroup label="Thành phố Hà Nội">.*?<option value="00016">Phường Ngọc Hà, Quận Ba Đình'
+                     r'</option>', form.text, re.S), "the demo commune is not offered to search near"
+    page = caseworker.get(f"/search?near_area={NGOC_HA}&radius=10")
+    assert page.status_code == 200
+    assert "Trong vòng 10 km quanh Phường Ngọc Hà" in text_of(page)
+    distances = distances_km(page)
+    assert len(distances) >= 3 and distances == sorted(distances) and max(distances) <= 10
+    assert f'<option value="{NGOC_HA}" selected>' in page.text and '<option value="distance" selected>' in page.text
+    # Measured from the commune's centre, as the directory lists it: the same services, in the same order.
+    centre = next(a["centre"] for a in requests.get(haven.url("directory") + "/v1/areas", timeout=10).json()
+                  if a["code"] == NGOC_HA)
+    token = directory_token(haven, "demo-caseworker")
+    direct = requests.get(haven.url("directory") + "/v1/search", timeout=10, headers={"Authorization": f"Bearer {token}"},
+                          params={"lat": centre["latitude"], "lon": centre["longitude"], "radius_km": 10,
+                                  "sort": "distance", "per_page": 20}).json()
+    assert [f"/services/{hit['service']['id']}" for hit in direct["items"]] == list(dict.fromkeys(service_links(page)))
+    # Every link that changes the search keeps the commune by its code, never as coordinates.
+    pager = re.search(r'rel="next" href="([^"]+)"', page.text)
+    facet = pager or re.search(r'href="(/search\?[^"]*kind=[^"]+)"', page.text)
+    kept = parse_qs(urlsplit(html.unescape(facet.group(1))).query)
+    assert kept["near_area"] == [NGOC_HA] and "lat" not in kept and "lon" not in kept
+
+
+def test_a_bogus_commune_gets_the_fields_message_not_an_error_page(caseworker):
+    page = caseworker.get(f"{SEARCH}&near_area=99999&radius=10")
+    assert page.status_code == 400
+    words = text_of(page)
+    assert "Không tìm được quanh nơi này" in words and "Sửa các bộ lọc" in words
+    assert re.search(r'<p class="field-error" id="error-near_area">', page.text)
+    assert 'href="#field-near_area"' in page.text  # the summary leads to the field
+    assert 'value="nha tam lanh"' in page.text and 'name="radius" type="text" value="10"' in page.text
+
+
+def test_choosing_a_commune_in_the_browser_searches_around_it(new_person):
+    context = new_person(width=360)
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"latitude": 10.7769, "longitude": 106.7009})  # Hồ Chí Minh City: far from Ngọc Hà
+    page = context.new_page()
+    sign_in(page, "demo-caseworker")
+    page.goto("/search")
+    page.locator("#near-me").click()
+    page.locator("#near-status").filter(has_text="Đã tìm thấy vị trí").wait_for()
+    page.locator("#field-near_area").select_option(NGOC_HA)  # the commune, chosen last, is what is searched
+    assert page.locator("#field-lat").input_value() == ""
+    page.locator("#field-radius").fill("10")
+    with page.expect_navigation():
+        page.locator(".filters-body button[type=submit]").click()
+    sent = parse_qs(urlsplit(page.url).query)  # blank fields dropped
+    assert sent["near_area"] == [NGOC_HA] and "lat" not in sent and "lon" not in sent
+    assert "Trong vòng 10 km quanh Phường Ngọc Hà" in page.locator(".near-summary").inner_text()
+    assert page.locator(".result .distance").count() > 0
+    check_page(page, "search-near-commune")
