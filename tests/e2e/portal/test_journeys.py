@@ -459,3 +459,19 @@ def test_a_page_without_javascript_is_scanned_as_that_person_gets_it(new_person)
     page.goto("/journey-scan-fixture")
     with pytest.raises(AssertionError, match="image-alt"):
         check_page(page, "journey-scan-fixture")
+
+
+def test_a_scan_that_never_ends_fails_at_once_and_says_so(new_person, monkeypatch):
+    monkeypatch.setattr(browsers, "AXE_SECONDS", 1)
+    context = new_person(width=360)
+    # an axe whose run never settles (the page keeps its own, whatever is injected)
+    context.add_init_script("Object.defineProperty(window, 'axe', {configurable: false, set() {},"
+                            " get: () => ({run: () => new Promise(() => {})})})")
+    page = context.new_page()
+    page.route("**/journey-hung-scan", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8",
+        body="<!doctype html><html lang='vi'><head><title>Thử</title></head><body><main><h1>Thử</h1></main>"
+             "</body></html>"))
+    page.goto("/journey-hung-scan")
+    with pytest.raises(AssertionError, match=r"the axe scan of .*/journey-hung-scan did not finish in 1 s"):
+        check_page(page, "journey-hung-scan")
