@@ -163,34 +163,72 @@ def test_the_live_status_is_read_from_the_list_not_from_the_referral_which_would
 
 # --- the inbox use case -------------------------------------------------------------------
 
-def summary(rid, status, urgency="high"):
+def summary(rid, status, urgency="high", deadlines=()):
     return {"id": rid, "status": status, "urgency": urgency, "created_at": "2026-12-02T02:00:00+00:00",
-            "receiving_service_id": "s1", "service_kind": "shelter", "referring_organization_id": "org-ref"}
+            "receiving_service_id": "s1", "service_kind": "shelter", "referring_organization_id": "org-ref",
+            "deadlines": list(deadlines), "notifications": []}
 
 
-def test_the_inbox_reads_deadlines_only_of_referrals_waiting_for_an_answer():
-    def page(*items):
-        return {"items": list(items)}
-    due = [{"kind": "acknowledge", "due_at": "2026-12-02T06:00:00+00:00", "done_at": None, "state": "pending"}]
-    referral = FakeApi(answers={
-        ("/v1/referrals", (("per_page", 100), ("status", "sent"))): page(summary("new", "sent", "normal"),
-                                                                        summary("urgent", "sent", "emergency")),
-        ("/v1/referrals", (("per_page", 100), ("status", "acknowledged"))): page(),
-        ("/v1/referrals", (("per_page", 100), ("status", "accepted"))): page(summary("taken", "accepted")),
-        ("/v1/referrals", (("per_page", 30),)): page(summary("done", "completed"), summary("taken", "accepted")),
-        "/v1/referrals/new": {"deadlines": due}, "/v1/referrals/urgent": {"deadlines": due}})
+def page(*items):
+    return {"items": list(items)}
+
+
+def deadlines(acknowledge_due: str, acknowledged_at: str | None = None) -> list[dict]:
+    return [{"kind": "acknowledge", "due_at": acknowledge_due, "done_at": acknowledged_at,
+             "state": "met" if acknowledged_at else "pending", "escalated": False},
+            {"kind": "decide", "due_at": "2026-12-03T02:00:00+00:00", "done_at": None, "state": "pending",
+             "escalated": False}]
+
+
+def inbox_api(sent=(), acknowledged=(), accepted=(), recent=()) -> FakeApi:
+    return FakeApi(answers={
+        ("/v1/referrals", (("per_page", 100), ("status", "sent"))): page(*sent),
+        ("/v1/referrals", (("per_page", 100), ("status", "acknowledged"))): page(*acknowledged),
+        ("/v1/referrals", (("per_page", 100), ("status", "accepted"))): page(*accepted),
+        ("/v1/referrals", (("per_page", 30),)): page(*recent)})
+
+
+def test_the_inbox_takes_each_deadline_from_the_list_and_reads_no_referral_one_by_one():
+    referral = inbox_api(
+        sent=[summary("new", "sent", "normal", deadlines("2026-12-02T06:00:00+00:00")),
+              summary("urgent", "sent", "emergency", deadlines("2026-12-02T02:15:00+00:00")),
+              summary("later", "sent", "normal", deadlines("2026-12-02T09:00:00+00:00"))],
+        acknowledged=[summary("seen", "acknowledged", "normal",
+                              deadlines("2026-12-02T03:00:00+00:00", "2026-12-02T02:30:00+00:00"))],
+        accepted=[summary("taken", "accepted")],
+        recent=[summary("done", "completed"), summary("taken", "accepted")])
     directory = FakeApi("directory", answers={"/v1/services": {"items": [{"id": "s1", "name": "Nhà tạm lánh"}]},
                                               "/v1/organizations/org-ref": {"name": "Hội LHPN xã"}})
     reading = InboxReading(referral, directory, FakeApi("notify"))
     inbox = reading.load("t", "org-1")
-    assert [e.id for e in inbox.waiting] == ["urgent", "new"]
+    # emergency first; then, among the normal ones, the nearest deadline owed
+    assert [e.id for e in inbox.waiting] == ["urgent", "new", "later", "seen"]
     assert [e.id for e in inbox.in_hand] == ["taken"] and [e.id for e in inbox.closed] == ["done"]
-    assert inbox.waiting[0].service_name == "Nhà tạm lánh" and inbox.waiting[0].deadline.kind == "acknowledge"
-    read_one_by_one = [call[1] for call in referral.calls if call[1] != "/v1/referrals"]
-    assert sorted(read_one_by_one) == ["/v1/referrals/new", "/v1/referrals/urgent"]  # never the accepted one
-    assert inbox.waiting[0].sender_name == "Hội LHPN xã"
+    urgent, seen = inbox.waiting[0], inbox.waiting[3]
+    assert urgent.service_name == "Nhà tạm lánh" and urgent.sender_name == "Hội LHPN xã"
+    assert (urgent.deadline.kind, urgent.deadline.due_at) == ("acknowledge",
+                                                              datetime(2026, 12, 2, 2, 15, tzinfo=timezone.utc))
+    assert seen.deadline.kind == "decide"  # it was seen: what it owes now is the decision
+    assert {call[1] for call in referral.calls} == {"/v1/referrals"}  # lists only: nothing read one by one
+    assert len(referral.calls) == 4  # one page per open status, and the recent ones
     reading.load("t", "org-1")
     assert [call[1] for call in directory.calls].count("/v1/organizations/org-ref") == 1  # kept, not asked each poll
+
+
+def test_a_poll_reads_only_the_open_lists_and_renders_again_only_when_they_changed():
+    referral = inbox_api(sent=[summary("new", "sent", "high", deadlines("2026-12-02T06:00:00+00:00"))])
+    reading = InboxReading(referral, FakeApi("directory", answers={"/v1/services": {"items": []}}),
+                           FakeApi("notify"))
+    first, inbox = reading.poll("t", "org-1", since="")
+    assert inbox is not None and [e.id for e in inbox.waiting] == ["new"]
+    assert len(referral.calls) == 4  # the three open lists once (reused for the inbox), and the recent ones
+    referral.calls.clear()
+    again, unchanged = reading.poll("t", "org-1", since=first)
+    assert (again, unchanged) == (first, None)
+    assert [call[2].get("status") for call in referral.calls] == ["sent", "acknowledged", "accepted"]
+    referral.calls.clear()
+    _, refreshed = reading.poll("t", "org-1", since=first, full=True)  # once a minute: the time left moves on
+    assert refreshed is not None and len(referral.calls) == 4
 
 
 def test_the_unread_count_is_none_when_notify_is_down_and_a_number_when_it_answers():

@@ -2,13 +2,14 @@
 and what the form sends (everything typed, nothing invented)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from services.portal.domain import referral_form as rules
 from services.portal.domain.errors import FieldError, Rejected, ServiceDown
 from services.portal.service_layer.my_referrals import Filters
 from services.portal.service_layer.ports import Reply
 from services.portal.service_layer.referring import Referring, Refused, Sent
+from tests.support.portal_client import text_of
 
 SERVICE = "3374bd36-ada4-4267-9b20-5caef365a49b"
 
@@ -210,7 +211,7 @@ class Down:
         raise ServiceDown(self.service)
 
 
-def portal(tmp_path, directory, referral):
+def portal(tmp_path, directory, referral, roles=("caseworker",), language="en"):
     import re
     import time
 
@@ -219,11 +220,11 @@ def portal(tmp_path, directory, referral):
     from services.portal.entrypoints.sessions import AUTH_KEY, to_cookie
 
     app = create_app({"HAVEN_DATA_DIR": str(tmp_path), "PORTAL_SECRET_KEY": "k" * 40,
-                      "PORTAL_DEFAULT_LANGUAGE": "en"})
+                      "PORTAL_DEFAULT_LANGUAGE": language})
     wiring = app.extensions["haven.portal"]
     wiring.directory, wiring.referral = directory, referral
     client = app.test_client()
-    me = Identity("demo-caseworker", "Lan", ("caseworker",), "org-1",
+    me = Identity("demo-caseworker", "Lan", tuple(roles), "org-1",
                   frozenset({"referral:create", "referral:read", "referral:cancel"}))
     with client.session_transaction() as stored:
         stored[AUTH_KEY] = to_cookie(Session(me, Tokens("token", time.time() + 3600), time.time()))
@@ -257,3 +258,122 @@ def test_with_the_directory_down_the_form_still_opens_and_says_so(tmp_path):
     assert form.status_code == 200
     assert "The service directory is not answering" in form.get_data(as_text=True)
     assert 'name="profile.client_ref"' in form.get_data(as_text=True)
+
+
+# --- my referrals: each row's deadline, late marks and who was told ------------------------
+
+def at(minutes: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat()
+
+
+def deadline(kind, due_minutes, state, done_minutes=None, escalated=False) -> dict:
+    return {"kind": kind, "due_at": at(due_minutes), "done_at": None if done_minutes is None else at(done_minutes),
+            "state": state, "escalated": escalated}
+
+
+def notice(event, channel, recipient, outcome, minutes=-50, attempts=1) -> dict:
+    return {"event_kind": event, "channel": channel, "recipient_kind": recipient, "outcome": outcome,
+            "attempts": attempts, "at": at(minutes)}
+
+
+def listed(rid, status="sent", urgency="high", deadlines=(), notifications=(), created=-120) -> dict:
+    return {"id": rid, "status": status, "urgency": urgency, "risk_level": "high", "service_kind": "shelter",
+            "receiving_service_id": SERVICE, "receiving_organization_id": "org-2", "referring_organization_id": "org-1",
+            "created_at": at(created), "acknowledged_at": None, "decided_at": None, "completed_at": None,
+            "cancelled_at": None, "deadlines": list(deadlines), "notifications": list(notifications)}
+
+
+LATE = listed("11111111-1111-4111-8111-111111111111", created=-240, deadlines=[
+    deadline("acknowledge", -180, "overdue", escalated=True), deadline("decide", 60 * 20, "pending")], notifications=[
+    notice("created", "email", "organization", "delivered"), notice("created", "sms", "organization", "dead", attempts=5),
+    notice("escalated", "email", "user", "delivered", minutes=-55)])
+IN_TIME = listed("22222222-2222-4222-8222-222222222222", urgency="normal", created=-10, deadlines=[
+    deadline("acknowledge", 60 * 23, "pending"), deadline("decide", 60 * 71, "pending")])
+ANSWERED_LATE = listed("33333333-3333-4333-8333-333333333333", status="accepted", created=-60 * 30, deadlines=[
+    deadline("acknowledge", -60 * 26, "missed", done_minutes=-60 * 25, escalated=True),
+    deadline("decide", -60 * 6, "met", done_minutes=-60 * 20)],
+    notifications=[notice("created", "webhook", "organization", "undeliverable"),
+                   notice("created", "webhook", "organization", "delivered", minutes=-40)])
+
+
+class ReferralList:
+    """The referral API's list: every query answers from these rows (by status when asked)."""
+
+    def __init__(self, *items):
+        self.items, self.calls = list(items), []
+
+    def get(self, path, token, params=None):
+        self.calls.append((path, dict(params or {})))
+        assert path == "/v1/referrals", "a list never reads a referral one by one"
+        status = (params or {}).get("status")
+        found = [i for i in self.items if status in (None, i["status"])]
+        return Reply({"total": len(found), "page": 1, "per_page": 20, "items": found})
+
+    def send(self, method, path, token, body=None, headers=None):
+        raise AssertionError("not expected")
+
+
+def test_a_row_says_what_the_agency_owes_next_and_a_late_one_is_marked_in_words_and_with_a_sign():
+    from services.portal.domain.referral_rows import deadline_marks, is_late, next_owed, notices, told
+
+    marks = deadline_marks(LATE["deadlines"])
+    assert next_owed(marks).kind == "acknowledge" and is_late(marks, datetime.now(timezone.utc))
+    assert not is_late(deadline_marks(IN_TIME["deadlines"]), datetime.now(timezone.utc))
+    # a deadline that passed since the API answered is late too (the page reads the clock)
+    assert is_late(deadline_marks([deadline("acknowledge", -1, "pending")]), datetime.now(timezone.utc))
+    assert next_owed(deadline_marks(ANSWERED_LATE["deadlines"])) is None  # it answered: nothing owed
+    summary = told(notices(LATE["notifications"]))
+    assert [(t.recipient_kind, t.delivered, t.failed, t.partial) for t in summary] == [
+        ("organization", ("email",), ("sms",), ()), ("user", ("email",), (), ())]
+    # failed, then a later message of the same step arrived (a retry): reached, nothing pending
+    assert [(t.delivered, t.failed, t.partial) for t in told(notices(ANSWERED_LATE["notifications"]))] == [
+        (("webhook",), (), ())]
+    # two webhooks of the agency, one reached and one dead: reached, but not every message arrived
+    two = told(notices([notice("created", "webhook", "organization", "delivered", minutes=-5),
+                        notice("created", "webhook", "organization", "dead", minutes=-4, attempts=2)]))
+    assert [(t.delivered, t.failed, t.partial) for t in two] == [(("webhook",), (), ("webhook",))]
+
+
+def test_my_referrals_rows_show_deadlines_late_marks_and_each_delivery_in_words(tmp_path):
+    referral = ReferralList(LATE, IN_TIME, ANSWERED_LATE)
+    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), referral)
+    page = client.get("/referrals")
+    assert page.status_code == 200
+    words = text_of(page.get_data(as_text=True))
+    late, in_time, answered = (words.split("Nhà tạm lánh An Bình")[i] for i in (1, 2, 3))
+    assert "Agency to confirm it has seen it: ⚠ overdue by 3 hours" in late
+    assert "Escalated: a deadline was missed" in late
+    assert "Agency told by email ✓" in late and "Not delivered to the agency by SMS ✗" in late
+    assert "Referrer told by email ✓" in late
+    assert "Referral sent: The agency, SMS — Could not be delivered (attempts: 5," in late
+    assert "Escalated: a deadline was missed: The referrer or a supervisor, Email — Delivered" in late
+    assert "Agency to confirm it has seen it: 23 hours left" in in_time and "overdue" not in in_time
+    assert "Who was told" not in in_time and "told by" not in in_time  # notify reported nothing: nothing claimed
+    assert "✗ Agency to confirm it has seen it: Missed" in answered and "✓ Agency to decide: Met" in answered
+    assert "Agency told by the organization's own system ✓" in answered
+    assert "Referral sent: The agency, Agency system — Could not be delivered" in answered
+    html = page.get_data(as_text=True)
+    assert html.count('class="card referral-row is-late"') == 1  # the colour repeats what the words say
+    assert '<details class="row-notices">' in html and 'class="overdue"' in html
+
+
+def test_my_referrals_in_vietnamese_say_who_was_told_in_vietnamese(tmp_path):
+    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), ReferralList(LATE), language="vi")
+    words = text_of(client.get("/referrals").get_data(as_text=True))
+    assert "Đã báo cho cơ sở qua email ✓" in words and "Chưa báo được cho cơ sở qua SMS ✗" in words
+    assert "quá hạn 3 tiếng" in words
+    assert "delivered" not in words and "organization" not in words  # codes only as words
+
+
+def test_the_supervisor_sees_late_and_escalated_first_from_the_list_alone(tmp_path):
+    referral = ReferralList(IN_TIME, ANSWERED_LATE, LATE)
+    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), referral, roles=("supervisor",))
+    page = client.get("/supervision")
+    assert page.status_code == 200
+    words = text_of(page.get_data(as_text=True))
+    late, waiting = words.split("Late or escalated", 1)[1].split("Waiting for an agency's answer", 1)
+    assert "(2)" in late[:5] and "(1)" in waiting[:5]
+    # still waiting past its deadline first, then the one answered late
+    assert late.index("overdue by 3 hours") < late.index("Agency to confirm it has seen it: Missed")
+    assert "23 hours left" in waiting.split("Refer with a consent override")[0]
+    assert {path for path, _ in referral.calls} == {"/v1/referrals"}  # no notify inbox, no referral read

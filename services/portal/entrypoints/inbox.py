@@ -88,11 +88,9 @@ def updates():
     """What live.js asks every few seconds: the inbox's fingerprint, and the list again
     (HTML) only when it changed, or when asked for it (`full=1`: the time left moves on)."""
     identity = require("referral:respond")
-    reading = use_case(INBOX)
-    current = reading.changes(token())
+    current, loaded = use_case(INBOX).poll(token(), identity.organization_id, request.args.get("since", ""),
+                                           full=request.args.get("full") == "1")
     answer = {"fingerprint": current, "unread": unread_notifications()}
-    if current != request.args.get("since", "") or request.args.get("full") == "1":
-        loaded = reading.load(token(), identity.organization_id)
-        answer["fingerprint"] = loaded.fingerprint
+    if loaded is not None:
         answer["html"] = render_template("_inbox_list.html", inbox=loaded, kinds=use_case(KINDS).names())
     return jsonify(answer)

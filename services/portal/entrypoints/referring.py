@@ -13,17 +13,20 @@ import re
 import secrets
 from datetime import datetime
 
+from babel.lists import format_list
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import referral_form as rules
 from ..domain.errors import Conflict, NotPermitted, ServiceDown, Stale
+from ..domain.referral_rows import AGENCY, Notice, Told
 from ..service_layer.my_referrals import OPEN, Filters, MyReferrals
 from ..service_layer.referring import Referring, Refused, deadlines_of
 from .context import person, require, token, wiring
 from .i18n import current_language
 from .problems import SERVICE_NAMES
+from .words import word
 
 blueprint = Blueprint("referring", __name__)
 referrals_blueprint = Blueprint("referrals", __name__)
@@ -148,7 +151,7 @@ def referring() -> Referring:
 
 
 def my_referrals() -> MyReferrals:
-    return MyReferrals(wiring().directory, wiring().referral, wiring().notify)
+    return MyReferrals(wiring().directory, wiring().referral)
 
 
 def referral_page(referral_id: str) -> str:
@@ -362,22 +365,69 @@ def overview():
     identity = person()
     if not identity.is_supervisor:
         raise NotPermitted("supervision")
-    use = my_referrals()
-    escalations = use.escalations(token())
-    escalated = {e["referral_id"] for e in escalations}
-    waiting = []
-    for status in OPEN:
-        waiting.extend(use.page(token(), Filters(status=status), per_page=50, escalated=escalated).rows)
-    rank = {"emergency": 0, "high": 1, "normal": 2}
-    waiting.sort(key=lambda r: (not r.escalated, rank.get(r.urgency, 3), r.created_at))
+    seen = my_referrals().overview(token())
     kinds = _list_context(Filters())
-    return render_template("supervision.html", escalations=escalations, waiting=waiting, counts=use.counts(token()),
+    return render_template("supervision.html", late=seen.late, waiting=seen.waiting, counts=seen.counts,
                            kinds=kinds, referral_page=referral_page, search_url=search_page())
+
+
+# --- who was told, in words ----------------------------------------------------------------
+
+# A channel inside a sentence ("Agency told by email and SMS"): word('channel') gives labels.
+CHANNEL_IN_SENTENCE = {"email": _l("email"), "sms": _l("SMS"), "webhook": _l("the organization's own system")}
+TOLD = {(AGENCY, True): _l("Agency told by %(channels)s"),
+        (AGENCY, False): _l("Not delivered to the agency by %(channels)s"),
+        ("user", True): _l("Referrer told by %(channels)s"),
+        ("user", False): _l("Not delivered to the referrer by %(channels)s")}
+PARTLY_TOLD = {AGENCY: _l("Not every message to the agency by %(channels)s arrived"),
+               "user": _l("Not every message to the referrer by %(channels)s arrived")}
+RECIPIENT = {AGENCY: _l("The agency"), "user": _l("The referrer")}
+# notify tells the referring organization's supervisors too when an emergency escalates
+ESCALATION_RECIPIENTS = _l("The referrer or a supervisor")
+REFERRER_SYSTEM = _l("Your organization's system")
+EVENT_ACTIONS = {"created": "create", "acknowledged": "acknowledge", "accepted": "accept", "declined": "decline",
+                 "completed": "complete", "cancelled": "cancel", "escalated": "escalate"}
+
+
+def channel_list(channels) -> str:
+    return format_list([str(CHANNEL_IN_SENTENCE.get(c) or word("channel", c)) for c in channels],
+                       locale=current_language())
+
+
+def told_phrases(told: tuple[Told, ...]) -> list[tuple[str, bool]]:
+    """The summary line of a row, as (words, reached) pieces: reached ones, then failures."""
+    pieces = []
+    for one in told:
+        for reached, channels in ((True, one.delivered), (False, one.failed)):
+            if channels and (one.recipient_kind, reached) in TOLD:
+                pieces.append((str(TOLD[(one.recipient_kind, reached)] % {"channels": channel_list(channels)}),
+                               reached))
+        if one.partial and one.recipient_kind in PARTLY_TOLD:
+            pieces.append((str(PARTLY_TOLD[one.recipient_kind] % {"channels": channel_list(one.partial)}), False))
+    return pieces
+
+
+def notice_who(notice: Notice) -> str:
+    if notice.recipient_kind == "user" and notice.event_kind == "escalated":
+        return str(ESCALATION_RECIPIENTS)
+    found = RECIPIENT.get(notice.recipient_kind)
+    return str(found) if found else word("role", notice.recipient_kind)
+
+
+def notice_channel(notice: Notice) -> str:
+    if notice.recipient_kind == "user" and notice.channel == "webhook":
+        return str(REFERRER_SYSTEM)  # the referring organization's subscription, not the agency's
+    return word("channel", notice.channel)
+
+
+def notice_event(notice: Notice) -> str:
+    return word("action", EVENT_ACTIONS.get(notice.event_kind, notice.event_kind))
 
 
 def _helpers() -> dict:
     return {"kind_name": kind_name, "kind_choices": kind_choices, "language_choices": language_choices,
-            "referral_page": referral_page}
+            "referral_page": referral_page, "told_phrases": told_phrases, "notice_who": notice_who,
+            "notice_channel": notice_channel, "notice_event": notice_event}
 
 
 for _page in (blueprint, referrals_blueprint, supervision_blueprint):

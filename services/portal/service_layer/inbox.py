@@ -1,11 +1,11 @@
 """A receiving agency's inbox: the referrals addressed to it, what it owes on each, and how
 many notifications it has not read yet.
 
-Everything comes from the APIs with the person's own token. The referral list gives
-summaries without deadlines, so the deadline of each referral still waiting for an answer
-is read from that referral (before acceptance the agency is shown no personal field, so
-these reads are not reads of a survivor's data). A live inbox first asks only whether
-anything changed (`changes`), and reads the whole inbox again only when it did.
+Everything comes from the APIs with the person's own token. The referral list gives each
+referral's summary with its deadlines (no personal field), so an inbox is a few list calls
+whatever the number of referrals: no referral is read one by one. A live inbox asks every
+few seconds only for the open referrals (`poll`), and renders the inbox again only when
+they changed, from the lists it already has.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Callable
 
 from haven.platform.refusals import Refusal
 
-from ..domain.errors import NotFound, ServiceDown
+from ..domain.errors import ServiceDown
 from ..domain.inbox import (CLOSED, IN_HAND, OPEN, WAITING, Entry, by_priority, deadline_owed, fingerprint,
                             newest_first)
 from .ports import ServiceApi
@@ -98,12 +98,18 @@ class InboxReading:
             found += self.referral.get("/v1/referrals", token, {"status": status, "per_page": PER_STATUS}).body["items"]
         return found
 
-    def changes(self, token: str) -> str:
-        """The inbox's fingerprint now (three small list calls, no per-referral read)."""
-        return fingerprint(self._open(token))
-
-    def load(self, token: str, organization_id: str | None) -> Inbox:
+    def poll(self, token: str, organization_id: str | None, since: str, full: bool = False) -> tuple[str, Inbox | None]:
+        """What a live inbox asks every few seconds: the fingerprint, and the inbox only when
+        it changed (or when `full`), built from the lists just read rather than read again."""
         summaries = self._open(token)
+        current = fingerprint(summaries)
+        if current == since and not full:
+            return current, None
+        return current, self.load(token, organization_id, summaries)
+
+    def load(self, token: str, organization_id: str | None, summaries: list[dict] | None = None) -> Inbox:
+        if summaries is None:
+            summaries = self._open(token)
         recent = self.referral.get("/v1/referrals", token, {"per_page": 30}).body["items"]
         closed = [s for s in recent if s.get("status") in CLOSED][:CLOSED_SHOWN]
         names, names_missing = self._service_names(organization_id)
@@ -115,17 +121,11 @@ class InboxReading:
 
         for summary in summaries:
             if summary.get("status") in WAITING:
-                waiting.append(entry(summary, self._deadline(token, summary["id"])))
+                waiting.append(entry(summary, deadline_owed(summary.get("deadlines"))))
             elif summary.get("status") in IN_HAND:
                 in_hand.append(entry(summary))
         return Inbox(by_priority(waiting), by_priority(in_hand), newest_first(entry(s) for s in closed),
                      fingerprint(summaries), names_missing)
-
-    def _deadline(self, token: str, referral_id: str):
-        try:
-            return deadline_owed(self.referral.get(f"/v1/referrals/{referral_id}", token).body.get("deadlines"))
-        except NotFound:  # withdrawn between the list and this read
-            return None
 
     def _service_names(self, organization_id: str | None) -> tuple[dict[str, str], bool]:
         if not organization_id:

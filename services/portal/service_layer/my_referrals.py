@@ -1,20 +1,24 @@
 """The referrals a person's organization sent: a filtered page of them, and a supervisor's
-overview (escalations first, counts by status).
+overview (what is late or escalated first, then what is waiting, counts by status).
 
-The referral API's list gives each referral's summary only (status, urgency, kind, times:
-no personal field, no deadlines, no deliveries). Deadlines and deliveries are in each
-referral's own record, and reading that record is audited as a read of the survivor's
-personal details: so a list never opens every record to decorate its rows. What a row shows
-of the agency's answer comes from the summary's own times; escalations come from notify's
-inbox, which names them.
+The referral API's list gives each referral's summary (status, urgency, kind, times), how
+its deadlines stand and what notify reported of each message: no personal field. So a row
+says what the agency owes next and whether it is late, and whether the agency was reached,
+without opening each referral (a read of a referral is audited as a read of the survivor's
+details). Escalations are the list's escalated or late deadlines: notify's inbox adds
+nothing the list does not say.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Callable
 
 from ..domain import referral_form as rules
 from ..domain.errors import NotFound, NotPermitted, ServiceDown
+from ..domain.referral_rows import (DeadlineMark, Notice, Told, deadline_marks, is_late, next_owed, notices,
+                                    told)
+from ..domain.times import moment
 from .ports import ServiceApi
 
 STATUSES = ("sent", "acknowledged", "accepted", "completed", "declined", "cancelled")
@@ -106,7 +110,30 @@ class Row:
     decided_at: str | None
     closed_at: str | None  # completed or cancelled
     waiting_for: str | None  # "acknowledge" or "decide": the agency's step still undone
-    escalated: bool = False
+    deadlines: tuple[DeadlineMark, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    late: bool = False  # a deadline passed undone when the page was read
+
+    @property
+    def owed(self) -> DeadlineMark | None:
+        """The deadline the agency owes next (None once it answered, or without deadlines)."""
+        return next_owed(self.deadlines)
+
+    @property
+    def done_deadlines(self) -> tuple[DeadlineMark, ...]:
+        return tuple(d for d in self.deadlines if d.done)
+
+    @property
+    def escalated(self) -> bool:
+        return any(d.escalated for d in self.deadlines)
+
+    @property
+    def missed(self) -> bool:
+        return any(d.state == "missed" for d in self.deadlines)
+
+    @property
+    def told(self) -> tuple[Told, ...]:
+        return told(self.notices)
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,14 @@ class ReferralPage:
         return max(1, -(-self.total // self.per_page))
 
 
+@dataclass(frozen=True)
+class Overview:
+    """A supervisor's overview: late or escalated first, then what waits in time."""
+    late: list  # open and past a deadline, or escalated, or answered after a missed one
+    waiting: list  # open and in time
+    counts: dict = field(default_factory=dict)
+
+
 def _waiting_for(item: dict) -> str | None:
     if item.get("status") == "sent":
         return "acknowledge"
@@ -129,45 +164,71 @@ def _waiting_for(item: dict) -> str | None:
     return None
 
 
-class MyReferrals:
-    def __init__(self, directory: ServiceApi, referral: ServiceApi, notify: ServiceApi):
-        self.directory, self.referral, self.notify = directory, referral, notify
+URGENCY_RANK = {"emergency": 0, "high": 1, "normal": 2}
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
-    def page(self, token: str, filters: Filters, per_page: int = PER_PAGE, escalated: set | None = None) -> ReferralPage:
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def most_pressing(row: Row) -> tuple:
+    """Late before in time; then the most urgent; then the deadline nearest (most overdue first)."""
+    owed = row.owed
+    return (not row.late, URGENCY_RANK.get(row.urgency, 3), owed.due_at if owed else FAR_FUTURE,
+            moment(row.created_at) or FAR_FUTURE)
+
+
+class MyReferrals:
+    def __init__(self, directory: ServiceApi, referral: ServiceApi, clock: Callable[[], datetime] = _utc_now):
+        self.directory, self.referral, self.clock = directory, referral, clock
+
+    def page(self, token: str, filters: Filters, per_page: int = PER_PAGE) -> ReferralPage:
         body = self.referral.get("/v1/referrals", token, filters.query(per_page)).body
-        items = body.get("items") or []
-        names = self._service_names(token, {i.get("receiving_service_id") for i in items if i.get("receiving_service_id")})
-        rows = [Row(id=i["id"], status=i.get("status", ""), urgency=i.get("urgency", ""),
-                    risk_level=i.get("risk_level", ""), service_kind=i.get("service_kind", ""),
-                    service_id=i.get("receiving_service_id", ""), service_name=names.get(i.get("receiving_service_id")),
-                    created_at=i.get("created_at", ""), acknowledged_at=i.get("acknowledged_at"),
-                    decided_at=i.get("decided_at"), closed_at=i.get("completed_at") or i.get("cancelled_at"),
-                    waiting_for=_waiting_for(i), escalated=i["id"] in (escalated or set()))
-                for i in items if i.get("id")]
+        rows = self._rows(token, body.get("items") or [])
         return ReferralPage(rows, int(body.get("total") or 0), int(body.get("page") or filters.page),
                             int(body.get("per_page") or per_page))
+
+    def overview(self, token: str) -> Overview:
+        """What a supervisor looks at: every open referral (the API's largest page per open
+        status), and the latest referrals whose deadline was missed though answered since."""
+        items, seen = [], set()
+        for query in ({"status": "sent"}, {"status": "acknowledged"}, {}):
+            for item in self.referral.get("/v1/referrals", token, {**query, "per_page": 100}).body.get("items") or []:
+                if item.get("id") not in seen:
+                    seen.add(item.get("id"))
+                    items.append(item)
+        rows = self._rows(token, items)
+        open_rows = [r for r in rows if r.status in OPEN]
+        late = [r for r in open_rows if r.late or r.escalated]
+        late += [r for r in rows if r.status not in OPEN and (r.escalated or r.missed)]
+        late_ids = {r.id for r in late}
+        waiting = [r for r in open_rows if r.id not in late_ids]
+        return Overview(sorted(late, key=most_pressing), sorted(waiting, key=most_pressing), self.counts(token))
 
     def counts(self, token: str) -> dict[str, int]:
         """How many of the organization's referrals are in each status (one small call each)."""
         return {status: int(self.referral.get("/v1/referrals", token, {"status": status, "per_page": 1})
                             .body.get("total") or 0) for status in STATUSES}
 
-    def escalations(self, token: str) -> list[dict]:
-        """Escalated referrals notify told this person (or their organization) about, newest
-        first, one per referral: the missed deadline and when. Empty when notify is down
-        (the overview still shows the referrals themselves)."""
-        try:
-            items = self.notify.get("/v1/inbox", token, {"per_page": 100}).body.get("items") or []
-        except (ServiceDown, NotPermitted):
-            return []
-        seen, found = set(), []
-        for item in items:
-            if item.get("event") == "escalated" and item.get("referral_id") and item["referral_id"] not in seen:
-                seen.add(item["referral_id"])
-                found.append({"referral_id": item["referral_id"], "deadline": item.get("deadline"),
-                              "deadline_kind": item.get("deadline_kind"), "urgency": item.get("urgency"),
-                              "service_kind": item.get("service_kind"), "at": item.get("occurred_at")})
-        return found
+    def _rows(self, token: str, items: list[dict]) -> list[Row]:
+        now = self.clock()
+        names = self._service_names(token, {i.get("receiving_service_id") for i in items
+                                            if i.get("receiving_service_id")})
+        rows = []
+        for i in items:
+            if not i.get("id"):
+                continue
+            marks = deadline_marks(i.get("deadlines"))
+            rows.append(Row(id=i["id"], status=i.get("status", ""), urgency=i.get("urgency", ""),
+                            risk_level=i.get("risk_level", ""), service_kind=i.get("service_kind", ""),
+                            service_id=i.get("receiving_service_id", ""),
+                            service_name=names.get(i.get("receiving_service_id")),
+                            created_at=i.get("created_at", ""), acknowledged_at=i.get("acknowledged_at"),
+                            decided_at=i.get("decided_at"), closed_at=i.get("completed_at") or i.get("cancelled_at"),
+                            waiting_for=_waiting_for(i), deadlines=marks, notices=notices(i.get("notifications")),
+                            late=is_late(marks, now)))
+        return rows
 
     def _service_names(self, token: str, ids: set) -> dict:
         """Names of the services on this page; a service the directory cannot give (down,

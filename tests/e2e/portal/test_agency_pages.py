@@ -84,6 +84,9 @@ def test_a_referral_is_in_the_inbox_and_each_step_shows_its_new_status_at_once(h
     assert f'/referrals/{referral["id"]}' in inbox.text
     assert "Waiting for your answer" in text_of(inbox) and shelter["service_name"] in text_of(inbox)
     assert NAME not in inbox.text  # a list never shows personal fields
+    # the deadline owed comes with the list: confirm it was seen, 4 hours at high urgency
+    card = inbox.text.split(f'data-referral-id="{referral["id"]}"', 1)[1].split("</li>", 1)[0]
+    assert re.search(r"Agency to confirm it has seen it: [34] hours left", text_of(card)), text_of(card)
 
     page = agency.get(f"/referrals/{referral['id']}")
     words = text_of(page)
@@ -215,8 +218,12 @@ def test_a_new_referral_appears_in_an_open_inbox_and_the_caseworker_sees_accepte
     staff.locator(f'[data-referral-id="{referral["id"]}"]').wait_for(timeout=5000)
     assert time.monotonic() - started < 5 and staff.evaluate("window.notReloaded === true")
     assert "1 chuyển gửi mới" in staff.locator("#live-announce").inner_text()
-    # the emergency is at the top of the waiting list
-    assert staff.locator("#inbox-list ol.inbox-list li").first.get_attribute("data-referral-id") == referral["id"]
+    # the emergency is ahead of every less urgent referral (older emergencies, due sooner, before it)
+    waiting = staff.locator("#inbox-list ol.inbox-list").first.locator("li")
+    order = [(item.get_attribute("data-referral-id"), "urgency-emergency" in item.get_attribute("class"))
+             for item in waiting.all()]
+    ahead = order[:[rid for rid, _ in order].index(referral["id"])]
+    assert all(emergency for _, emergency in ahead), order
     check_page(staff, "agency-inbox")
 
     caseworker = new_person(java_script=True, width=360).new_page()

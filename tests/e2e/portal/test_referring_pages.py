@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -13,6 +15,7 @@ import requests
 from tests.support.browser import check_page, sign_in
 from tests.support.portal_client import PortalClient, text_of
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="([^"]*)"')
 
@@ -151,12 +154,80 @@ def test_my_referrals_lists_them_in_words_and_filters_by_status(haven, services)
     referral_id = sent.headers["Location"].split("/")[2]
     listed = caseworker.get("/referrals")
     assert f'href="/referrals/{referral_id}"' in listed.text
-    assert "Sent, waiting for the agency" in text_of(listed)
-    assert "Waiting for the agency to confirm it has seen it." in text_of(listed)
+    row = row_of(listed.text, referral_id)
+    assert "Sent, waiting for the agency" in row
+    # what the agency owes next, with the time left (high urgency: 4 hours to confirm it has seen it)
+    assert re.search(r"Agency to confirm it has seen it: [34] hours left \(due \d+ \w+ 20\d\d, \d\d:\d\d\)", row), row
+    assert "overdue" not in row and "⚠" not in row
+    # the test Haven sends no e-mail, SMS or webhook: nothing reported, so nothing is claimed
+    assert "told by" not in row and "Who was told" not in row
     assert "acknowledged" not in text_of(listed) and "_" not in text_of(listed)  # codes only as words
     declined_only = caseworker.get("/referrals?status=declined")
     assert f'href="/referrals/{referral_id}"' not in declined_only.text
     assert caseworker.get("/referrals?status=sent&urgency=high").text.count(f'href="/referrals/{referral_id}"') == 1
+
+
+def row_of(page_html: str, referral_id: str) -> str:
+    """The words of one referral's row in a list."""
+    at = page_html.index(f'href="/referrals/{referral_id}"')
+    start = page_html.rfind("<li class=\"card referral-row", 0, at)
+    return text_of(page_html[start:page_html.index("\n</li>", at)])
+
+
+def backdate(haven, referral_id: str, hours: float) -> None:
+    """Make a referral look sent `hours` earlier: a running Haven's clock cannot be moved,
+    and a missed deadline takes a day at normal urgency. Only the test's own referral is
+    touched, in the referral service's own store; everything after is the real services."""
+    import sqlalchemy as sa
+
+    from haven.platform.db import embedded_url
+    from services.referral.adapters.orm import referrals
+
+    engine = sa.create_engine(embedded_url(haven.data_dir, "referral"))
+    try:
+        with engine.begin() as connection:
+            row = connection.execute(sa.select(referrals.c.created_at, referrals.c.next_deadline_at)
+                                     .where(referrals.c.id == referral_id)).one()
+            earlier = timedelta(hours=hours)
+            connection.execute(referrals.update().where(referrals.c.id == referral_id).values(
+                created_at=row.created_at - earlier, next_deadline_at=row.next_deadline_at - earlier))
+    finally:
+        engine.dispose()
+
+
+def test_a_late_referral_is_marked_overdue_first_for_the_supervisor_then_missed_once_answered(haven, services):
+    caseworker = person(haven, "demo-caseworker")
+    late_answers = [(n, "normal" if n == "urgency" else v) for n, v in ANSWERS]
+    referral_id = send(caseworker, services[0], late_answers + CONSENT).headers["Location"].split("/")[2]
+    # normal urgency: 24 hours to confirm it has seen it (her consent, given in January, still comes first)
+    backdate(haven, referral_id, hours=26)
+    # newest first: other tests' referrals of today would push it off the first page; a filter finds it
+    sent_day = (datetime.now(VIETNAM) - timedelta(hours=26)).date().isoformat()
+    that_day = f"/referrals?created_from={sent_day}&created_to={sent_day}&urgency=normal"
+
+    listed = caseworker.get(that_day)
+    row = row_of(listed.text, referral_id)
+    assert "Agency to confirm it has seen it: ⚠ overdue by 2 hours" in row  # in words, with a sign
+    assert re.search(rf'<li class="card referral-row is-late">\s*<div class="row">\s*<h3 class="grow"><a href="/referrals/'
+                     rf'{referral_id}"', listed.text)  # the red edge only repeats the words
+
+    overview = person(haven, "demo-supervisor").get("/supervision")
+    late, waiting = overview.text.split('id="escalated-heading"', 1)[1].split('id="waiting-heading"', 1)
+    assert f'href="/referrals/{referral_id}"' in late and f'href="/referrals/{referral_id}"' not in waiting
+    assert "overdue by 2 hours" in row_of(late, referral_id) and "No escalations" not in text_of(late)
+
+    agency = {"Authorization": f"Bearer {api_token(haven, 'demo-agency')}"}
+    current = requests.get(haven.url("referral") + f"/v1/referrals/{referral_id}", headers=agency, timeout=10)
+    seen = requests.post(haven.url("referral") + f"/v1/referrals/{referral_id}/acknowledge", json={},
+                         headers={**agency, "If-Match": current.headers["ETag"]}, timeout=10)
+    assert seen.status_code == 200, seen.text
+    row = row_of(caseworker.get(that_day).text, referral_id)
+    assert "✗ Agency to confirm it has seen it: Missed" in row  # done, but late: marked so for good
+    assert "Agency to decide: 2 days left" in row  # 72 hours from the (earlier) sending
+    declined = requests.post(haven.url("referral") + f"/v1/referrals/{referral_id}/decline",
+                             json={"reason": "no_capacity"}, headers={**agency, "If-Match": seen.headers["ETag"]},
+                             timeout=10)
+    assert declined.status_code == 200, declined.text  # out of the agency's waiting list for the other tests
 
 
 def test_cancel_works_and_a_stale_cancel_is_explained(haven, services):
