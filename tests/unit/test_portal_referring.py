@@ -358,9 +358,15 @@ def test_my_referrals_rows_show_deadlines_late_marks_and_each_delivery_in_words(
 
 
 def test_my_referrals_in_vietnamese_say_who_was_told_in_vietnamese(tmp_path):
-    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), ReferralList(LATE), language="vi")
+    two_webhooks = listed("44444444-4444-4444-8444-444444444444", notifications=[
+        notice("created", "webhook", "organization", "delivered", minutes=-5),
+        notice("created", "webhook", "organization", "dead", minutes=-4, attempts=2)])
+    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), ReferralList(LATE, two_webhooks),
+                       language="vi")
     words = text_of(client.get("/referrals").get_data(as_text=True))
     assert "Đã báo cho cơ sở qua email ✓" in words and "Chưa báo được cho cơ sở qua SMS ✗" in words
+    assert "Đã báo cho cơ sở qua hệ thống riêng của tổ chức ✓ · Có tin báo cho cơ sở qua hệ thống riêng của tổ " \
+           "chức chưa đến nơi ✗" in words  # one of two addresses failed: said, not hidden by the other
     assert "quá hạn 3 tiếng" in words
     assert "delivered" not in words and "organization" not in words  # codes only as words
 
