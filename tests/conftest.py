@@ -33,3 +33,18 @@ def elasticsearch_standin(tmp_path_factory):
     standin = NoidaElasticsearch(tmp_path_factory.mktemp("elasticsearch")).start()
     yield standin
     standin.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Debian Chromium, driven by Playwright, for every browser test of the run: Playwright's
+    sync API runs its own event loop, and a second one started in the same process refuses
+    to run inside the first."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support import browser as browsers
+
+    with sync_playwright() as playwright:
+        launched = browsers.launch(playwright)
+        yield launched
+        launched.close()

@@ -116,7 +116,8 @@ def test_a_new_referral_reaches_the_receiving_agency_by_signed_webhook_and_email
     assert body["type"] == "org.haven.notify.referral.created.v1" and body["specversion"] == "1.0"
     assert body["data"]["referral_id"] == event.data["referral_id"]
     assert body["data"]["urgency"] == "emergency" and body["data"]["deadline_kind"] == "acknowledge"
-    assert body["data"]["link"].endswith(f"/v1/referrals/{event.data['referral_id']}")
+    # the link leads to the referral's page in the portal, where the agency can act on it
+    assert body["data"]["link"] == f"http://127.0.0.1:8000/referrals/{event.data['referral_id']}"
     [mail] = smtp.wait_for("truc.ban@shelter.example")
     assert "EMERGENCY" in mail.message["Subject"] and "A new referral for your organization" in mail.part("plain")
     assert event.data["referral_id"] in mail.part("html")

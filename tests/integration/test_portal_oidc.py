@@ -222,39 +222,32 @@ def test_renewal_at_this_provider_ends_the_session_cleanly(portal):
         portal.extensions["haven.portal"].oidc.refresh(tokens)
 
 
-def test_in_a_browser_a_person_signs_in_at_the_provider_and_out_again(provider, services, tmp_path):
+def test_in_a_browser_a_person_signs_in_at_the_provider_and_out_again(provider, services, tmp_path, chromium):
     """The whole flow in Chromium against a served portal: the sign-in button, the provider's
     form, back on the page asked for as the provider's person; sign-out ends it."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.support import browser as browsers
-
     portal = ServedService("portal", tmp_path, PORTAL_DEFAULT_LANGUAGE="en",
                            PORTAL_REFERRAL_URL=services["referral"].url,
                            PORTAL_DIRECTORY_URL=services["directory"].url,
                            HAVEN_AUTH_OIDC_ISSUER=provider, HAVEN_AUTH_OIDC_CLIENT_ID=CLIENT_ID,
                            HAVEN_AUTH_OIDC_CLIENT_SECRET="the-portals-client-secret").start()
     try:
-        with sync_playwright() as playwright:
-            chromium = browsers.launch(playwright)
-            context = chromium.new_context(base_url=portal.url, locale="en-GB")
-            # the mock's page asks a CDN for its stylesheet: refused, not recorded (not the portal's)
-            context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
-            context.set_default_timeout(10_000)
-            page = context.new_page()
-            page.goto("/sign-in?next=/search")
-            page.get_by_role("button", name="Sign in with your organization's account").click()
-            page.get_by_placeholder("sub").fill("mai")
-            page.get_by_role("button", name="Authorize").click()
-            page.wait_for_url(f"{portal.url}/search**")
-            assert "Nguyễn Thị Mai" in page.locator("header").inner_text()
-            page.locator("form[action='/sign-out'] button").click()
-            page.wait_for_load_state()
-            assert "/oauth2/end_session" in page.url  # the provider's own session is ended too
-            page.goto("/search")
-            assert "/sign-in" in page.url
-            context.close()
-            chromium.close()
+        context = chromium.new_context(base_url=portal.url, locale="en-GB")
+        # the mock's page asks a CDN for its stylesheet: refused, not recorded (not the portal's)
+        context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto("/sign-in?next=/search")
+        page.get_by_role("button", name="Sign in with your organization's account").click()
+        page.get_by_placeholder("sub").fill("mai")
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(f"{portal.url}/search**")
+        assert "Nguyễn Thị Mai" in page.locator("header").inner_text()
+        page.locator("form[action='/sign-out'] button").click()
+        page.wait_for_load_state()
+        assert "/oauth2/end_session" in page.url  # the provider's own session is ended too
+        page.goto("/search")
+        assert "/sign-in" in page.url
+        context.close()
     finally:
         portal.stop()
 

@@ -1,5 +1,5 @@
 """One Haven (`haven run`: the portal and the three services, demo data) for the portal's
-browser journeys, and one Chromium. Each journey takes fresh browser contexts (a context is
+browser journeys (the one Chromium is tests/conftest.py's `chromium`). Each journey takes fresh browser contexts (a context is
 one person's browser: its own cookies)."""
 from __future__ import annotations
 
@@ -22,16 +22,6 @@ def haven(tmp_path_factory):
 @pytest.fixture(scope="session")
 def portal_url(haven) -> str:
     return haven.url("portal")
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = browsers.launch(playwright)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
