@@ -8,7 +8,7 @@ open inbox shows the referral within 5 s without a reload, it acknowledges and a
 the caseworker's open referral page says "accepted" within 5 s without a reload. The others:
 a decline then a re-referral found by search, a supervisor's consent override, another
 organization's staff finding nothing, the whole of search, refer and accept with JavaScript
-off, the English switch; and the pages no journey reaches (ops landing, a service down).
+off, the English switch; and the pages no journey reaches (ops landing, a refusal, a service down).
 """
 from __future__ import annotations
 
@@ -420,13 +420,18 @@ def portal_without_directory(haven, tmp_path_factory):
     thread.join(10)
 
 
-def test_the_ops_landing_page_and_a_service_that_is_down_read_well(new_person, chromium, demo,
+def test_the_ops_landing_page_a_refusal_and_a_service_that_is_down_read_well(new_person, chromium, demo,
                                                                    portal_without_directory):
     ops = new_person(width=1280).new_page()
     sign_in(ops, "demo-ops")
     expect(ops.locator("h1")).to_have_text("Welcome, Vận hành (demo)")  # demo-ops reads English
     expect(ops.locator("main")).to_contain_text("You are signed in as: Operations")
     check_page(ops, "journey-landing-ops")
+    answer = ops.goto("/supervision")  # not their work: said plainly, not a raw error
+    assert answer.status == 403
+    expect(ops.locator("h1")).to_have_text("Not allowed")
+    expect(ops.locator("main")).to_contain_text("Ask your supervisor")
+    check_page(ops, "journey-not-allowed")
 
     context = browsers.new_context(chromium, portal_without_directory, width=360)
     try:
