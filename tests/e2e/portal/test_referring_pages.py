@@ -208,8 +208,8 @@ def test_a_late_referral_is_marked_overdue_first_for_the_supervisor_then_missed_
     listed = caseworker.get(that_day)
     row = row_of(listed.text, referral_id)
     assert "Agency to confirm it has seen it: ⚠ overdue by 2 hours" in row  # in words, with a sign
-    assert re.search(rf'<li class="card referral-row is-late">\s*<div class="row">\s*<h3 class="grow"><a href="/referrals/'
-                     rf'{referral_id}"', listed.text)  # the red edge only repeats the words
+    assert re.search(rf'<li class="card referral-row is-late">\s*<div class="row">\s*<h3 class="grow">'
+                     rf'<a href="/referrals/{referral_id}"', listed.text)  # the red edge only repeats the words
 
     overview = person(haven, "demo-supervisor").get("/supervision")
     late, waiting = overview.text.split('id="escalated-heading"', 1)[1].split('id="waiting-heading"', 1)
