@@ -292,7 +292,7 @@ def test_a_supervisor_overrides_consent_at_severe_risk_with_a_reason(new_person,
     referral = send_referral(supervisor)
     expect(supervisor.locator("dl.facts")).to_contain_text("Giám sát viên đã bỏ qua sự đồng ý")
     supervisor.goto(f"/referrals/{referral}")
-    override = supervisor.locator(".referral-side .warning")
+    override = supervisor.locator(".referral-summary .warning")
     expect(override).to_contain_text("đã gửi khi chưa có sự đồng ý")
     expect(override).to_contain_text("Người gây bạo lực đang ở trước cửa nhà")  # and why
     check_page(supervisor, "journey-referral-override")
