@@ -22,7 +22,7 @@ from haven.platform.field_cipher import FieldCipher
 
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
-from ..domain.model import RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
+from ..domain.model import ESCALATE, RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
 from ..domain.reach import Reach
 from ..service_layer.commands import AuditFilters, DeliveryReport, Page, ReferralFilters
 from ..service_layer.errors import IdempotencyKeyTaken, StaleReferral
@@ -93,7 +93,16 @@ class ReferralRepository:
         rows = self.connection.execute(sa.select(referrals).where(where)
                                        .order_by(referrals.c.created_at.desc(), referrals.c.id)
                                        .limit(page.size).offset(page.offset)).mappings().all()
-        return total, [self._referral(row, (), personal=False) for row in rows]
+        # A list shows how each deadline stands, escalated or not, but no history: only the
+        # escalation steps are read (one query for the page), and these referrals are for
+        # reading only (never tracked, so never saved with a cut history).
+        escalations: dict[str, list] = {}
+        if rows:
+            for entry in self.connection.execute(
+                    sa.select(history).where(history.c.referral_id.in_([row["id"] for row in rows]),
+                                             history.c.action == ESCALATE).order_by(history.c.seq)).mappings():
+                escalations.setdefault(entry["referral_id"], []).append(entry)
+        return total, [self._referral(row, escalations.get(row["id"], ()), personal=False) for row in rows]
 
     def waiting(self) -> list[str]:
         """Ids of referrals that may still have a deadline (not in a final status)."""
