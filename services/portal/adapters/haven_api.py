@@ -23,6 +23,9 @@ class HavenApi:
     def __init__(self, service: str, base_url: str, timeout_seconds: float):
         self.service = service
         self.client = HttpClient(base_url, timeout=(min(2.0, timeout_seconds), timeout_seconds))
+        # The APIs are the deployment's own: no proxy from the environment. (requests would
+        # otherwise read the whole environment for proxy settings on every call of every page.)
+        self.client.session.trust_env = False
 
     def get(self, path: str, token: str | None, params: dict | None = None) -> Reply:
         return self._call("GET", path, token, params=params)

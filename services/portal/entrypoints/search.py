@@ -75,8 +75,9 @@ WITHOUT = {"kind": {"kind": []}, "area": {"province": "", "area": ""}, "near": {
 def highlighted(parts) -> Markup:
     """Text pieces with the matches marked, escaped here piece by piece: the only HTML in
     the result is the <mark> this function writes."""
-    return Markup("").join(Markup("<mark>{}</mark>").format(text) if marked else escape(text)
-                           for text, marked in parts or [])
+    # escape() and str concatenation, not Markup.format: a results page marks hundreds of pieces
+    return Markup("".join(f"<mark>{escape(text)}</mark>" if marked else str(escape(text))
+                          for text, marked in parts or []))
 
 
 def kind_name(code: str, kinds: list[dict]) -> str:

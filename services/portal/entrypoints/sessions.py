@@ -96,6 +96,15 @@ def install(app: Flask, *, secret_key: str, secure_cookie: bool) -> None:
         except ServiceDown:
             resumed = found  # renewing failed for now; the token may still be good for a while
         g.portal_session = resumed
-        if resumed != found:
+        if resumed.tokens != found.tokens or resumed.identity != found.identity or \
+                resumed.last_seen - found.last_seen >= _seen_granularity(wiring.signing_in.idle_limit_seconds):
             session[AUTH_KEY] = to_cookie(resumed)
         return None
+
+
+def _seen_granularity(idle_limit_seconds: float) -> float:
+    """How far "last seen" may lag: the cookie is signed and sent again only when it moved
+    this much (at most 30 s, a thirtieth of the idle limit), not on every page, which
+    costs every answer a signature and a Set-Cookie header. A session may so end up to
+    that much early, never late."""
+    return min(30.0, idle_limit_seconds / 30)
