@@ -18,20 +18,18 @@ Every process runs as in production (`haven serve`, gunicorn). Reuse a loaded da
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import random
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from urllib.parse import urlencode
 
 import requests
 
 from tests.benchmarks import bench_search as search_bench
-from tests.benchmarks.bench_search import CENTRES, children_of, load, rss_mb
+from tests.benchmarks.bench_search import CENTRES, children_of, load, rss_mb, wait_ready
 from tests.support.network import free_port
 
 USER = "bench-caseworker"
@@ -80,20 +78,6 @@ def serve(environ: dict, services: list[str]) -> dict[str, subprocess.Popen]:
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                               start_new_session=True)
     return processes
-
-
-def wait_ready(port: int, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"nothing ready on port {port} after {seconds:.0f}s")
 
 
 def sign_in(portal: str) -> requests.Session:

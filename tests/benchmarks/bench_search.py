@@ -122,6 +122,20 @@ def drive(port: int, kind: str, seconds: float, concurrency: int, path_for=None,
             "mean_ms": statistics.fmean(latencies) * 1000, "mean_bytes": statistics.fmean(sizes)}
 
 
+def wait_ready(port: int, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"nothing ready on port {port} after {seconds:.0f}s")
+
+
 def rss_mb(pids: list[int]) -> dict[int, float]:
     sizes = {}
     for pid in pids:
@@ -240,15 +254,7 @@ def serve_and_drive(environ: dict, seconds: float, concurrency: int) -> dict:
     server = subprocess.Popen([sys.executable, "-m", "haven", "serve", "directory"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        for _ in range(1500):  # the first start may build the index
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/readyz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        wait_ready(port)  # the first start may build the index
         drive(port, "search", 3, concurrency)  # warm-up: page cache, connections
         healthz = drive(port, "healthz", seconds, concurrency)
         search = drive(port, "search", seconds, concurrency)

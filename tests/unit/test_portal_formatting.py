@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from flask import Flask
 from flask_babel import force_locale
 
-from services.portal.catalogs import TRANSLATIONS
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.words import WORDS, choices, word
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
-
-
-@pytest.fixture
-def app():
-    app = Flask(__name__)
-    i18n.install(app, TRANSLATIONS, "vi")
-    with app.test_request_context("/"):
-        yield app
 
 
 def test_times_are_in_vietnam_time_with_vietnamese_formats(app):

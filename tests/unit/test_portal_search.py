@@ -7,11 +7,9 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode
 
 import pytest
-from flask import Flask
 from flask_babel import force_locale
 from markupsafe import Markup
 
-from services.portal.catalogs import TRANSLATIONS
 from services.portal.domain.errors import ServiceDown
 from services.portal.domain.opening_hours import Schedule, week
 from services.portal.entrypoints import i18n
@@ -180,14 +178,6 @@ def test_a_phone_link_keeps_digits_and_plus_only():
 
 
 # --- words in both languages -----------------------------------------------------------
-
-@pytest.fixture
-def app():
-    app = Flask(__name__)
-    i18n.install(app, TRANSLATIONS, "vi")
-    with app.test_request_context("/"):
-        yield app
-
 
 def test_opening_words_in_english_and_vietnamese(app):
     wednesday_ten = utc(2026, 12, 2, 3, 0)
