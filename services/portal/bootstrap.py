@@ -24,6 +24,12 @@ from .entrypoints import referring
 from .entrypoints import search as search_pages
 from .entrypoints import capacity as capacity_page, inbox as inbox_page, referral_page
 from .entrypoints.context import Wiring
+from .service_layer.acting import ReferralActing
+from .service_layer.capacity import Capacity
+from .service_layer.inbox import InboxReading, Kinds, OrganizationNames
+from .service_layer.my_referrals import MyReferrals
+from .service_layer.referring import Referring
+from .service_layer.searching import Searching
 from .service_layer.signing_in import SigningIn
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +52,17 @@ def _openid_provider(config):
                           config.haven_auth_oidc_client_secret, config.haven_auth_oidc_scopes,
                           config.haven_auth_oidc_redirect_url, config.portal_api_timeout_seconds,
                           max_age_seconds=max(60, int(config.portal_idle_minutes * 60)))
+
+
+def use_cases(directory: HavenApi, referral: HavenApi, notify: HavenApi) -> dict:
+    """Every page's use case, built once over the three APIs and found by name
+    (entrypoints/context.py `use_case`). Kinds and organization names are read once and kept."""
+    kinds, names = Kinds(directory), OrganizationNames(directory)
+    return {search_pages.SEARCHING: Searching(directory),
+            referring.REFERRING: Referring(directory, referral), referring.MY_REFERRALS: MyReferrals(directory, referral),
+            inbox_page.INBOX: InboxReading(referral, directory, notify, names), inbox_page.KINDS: kinds,
+            inbox_page.ACTING: ReferralActing(referral, directory, kinds, names),
+            inbox_page.CAPACITY: Capacity(directory)}
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -72,7 +89,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     app.extensions["haven.portal"] = Wiring(
         directory=directory, referral=referral, notify=notify,
         signing_in=SigningIn(LocalIdentity(referral), idle_limit_seconds=config.portal_idle_minutes * 60),
-        oidc=_openid_provider(config), use_cases={})
+        oidc=_openid_provider(config), use_cases=use_cases(directory, referral, notify))
     i18n.install(app, TRANSLATIONS, config.portal_default_language)
     sessions.install(app, secret_key=secret_key(config.portal_secret_key, config.haven_data_dir),
                      secure_cookie=config.portal_cookie_secure)

@@ -215,7 +215,7 @@ def portal(tmp_path, directory, referral, roles=("caseworker",), language="en"):
     import re
     import time
 
-    from services.portal.bootstrap import create_app
+    from services.portal.bootstrap import create_app, use_cases
     from services.portal.domain.session import Identity, Session, Tokens
     from services.portal.entrypoints.sessions import AUTH_KEY, to_cookie
 
@@ -223,6 +223,7 @@ def portal(tmp_path, directory, referral, roles=("caseworker",), language="en"):
                       "PORTAL_DEFAULT_LANGUAGE": language})
     wiring = app.extensions["haven.portal"]
     wiring.directory, wiring.referral = directory, referral
+    wiring.use_cases = use_cases(directory, referral, wiring.notify)  # the pages' use cases over the fakes
     client = app.test_client()
     me = Identity("demo-caseworker", "Lan", tuple(roles), "org-1",
                   frozenset({"referral:create", "referral:read", "referral:cancel"}))

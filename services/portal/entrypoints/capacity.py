@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from ..domain import errors
 from ..service_layer import capacity as c
 from .context import require, token, use_case
-from .inbox import CAPACITY, wire
+from .inbox import CAPACITY
 
 blueprint = Blueprint("capacity", __name__)
-blueprint.record_once(wire)
 
 FIELD_MESSAGES = {
     c.NOT_A_NUMBER: _l("Enter a whole number, such as 3."),

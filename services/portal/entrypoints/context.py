@@ -2,7 +2,7 @@
 signed-in person and their token."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, g
@@ -14,14 +14,14 @@ from ..service_layer.ports import ServiceApi
 
 @dataclass
 class Wiring:
-    """What bootstrap built: the three APIs, the sign-in use case, and any use cases the
-    pages' blueprints registered under their own names."""
+    """What bootstrap built: the three APIs, the sign-in use case, and the pages' use cases
+    by name (bootstrap.use_cases)."""
     directory: ServiceApi
     referral: ServiceApi
     notify: ServiceApi
     signing_in: Any
     oidc: Any = None  # the OpenID Connect client, when HAVEN_AUTH_OIDC_ISSUER is set
-    use_cases: dict | None = None
+    use_cases: dict = field(default_factory=dict)
 
 
 def wiring() -> Wiring:

@@ -7,36 +7,15 @@ import logging
 from flask import Blueprint, g, jsonify, render_template, request, url_for
 from werkzeug.routing import BuildError
 
-from ..service_layer.inbox import InboxReading, Kinds, OrganizationNames
 from .context import require, session_or_none, token, use_case
 from .sessions import passive
 
 blueprint = Blueprint("inbox", __name__)
 log = logging.getLogger("haven.portal.inbox")
 
+# The agency pages' use cases, by their names in bootstrap's wiring.
 INBOX, KINDS, ACTING, CAPACITY = "agency.inbox", "agency.kinds", "agency.acting", "agency.capacity"
-ORGANIZATIONS = "agency.organizations"
 UNREAD_ROLES = {"agency_staff", "caseworker", "supervisor"}  # people whom notify tells about referrals
-
-
-def wire(state) -> None:
-    """The agency pages' use cases, built once from what bootstrap wired (any of the three
-    blueprints may be the first registered)."""
-    from ..service_layer.acting import ReferralActing
-    from ..service_layer.capacity import Capacity
-
-    wiring = state.app.extensions["haven.portal"]
-    if wiring.use_cases is None:
-        wiring.use_cases = {}
-    cases = wiring.use_cases
-    kinds = cases.setdefault(KINDS, Kinds(wiring.directory))
-    names = cases.setdefault(ORGANIZATIONS, OrganizationNames(wiring.directory))
-    cases.setdefault(INBOX, InboxReading(wiring.referral, wiring.directory, wiring.notify, names))
-    cases.setdefault(ACTING, ReferralActing(wiring.referral, wiring.directory, kinds, names))
-    cases.setdefault(CAPACITY, Capacity(wiring.directory))
-
-
-blueprint.record_once(wire)
 
 
 def unread_notifications() -> int | None:

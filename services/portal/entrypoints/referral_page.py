@@ -13,11 +13,10 @@ from ..domain.inbox import deadline_owed
 from ..domain.times import moment
 from ..service_layer import acting as a
 from .context import person, require, token, use_case
-from .inbox import ACTING, INBOX, wire
+from .inbox import ACTING, INBOX
 from .sessions import passive
 
 blueprint = Blueprint("referral", __name__)
-blueprint.record_once(wire)
 
 DONE = {
     "acknowledge": _l("Done: the caseworker can see that your agency has seen this referral."),

@@ -23,7 +23,7 @@ from ..domain.errors import Conflict, NotPermitted, ServiceDown, Stale
 from ..domain.referral_rows import AGENCY, Notice, Told
 from ..service_layer.my_referrals import OPEN, Filters, MyReferrals
 from ..service_layer.referring import Referring, Refused, deadlines_of
-from .context import person, require, token, wiring
+from .context import person, require, token, use_case, wiring
 from .i18n import current_language
 from .problems import SERVICE_NAMES
 from .words import word
@@ -146,12 +146,15 @@ def language_choices() -> list[tuple[str, str]]:
     return [(code, str(LANGUAGE_NAMES[code])) for code in rules.LANGUAGES]
 
 
+REFERRING, MY_REFERRALS = "referring", "my_referrals"  # the use cases' names in bootstrap's wiring
+
+
 def referring() -> Referring:
-    return Referring(wiring().directory, wiring().referral)
+    return use_case(REFERRING)
 
 
 def my_referrals() -> MyReferrals:
-    return MyReferrals(wiring().directory, wiring().referral)
+    return use_case(MY_REFERRALS)
 
 
 def referral_page(referral_id: str) -> str:

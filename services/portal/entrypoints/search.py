@@ -27,16 +27,11 @@ from .words import word
 blueprint = Blueprint("search", __name__)
 
 
-@blueprint.record_once
-def _wire(state) -> None:
-    wired = state.app.extensions["haven.portal"]
-    if wired.use_cases is None:
-        wired.use_cases = {}
-    wired.use_cases["searching"] = Searching(wired.directory)
+SEARCHING = "searching"  # the use case's name in bootstrap's wiring
 
 
 def searching() -> Searching:
-    return use_case("searching")
+    return use_case(SEARCHING)
 
 
 # What each problem code of the filters says, next to its field.
