@@ -41,10 +41,16 @@ referrals = sa.Table(
     sa.Column("previous_referral_id", sa.String(36)),
     sa.Column("next_referral_id", sa.String(36)),
     sa.Column("next_deadline_at", TS),  # for the SLA timer: the earliest open deadline
+    # Where the receiving service was when the referral was made (area codes, never an
+    # address): the indicators group on these, so a later directory edit rewrites no history.
+    sa.Column("receiving_province_code", sa.String(20)),
+    sa.Column("receiving_district_code", sa.String(20)),
+    sa.Column("receiving_commune_code", sa.String(20)),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_referrals_receiving", "receiving_organization_id", "created_at"),
     sa.Index("ix_referrals_referring", "referring_organization_id", "created_at"),
     sa.Index("ix_referrals_deadline", "next_deadline_at"),
+    sa.Index("ix_referrals_created_province", "created_at", "receiving_province_code"),
 )
 
 history = sa.Table(
