@@ -16,17 +16,18 @@ between them lives here, once.
 | referral:cancel            |     x¹     |              |     x¹     |                 |     |       |
 | referral:consent_override  |            |              |     x      |                 |     |       |
 | referral:personal          |     x¹     |      x¹      |     x¹     |                 |     |       |
-| referral:aggregates        |            |              |            |                 |  x  |   x   |
+| referral:aggregates        |            |              |     x¹     |                 |  x  |   x   |
 | audit:read                 |            |              |            |                 |     |   x   |
 | notify:subscriptions       |     x¹     |      x¹      |     x¹     |                 |     |   x   |
 | notify:inbox               |     x      |      x       |     x      |        x        |  x  |   x   |
 
 ¹ Only for their own organization: caseworkers and their supervisors act for the agency
   they work at (referrals it sends), agency staff for the organization they work at
-  (referrals addressed to it, its capacity). All three manage their organization's notify
-  subscriptions: a caseworker's agency follows the referrals it sent (the referrer's
-  news goes to the referring organization's subscriptions) as a receiving agency follows
-  those addressed to it. A caseworker, supervisor or
+  (referrals addressed to it, its capacity). A supervisor's aggregates (indicators, the
+  yearly report) cover referrals her organization sent or received. All three manage
+  their organization's notify subscriptions: a caseworker's agency follows the referrals
+  it sent (the referrer's news goes to the referring organization's subscriptions) as a
+  receiving agency follows those addressed to it. A caseworker, supervisor or
   agency_staff token without an `org` claim is refused (403) wherever such a permission is
   checked. Which records "their own" covers is
   the service's query: `Principal.limited_to_organization(permission)` tells it to filter.
@@ -57,7 +58,7 @@ ORGANIZATION_ROLES = frozenset({"caseworker", "agency_staff", "supervisor"})
 # they reach that organization's records only.
 ORGANIZATION_SCOPED = frozenset({
     "directory:capacity", "referral:create", "referral:read", "referral:respond", "referral:cancel",
-    "referral:personal", "notify:subscriptions",
+    "referral:personal", "notify:subscriptions", "referral:aggregates",
 })
 
 _EVERYONE = frozenset({"notify:inbox"})
@@ -71,7 +72,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "agency_staff": _EVERYONE | {"directory:capacity", "referral:read", "referral:respond", "referral:personal",
                                  "notify:subscriptions"},
     "supervisor": _EVERYONE | {"directory:confidential", "referral:create", "referral:read", "referral:cancel",
-                               "referral:consent_override", "referral:personal", "notify:subscriptions"},
+                               "referral:consent_override", "referral:personal", "notify:subscriptions",
+                               "referral:aggregates"},
     "directory_admin": _EVERYONE | _DIRECTORY_ADMIN,
     "ops": _EVERYONE | {"referral:read", "referral:aggregates"},
     "admin": _EVERYONE | _DIRECTORY_ADMIN | {"referral:read", "referral:aggregates", "audit:read",

@@ -22,7 +22,7 @@ EXPECTED = {
     "referral:cancel": {CW, SUP},
     "referral:consent_override": {SUP},
     "referral:personal": {CW, AS, SUP},
-    "referral:aggregates": {OPS, ADM},
+    "referral:aggregates": {SUP, OPS, ADM},
     "audit:read": {ADM},
     "notify:subscriptions": {CW, AS, SUP, ADM},
     "notify:inbox": EVERY_ROLE,
