@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from haven.cli import SERVICES
+from haven.platform import auth as haven_auth
 from haven.platform.auth import LocalKeys
 from tests.support.apps import service_app
 from tests.support.network import free_port
@@ -307,6 +308,7 @@ def test_a_key_the_provider_withdrew_is_no_longer_trusted(provider, monkeypatch)
     clock = types.SimpleNamespace(monotonic=lambda: later, time=time.time)
     monkeypatch.setattr(jwt.jwk_set_cache, "time", clock)
     monkeypatch.setattr(jwt.jwks_client, "time", clock)
+    monkeypatch.setattr(haven_auth, "time", clock)  # past the verified-token memory too
     assert_refused({"referral": clients["referral"]}, token, "withdrawn key")
     renewed = signed(OTHER_RSA_KEY, "RS256", ISSUER, kid="rsa-2")
     assert clients["referral"].get("/v1/auth/me", headers={"Authorization": f"Bearer {renewed}"}).status_code == 200

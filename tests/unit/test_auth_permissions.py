@@ -1,10 +1,12 @@
 """The role -> permission map is exactly the documented one, and organization-bound roles
 never act without an organization."""
+import time
+
 import pytest
 from flask import Flask
 
 from haven.platform import principal as who_may
-from haven.platform.auth import LocalKeys, TokenVerifier, mint_token, require, require_organization
+from haven.platform.auth import InvalidToken, LocalKeys, TokenVerifier, mint_token, require, require_organization
 from haven.platform.principal import ANONYMOUS, ROLE_PERMISSIONS, ROLES, Principal, permissions_for
 from haven.platform.errors import Problem, register_error_handlers
 
@@ -170,3 +172,63 @@ def test_an_organization_claim_of_another_type_and_a_single_role_string_are_unde
     assert principal.roles == ("caseworker",) and principal.organization_id == "1234"
     assert principal.subject == "mai" and principal.can("referral:create")
     assert principal is not ANONYMOUS
+
+
+# --- a verified token is not checked again on every call -------------------------------
+
+def _signed(keys, **claims):
+    import jwt
+
+    now = int(time.time())
+    return jwt.encode({"iss": "haven-local", "aud": "haven", "sub": "mai", "iat": now, "exp": now + 60,
+                       "roles": ["caseworker"], **claims}, keys.private_key(), algorithm="ES256")
+
+
+def test_a_verified_token_is_trusted_again_without_a_second_signature_check(tmp_path, monkeypatch):
+    import jwt
+
+    keys = LocalKeys(str(tmp_path))
+    verifier = TokenVerifier("haven-local", "haven", local_keys=keys)
+    token = _signed(keys)
+    checks = []
+    decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: checks.append(1) or decode(*a, **k))
+    first, again = verifier.verify(token), verifier.verify(token)
+    assert again == first and len(checks) == 1
+
+
+def test_a_kept_token_is_checked_again_after_its_expiry_and_after_the_reverify_interval(tmp_path, monkeypatch):
+    import jwt
+
+    keys = LocalKeys(str(tmp_path))
+    verifier = TokenVerifier("haven-local", "haven", local_keys=keys, leeway_seconds=0, reverify_seconds=60)
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    checks = []
+    decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: checks.append(1) or decode(*a, **k))
+    short = _signed(keys, exp=int(clock[0]) + 5)
+    long_lived = _signed(keys, exp=int(clock[0]) + 3600)
+    verifier.verify(short)
+    clock[0] += 10  # past its expiry (by this clock), well inside the reverify interval
+    verifier.verify(short)
+    assert len(checks) == 2  # checked again, not trusted from memory
+
+    verifier.verify(long_lived)
+    monkeypatch.setattr(verifier, "local_keys", LocalKeys(str(tmp_path / "other")))  # the signing key was replaced
+    clock[0] += 30
+    assert verifier.verify(long_lived).subject == "mai"  # still within the interval
+    clock[0] += 31
+    with pytest.raises(InvalidToken):
+        verifier.verify(long_lived)
+
+
+def test_a_refused_token_is_never_kept(tmp_path):
+    keys = LocalKeys(str(tmp_path))
+    verifier = TokenVerifier("haven-local", "haven", local_keys=keys)
+    forged = _signed(LocalKeys(str(tmp_path / "forger")))
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(forged)
+    assert forged not in verifier._verified
