@@ -4,6 +4,7 @@
 #   run:  python3-venv (Debian's python3 has no venv/ensurepip without it)
 #   test: also PostgreSQL's server binaries (the tests start throw-away clusters) and
 #         Chromium (the portal's browser tests drive Debian's build through Playwright)
+#         and Prometheus (promtool tests the alert rules; a real server scrapes Haven in a test)
 set -euo pipefail
 purpose="${1:-run}"
 packages=()
@@ -17,6 +18,9 @@ if [ "$purpose" = "test" ]; then
   fi
   if [ ! -x /usr/bin/chromium ]; then
     packages+=("chromium")
+  fi
+  if ! command -v promtool >/dev/null 2>&1; then
+    packages+=("prometheus")  # promtool checks the alert rules; the e2e test scrapes a real Haven
   fi
 fi
 

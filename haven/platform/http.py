@@ -108,6 +108,7 @@ def create_service_app(*, service: str, title: str, version: str, description: s
     app.register_error_handler(RequestEntityTooLarge, lambda _exc: render_problem(
         body_too_large((request.max_content_length or max_body_bytes + 1) - 1)))
     _install_request_hooks(app, service)
+    app.extensions["haven.service"] = service
     # Services add their own checks (a search index, a broker) to this mapping.
     app.extensions["haven.readiness"] = dict(readiness)
     api.register_blueprint(_operations_blueprint())
@@ -125,6 +126,7 @@ def create_web_app(*, service: str, readiness: Mapping[str, ReadinessCheck],
     app.config.update(HAVEN_MAX_BODY_BYTES=max_body_bytes, MAX_CONTENT_LENGTH=max_body_bytes,
                       MAX_FORM_MEMORY_SIZE=max_body_bytes)
     _install_request_hooks(app, service, screen=False)
+    app.extensions["haven.service"] = service
     app.extensions["haven.readiness"] = dict(readiness)
     operations = FlaskBlueprint("operations", __name__)
     operations.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
@@ -328,8 +330,9 @@ def _operations_blueprint() -> flask_smorest.Blueprint:
     return blp
 
 
-def readiness_answer() -> Response:
-    """200 `ready` (or `degraded`), or 503 naming each dependency that fails."""
+def _check_readiness() -> tuple[dict[str, str], list[str]]:
+    """Each check's state ("ok" or why not) and the critical ones that failed; recorded as
+    the readiness gauges too."""
     checks: dict[str, str] = {}
     critical_failures = []
     for name, check in current_app.extensions["haven.readiness"].items():
@@ -340,6 +343,13 @@ def readiness_answer() -> Response:
             checks[name] = f"failed: {exc}" if str(exc) else f"failed: {type(exc).__name__}"
             if not isinstance(check, NonCritical):
                 critical_failures.append(name)
+    metrics.readiness(current_app.extensions["haven.service"], checks, not critical_failures)
+    return checks, critical_failures
+
+
+def readiness_answer() -> Response:
+    """200 `ready` (or `degraded`), or 503 naming each dependency that fails."""
+    checks, critical_failures = _check_readiness()
     if critical_failures:
         return problem_response(503, title="Not ready", detail=f"Unavailable: {', '.join(sorted(critical_failures))}.",
                                 checks=checks)
@@ -348,6 +358,13 @@ def readiness_answer() -> Response:
 
 
 def _metrics_answer() -> Response:
+    # Once the app is complete (every blueprint registered), its routes are exported at 0.
+    if not current_app.extensions.get("haven.routes_exported"):
+        metrics.prepare_http(current_app.extensions["haven.service"],
+                             [(rule.rule, method) for rule in current_app.url_map.iter_rules()
+                              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})])
+        current_app.extensions["haven.routes_exported"] = True
+    _check_readiness()  # a scrape measures readiness: the alert needs no one probing /readyz
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 

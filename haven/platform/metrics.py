@@ -40,6 +40,44 @@ CONSUMER_LAG = Gauge("haven_event_consumer_lag", "Records a group has not handle
                      multiprocess_mode="max")
 OUTBOX_BACKLOG = Gauge("haven_outbox_backlog", "Outbox rows not yet published.", ["service"],
                        multiprocess_mode="max")
+OUTBOX_OLDEST_AGE = Gauge("haven_outbox_oldest_age_seconds",
+                          "Age of the oldest outbox row not yet published (0 when none waits).", ["service"],
+                          multiprocess_mode="max")
+
+# --- readiness, as /readyz answers it (1 ok, 0 failing): measured at every scrape too, so an
+# alert does not depend on someone probing /readyz. The most recent answer of any live
+# worker is the one shown (a dead worker's files are removed by mark_worker_dead).
+READY = Gauge("haven_ready", "1 while every dependency the service cannot work without answers.", ["service"],
+              multiprocess_mode="livemostrecent")
+READINESS_CHECK = Gauge("haven_readiness_check", "1 while this readiness check passes (critical or not).",
+                        ["service", "check"], multiprocess_mode="livemostrecent")
+
+# Status codes every route is exported with from start (an error ratio reads 0, not "no
+# data", before the first failure); any other code appears once it is answered.
+PREPARED_STATUSES = ("500",)
+
+
+def prepare_http(service: str, routes) -> None:
+    """Export the request histogram for every (route template, method) of `routes` before
+    the first request, so a fresh installation shows its endpoints at 0."""
+    for route, method in routes:
+        for status in PREPARED_STATUSES:
+            HTTP_REQUEST_DURATION.labels(service, route, method, status)
+
+
+def prepare_consumer(topics, group: str) -> None:
+    """A consumer group's series, at 0 from the moment it starts."""
+    EVENT_HANDLER_DURATION.labels(group)
+    for topic in topics:
+        for family in (EVENTS_CONSUMED, EVENTS_FAILED, EVENTS_DEAD_LETTERED):
+            family.labels(topic, group)
+        CONSUMER_LAG.labels(topic, group)
+
+
+def readiness(service: str, checks: dict[str, str], ready: bool) -> None:
+    READY.labels(service).set(1 if ready else 0)
+    for name, state in checks.items():
+        READINESS_CHECK.labels(service, name).set(1 if state == "ok" else 0)
 
 
 def exposition() -> tuple[bytes, str]:

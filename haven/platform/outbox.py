@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -50,6 +51,14 @@ class Outbox:
             return connection.execute(sa.select(sa.func.count()).select_from(self.table)
                                       .where(self.table.c.sent_at.is_(None))).scalar_one()
 
+    def oldest_age(self, engine: Engine) -> float:
+        """Seconds the oldest unsent row has waited (0 when none waits): a backlog of ten
+        rows is nothing if they are new, and an outage if one is an hour old."""
+        with engine.connect() as connection:
+            created = connection.execute(sa.select(self.table.c.created_at).where(self.table.c.sent_at.is_(None))
+                                         .order_by(self.table.c.id).limit(1)).scalar()
+        return 0.0 if created is None else max(0.0, (datetime.now(timezone.utc) - created).total_seconds())
+
 
 class Relay:
     def __init__(self, engine: Engine, outbox: Outbox, event_log: EventLog, batch_size: int = 500,
@@ -86,6 +95,7 @@ class Relay:
             try:
                 if time.monotonic() - measured > 1.0:
                     metrics.OUTBOX_BACKLOG.labels(self.service).set(self.outbox.backlog(self.engine))
+                    metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(self.outbox.oldest_age(self.engine))
                     measured = time.monotonic()
                 sent = self.relay_once()
             except Exception as exc:  # the broker is down: the rows wait in the outbox

@@ -286,6 +286,9 @@ class FakeMetrics:
     def dead_letters(self, count):
         self.seen.append(("dead_letters", count))
 
+    def breakers_open(self, channel, count):
+        self.seen.append(("breakers_open", channel, count))
+
     def attempted(self, channel, outcome):
         self.seen.append(("attempted", channel, outcome))
 

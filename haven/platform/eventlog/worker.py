@@ -87,6 +87,7 @@ def run(event_log: EventLog, group: str, topics: list[str], handler: Callable[[R
     runs, the consumer's health (`health.py`, judged by `event_log.health_limits`) is part
     of the process's /healthz."""
     retry = retry or Retry()
+    metrics.prepare_consumer(topics, group)
     consumer = event_log.consumer(group, topics, instance=instance)
     consumer_health = health.ConsumerHealth(group, event_log.health_limits)
     holding = {"now": False}  # what the consuming thread saw at its last poll

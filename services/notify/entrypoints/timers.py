@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..service_layer.dispatch import Dispatch
 
-MEASURE_EVERY = 5.0  # seconds between two counts of the dead letters (a gauge)
+MEASURE_EVERY = 5.0  # seconds between two counts of the dead letters and open breakers (gauges)
 
 
 def dispatcher(dispatch: Dispatch, stop: threading.Event) -> None:
@@ -19,6 +19,7 @@ def dispatcher(dispatch: Dispatch, stop: threading.Event) -> None:
         while not stop.is_set():
             if time.monotonic() - measured > MEASURE_EVERY:
                 dispatch.count_dead_letters()
+                dispatch.count_open_breakers()
                 measured = time.monotonic()
             dispatch.wake.clear()
             if not dispatch.dispatch_due(pool):

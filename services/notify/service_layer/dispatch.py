@@ -55,6 +55,7 @@ class Dispatch:
         self.concurrency, self.idle_wait = concurrency, idle_wait
         self.wake = threading.Event()  # set by the consumer when it has written deliveries
         self._busy: dict[str, str] = {}  # delivery id -> channel, while it is being sent
+        self._tripped: dict[str, set[str]] = {}  # channel -> endpoints that failed, until their breaker closes
         self._lock = threading.Lock()
 
     @property
@@ -117,6 +118,18 @@ class Dispatch:
             count = uow.deliveries.count_dead()
         self.metrics.dead_letters(count)
         return count
+
+    def count_open_breakers(self) -> dict[str, int]:
+        """Open breakers by channel (the gauge): how many endpoints are resting now."""
+        counts = {}
+        with self._lock:
+            for channel in self.channels:
+                tripped = {endpoint for endpoint in self._tripped.get(channel, ()) if self.breaker.is_open(endpoint)}
+                self._tripped[channel] = tripped
+                counts[channel] = len(tripped)
+        for channel, count in counts.items():
+            self.metrics.breakers_open(channel, count)
+        return counts
 
     def until_next_due(self) -> float:
         with self.uow() as uow:
@@ -206,6 +219,8 @@ class Dispatch:
                 self.breaker.succeeded(channel.endpoint(target))
             else:
                 self.breaker.failed(channel.endpoint(target))
+                with self._lock:
+                    self._tripped.setdefault(delivery.channel, set()).add(channel.endpoint(target))
         elif channel is not None:
             self.breaker.release(channel.endpoint(target or ""))  # nothing was sent: no verdict
         return self._settle(claimed, target, result, (time.perf_counter() - started) * 1000)
