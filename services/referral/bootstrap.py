@@ -22,7 +22,7 @@ from .adapters.directory import DirectoryLookup
 from .adapters.metrics import PrometheusMetrics
 from .adapters.unit_of_work import SqlReferralUnitOfWork
 from .domain.sla import SlaPolicy
-from .entrypoints import api
+from .entrypoints import api, incidents
 from .entrypoints.problems import ANSWERS
 from .service_layer.referrals import Referrals
 
@@ -49,6 +49,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts.app.extensions["haven.referral"] = {"referrals": referrals_from(parts.config, parts.engine, directory),
                                               "verifier": parts.verifier}
     parts.api.register_blueprint(api.blp)
+    parts.api.register_blueprint(incidents.blp)
     register_problems(parts.app, ANSWERS)
     return parts.app
 
@@ -66,7 +67,8 @@ def background_jobs(config) -> list:
     return [Job("sla-timer", timers.sla_timer(referrals, config.referral_sla_check_seconds)),
             Job("delivery-status", consumers.delivery_status(lambda: event_log_from(config), referrals,
                                                              consumer_instance(config, "referral"))),
-            Job("idempotency-keys", timers.idempotency_key_pruning(referrals))]
+            Job("idempotency-keys", timers.idempotency_key_pruning(referrals)),
+            Job("incident-reminders", timers.incident_reminders(referrals, config.referral_sla_check_seconds))]
 
 
 __all__ = ["background_jobs", "create_app", "referrals_from"]

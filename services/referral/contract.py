@@ -20,7 +20,8 @@ from .domain import sla
 
 TOPIC = "referral-events"
 SOURCE = "/haven/referral"
-KINDS = ("created", "acknowledged", "accepted", "declined", "completed", "cancelled", "escalated")
+KINDS = ("created", "acknowledged", "accepted", "declined", "completed", "cancelled", "escalated",
+         "incident_due", "incident_missed")
 
 
 def event_type(kind: str) -> str:
@@ -68,8 +69,16 @@ class EscalatedV1(_Common):
     status = ma.fields.String(required=True)
 
 
+class IncidentReminderV1(_Common):
+    """A serious incident's written report is due soon / overdue: the deadline only (no note,
+    no authority's name: those stay in the referral service)."""
+
+    deadline = ma.fields.AwareDateTime(required=True)
+
+
 SCHEMAS = {"created": CreatedV1, "acknowledged": _ByActor, "accepted": _ByActor, "declined": DeclinedV1,
-           "completed": _ByActor, "cancelled": CancelledV1, "escalated": EscalatedV1}
+           "completed": _ByActor, "cancelled": CancelledV1, "escalated": EscalatedV1,
+           "incident_due": IncidentReminderV1, "incident_missed": IncidentReminderV1}
 
 
 def register() -> None:

@@ -20,6 +20,7 @@ from services.referral.service_layer.errors import IdempotencyKeyTaken, StaleRef
 from services.referral.service_layer.ports import ServiceInfo
 from services.referral.service_layer.unit_of_work import ReferralUnitOfWork
 from tests.support.fakes import FakeUnitOfWork
+from tests.unit.incident_fakes import FakeIncidents
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -148,9 +149,10 @@ class FakeReferralUnitOfWork(FakeUnitOfWork, ReferralUnitOfWork):
         self.referrals = FakeReferrals(self.track)
         self.audit = FakeAudit()
         self.notifications = FakeDeliveryReports()
+        self.incidents = FakeIncidents()
 
     def stores(self) -> tuple:
-        return self.referrals, self.audit, self.notifications
+        return self.referrals, self.audit, self.notifications, self.incidents
 
 
 class FakeDirectory:

@@ -105,3 +105,30 @@ notifications = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("at", TS, nullable=False),
 )
+
+# Serious incidents (domain/incidents.py): one per referral. The organizations are copied from
+# the referral so a supervisor's list and the statistics select without a join; `note` is
+# free text, encrypted; `next_reminder_at` is what the reminder timer selects on.
+serious_incidents = sa.Table(
+    "serious_incidents", metadata,
+    sa.Column("referral_id", sa.String(36), sa.ForeignKey("referrals.id"), primary_key=True),
+    sa.Column("referring_organization_id", sa.String(128), nullable=False),
+    sa.Column("receiving_organization_id", sa.String(128), nullable=False),
+    sa.Column("discovered_at", TS, nullable=False),
+    sa.Column("phoned_at", TS, nullable=False),
+    sa.Column("phoned_to", sa.String(200), nullable=False),  # an authority's name
+    sa.Column("note", sa.Text),  # encrypted
+    sa.Column("marked_by", sa.String(200), nullable=False),
+    sa.Column("marked_at", TS, nullable=False),
+    sa.Column("due_at", TS, nullable=False),  # the written report's deadline
+    sa.Column("report_sent_at", TS),
+    sa.Column("report_sent_to", sa.String(200)),
+    sa.Column("recorded_by", sa.String(200)),
+    sa.Column("recorded_at", TS),
+    sa.Column("reminded_due_at", TS),
+    sa.Column("reminded_missed_at", TS),
+    sa.Column("next_reminder_at", TS),
+    sa.Index("ix_serious_incidents_referring", "referring_organization_id", "due_at"),
+    sa.Index("ix_serious_incidents_reminder", "next_reminder_at"),
+    sa.Index("ix_serious_incidents_discovered", "discovered_at"),
+)

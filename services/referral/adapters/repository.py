@@ -10,7 +10,7 @@ comes in as a `Reach` (data); here it becomes the query's condition.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -22,11 +22,12 @@ from haven.platform.field_cipher import FieldCipher
 
 from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
+from ..domain.incidents import DUE, LATE, MISSING, ON_TIME, SeriousIncident
 from ..domain.model import ESCALATE, RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
 from ..domain.reach import Reach
 from ..service_layer.commands import AuditFilters, DeliveryReport, Page, ReferralFilters
 from ..service_layer.errors import IdempotencyKeyTaken, StaleReferral
-from .orm import audit_log, history, idempotency_keys, notifications, referrals
+from .orm import audit_log, history, idempotency_keys, notifications, referrals, serious_incidents
 
 
 def within(reach: Reach):
@@ -314,3 +315,75 @@ class DeliveryReportRepository:
             found.setdefault(row["referral_id"], []).append(
                 {k: row[k] for k in ("event_kind", "channel", "recipient_kind", "outcome", "attempts", "at")})
         return found
+
+
+class IncidentRepository:
+    """Serious incidents, one per referral (`domain/incidents.py`); the note encrypted. The
+    state is derived from the times (`incidents.report_state`), so its filter is SQL on them."""
+
+    FIELDS = ("referral_id", "referring_organization_id", "receiving_organization_id", "discovered_at",
+              "phoned_at", "phoned_to", "marked_by", "marked_at", "report_sent_at", "report_sent_to",
+              "recorded_by", "recorded_at", "reminded_due_at", "reminded_missed_at")
+
+    def __init__(self, connection: Connection, cipher: FieldCipher):
+        self.connection = connection
+        self.cipher = cipher
+
+    def get(self, referral_id: str, *, note: bool = False, for_update: bool = False) -> SeriousIncident | None:
+        """`note`: decrypted; otherwise WITHHELD where one exists."""
+        query = sa.select(serious_incidents).where(serious_incidents.c.referral_id == referral_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.connection.execute(query).mappings().first()
+        return None if row is None else self._incident(row, note)
+
+    def add(self, incident: SeriousIncident) -> None:
+        self.connection.execute(serious_incidents.insert().values(**self._row(incident)))
+
+    def save(self, incident: SeriousIncident) -> None:
+        row = self._row(incident)
+        for fixed in ("referral_id", "note", "discovered_at", "phoned_at", "phoned_to", "marked_by", "marked_at"):
+            row.pop(fixed)
+        self.connection.execute(serious_incidents.update()
+                                .where(serious_incidents.c.referral_id == incident.referral_id).values(**row))
+
+    def list(self, organization_id: str | None, filters, page, now: datetime) -> tuple[int, list[SeriousIncident]]:
+        """Incidents of referrals `organization_id` sent (None: all), most urgent deadline first,
+        without their notes."""
+        t = serious_incidents.c
+        where = [sa.true()]
+        if organization_id is not None:
+            where.append(t.referring_organization_id == organization_id)
+        if filters.discovered_from:
+            where.append(t.discovered_at >= filters.discovered_from.astimezone(timezone.utc))
+        if filters.discovered_to:
+            where.append(t.discovered_at < filters.discovered_to.astimezone(timezone.utc))
+        if filters.state:
+            where.append({DUE: sa.and_(t.report_sent_at.is_(None), t.due_at > now),
+                          MISSING: sa.and_(t.report_sent_at.is_(None), t.due_at <= now),
+                          ON_TIME: t.report_sent_at < t.due_at,
+                          LATE: t.report_sent_at >= t.due_at}[filters.state])
+        condition = sa.and_(*where)
+        total = self.connection.execute(sa.select(sa.func.count()).select_from(serious_incidents)
+                                        .where(condition)).scalar_one()
+        rows = self.connection.execute(sa.select(serious_incidents).where(condition)
+                                       .order_by(t.due_at, t.referral_id)
+                                       .limit(page.size).offset(page.offset)).mappings().all()
+        return total, [replace(self._incident(row, False), note=None) for row in rows]
+
+    def to_remind(self, now: datetime, limit: int = 200) -> list[str]:
+        t = serious_incidents.c
+        return list(self.connection.execute(
+            sa.select(t.referral_id).where(t.next_reminder_at.is_not(None), t.next_reminder_at <= now)
+            .order_by(t.next_reminder_at).limit(limit)).scalars())
+
+    def _row(self, incident: SeriousIncident) -> dict:
+        row = {name: getattr(incident, name) for name in self.FIELDS}
+        return dict(row, note=None if incident.note is None else self.cipher.encrypt({"text": incident.note}),
+                    due_at=incident.due_at, next_reminder_at=incident.next_reminder_at)
+
+    def _incident(self, row, note: bool) -> SeriousIncident:
+        text = row["note"]
+        if text is not None:
+            text = self.cipher.decrypt(text)["text"] if note else WITHHELD
+        return SeriousIncident(**{name: row[name] for name in self.FIELDS}, note=text)

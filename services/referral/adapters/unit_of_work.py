@@ -11,7 +11,7 @@ from haven.platform.unit_of_work import EventMessages
 
 from ..service_layer.unit_of_work import ReferralUnitOfWork
 from .orm import outbox
-from .repository import AuditLog, DeliveryReportRepository, ReferralRepository
+from .repository import AuditLog, DeliveryReportRepository, IncidentRepository, ReferralRepository
 
 
 class SqlReferralUnitOfWork(SqlUnitOfWork, ReferralUnitOfWork):
@@ -23,6 +23,7 @@ class SqlReferralUnitOfWork(SqlUnitOfWork, ReferralUnitOfWork):
         self.referrals = ReferralRepository(connection, self.cipher, self.track)
         self.audit = AuditLog(connection)
         self.notifications = DeliveryReportRepository(connection)
+        self.incidents = IncidentRepository(connection, self.cipher)
 
 
 __all__ = ["SqlReferralUnitOfWork"]

@@ -87,3 +87,21 @@ class Escalated(ReferralEvent):
     deadline_kind: str  # "acknowledge" or "decide"
     deadline: datetime
     status: str  # the status the referral was still in
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentReportDue(ReferralEvent):
+    """A serious incident's written report is due within a day and not recorded yet (domain/incidents.py)."""
+
+    type: ClassVar[str] = "incident_due"
+
+    deadline: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentReportMissed(ReferralEvent):
+    """A serious incident's written-report deadline passed with no report recorded."""
+
+    type: ClassVar[str] = "incident_missed"
+
+    deadline: datetime

@@ -354,6 +354,19 @@ class Referral:
         self.events.append(event)
         return event
 
+    # --- steps beside the lifecycle (serious incidents: incidents.py) -------------------
+
+    def record_step(self, action: str, actor: Actor, at: datetime) -> datetime:
+        """A step that changes no status, in the history like every action; its time."""
+        self._check_changeable()
+        at = self._check_time(at)
+        self._record(action, self.status, actor.user_id, actor.organization_id, at)
+        return at
+
+    def event_fields(self, at: datetime) -> dict:
+        """What every event of this referral carries (for events raised beside the lifecycle)."""
+        return self._event_fields(at)
+
     # --- response times ----------------------------------------------------------------
 
     @property

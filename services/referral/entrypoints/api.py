@@ -17,6 +17,7 @@ from ..service_layer import commands as c
 from ..service_layer.reading import View
 from . import schemas as s
 from .context import caller, origin, referrals
+from .incidents import incident_body
 
 blp = Blueprint("referrals", __name__, url_prefix="/v1",
                 description="Consent-gated referrals and their lifecycle. Every change is stamped, kept in an "
@@ -80,6 +81,7 @@ def _referral_body(view: View) -> dict:
     body["deadlines"] = [asdict(d) for d in view.deadlines]
     body["allowed_actions"] = list(view.actions)
     body["notifications"] = view.notifications or []
+    body["serious_incident"] = incident_body(view.incident)
     return body
 
 

@@ -10,6 +10,7 @@ from marshmallow import validate as v
 
 from haven.platform.schemas import PageSchema
 
+from ..domain import incidents
 from ..domain.client import AGE_GROUPS, CLIENT_REF, CONSENT_SCOPES, GENDERS, LANGUAGE, PHONE
 from ..domain.model import (ACTIONS, CANCEL_REASONS, CREATE, DECLINE_REASONS, ESCALATE, RE_REFER, RISK_LEVELS,
                             STATUSES, URGENCIES)
@@ -114,7 +115,7 @@ class CancelSchema(Strict):
 
 
 class TransitionSchema(ma.Schema):
-    action = f.String(metadata={"enum": [CREATE, *ACTIONS, ESCALATE, RE_REFER]})
+    action = f.String(metadata={"enum": [CREATE, *ACTIONS, ESCALATE, RE_REFER, incidents.MARK, incidents.REPORT]})
     from_status = f.String(allow_none=True, metadata={"enum": list(STATUSES)})
     to_status = f.String(metadata={"enum": list(STATUSES)})
     actor_user_id = f.String(allow_none=True)
@@ -150,6 +151,57 @@ class OverrideViewSchema(ma.Schema):
     at = f.AwareDateTime()
     reason = f.String(metadata={"description": "Why (personal): only the referring organization's caseworkers and "
                                                "supervisors read it; `[withheld]` for everyone else."})
+
+
+class MarkIncidentSchema(Strict):
+    discovered_at = When(required=True, metadata={"description": "When the serious incident was discovered."})
+    phoned_at = When(required=True, metadata={"description": "When it was reported by phone (not before the "
+                                                             "discovery, not in the future)."})
+    phoned_to = f.String(required=True, validate=v.Length(min=1, max=incidents.AUTHORITY_LIMIT), metadata={
+        "description": "The authority told by phone: an office's name, never a person's name or number."})
+    note = f.String(load_default=None, allow_none=True, validate=v.Length(max=incidents.NOTE_LIMIT), metadata={
+        "description": "Optional; kept in the referral service only, shown to the referring organization."})
+
+
+class WrittenReportSchema(Strict):
+    sent_at = When(required=True, metadata={"description": "When the written report was sent (not in the future)."})
+    sent_to = f.String(required=True, validate=v.Length(min=1, max=incidents.AUTHORITY_LIMIT),
+                       metadata={"description": "The higher authority it was sent to."})
+
+
+class IncidentSchema(ma.Schema):
+    referral_id = f.String()
+    referring_organization_id = f.String()
+    receiving_organization_id = f.String()
+    discovered_at = f.AwareDateTime()
+    phoned_at = f.AwareDateTime()
+    phoned_to = f.String()
+    note = f.String(allow_none=True, metadata={"description": "For the referring organization; `[withheld]` for "
+                                                              "others; null in a list."})
+    marked_by = f.String()
+    marked_at = f.AwareDateTime()
+    due_at = f.AwareDateTime(metadata={"description": "The written report's deadline: 24:00 Vietnam time of the "
+                                                      "fifth calendar day after the day of discovery."})
+    written_report_sent_at = f.AwareDateTime(allow_none=True)
+    written_report_sent_to = f.String(allow_none=True)
+    recorded_by = f.String(allow_none=True)
+    recorded_at = f.AwareDateTime(allow_none=True)
+    state = f.String(metadata={"enum": list(incidents.STATES), "description":
+                               "`due` (not sent, deadline ahead), `missing` (not sent, deadline passed), "
+                               "`on_time`, `late` (sent at or after the deadline)."})
+    allowed_actions = f.List(f.String(metadata={"enum": [incidents.RECORD_WRITTEN_REPORT]}))
+
+
+class IncidentPageSchema(PageSchema):
+    items = f.List(f.Nested(IncidentSchema))
+
+
+class IncidentQuerySchema(Strict):
+    state = f.String(validate=v.OneOf(incidents.STATES))
+    discovered_from = When(data_key="from", metadata={"description": "Discovered at or after."})
+    discovered_to = When(data_key="to", metadata={"description": "Discovered before."})
+    page = f.Integer(load_default=1, validate=v.Range(min=1, max=100_000))
+    per_page = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
 
 
 class ReferralSummarySchema(ma.Schema):
@@ -192,6 +244,8 @@ class ReferralSchema(ReferralSummarySchema):
     version = f.Integer()
     allowed_actions = f.List(f.String(metadata={"enum": [*ACTIONS, RE_REFER]}),
                              metadata={"description": "What you may do next."})
+    serious_incident = f.Nested(IncidentSchema, allow_none=True,
+                                metadata={"description": "Set once marked as a serious incident."})
 
 
 class ReferralPageSchema(PageSchema):

@@ -43,4 +43,15 @@ def idempotency_key_pruning(referrals: Referrals,
     return lambda stop: every(interval, forget, stop)
 
 
-__all__ = ["IDEMPOTENCY_PRUNE_SECONDS", "idempotency_key_pruning", "sla_timer"]
+def incident_reminders(referrals: Referrals, interval: float) -> Callable[[threading.Event], None]:
+    """Reminds supervisors of serious incidents' written reports, before and at the deadline
+    (the relay publishes the events, notify delivers them)."""
+    def remind() -> None:
+        sent = referrals.incidents.remind_due()
+        if sent:
+            log.info("serious-incident reminders raised", extra={"count": sent})
+
+    return lambda stop: every(interval, remind, stop)
+
+
+__all__ = ["IDEMPOTENCY_PRUNE_SECONDS", "idempotency_key_pruning", "incident_reminders", "sla_timer"]

@@ -174,6 +174,31 @@ class DeliveryReport:
     at: datetime
 
 
+@dataclass(frozen=True)
+class MarkIncident:
+    """Mark a referral as a serious incident (`domain/incidents.py`)."""
+
+    referral_id: str
+    discovered_at: datetime
+    phoned_at: datetime
+    phoned_to: str  # the authority told by phone: an office's name, not a person's
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordWrittenReport:
+    referral_id: str
+    sent_at: datetime
+    sent_to: str  # the authority the written report went to
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    state: str | None = None  # due | on_time | late | missing
+    discovered_from: datetime | None = None
+    discovered_to: datetime | None = None
+
+
 __all__ = ["Accept", "Acknowledge", "Act", "AuditFilters", "Cancel", "Complete", "ConsentRecord", "CreateReferral",
-           "Decline", "DeliveryReport", "Origin", "Override", "Page", "Personal", "Profile", "ReRefer",
-           "ReferralFilters"]
+           "Decline", "DeliveryReport", "IncidentFilters", "MarkIncident", "Origin", "Override", "Page", "Personal",
+           "Profile", "ReRefer", "RecordWrittenReport", "ReferralFilters"]

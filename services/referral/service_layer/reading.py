@@ -11,6 +11,7 @@ from ..domain.model import Referral
 from .access import allowed_actions, disclose, may_hold_own_notes, personal_visible, reach_of, visible
 from .commands import AuditFilters, Origin, Page, ReferralFilters
 from .errors import ReferralNotFound
+from .incidents import note_read, shown as incident_shown
 from .ports import Clock
 from .unit_of_work import UnitOfWorkFactory
 
@@ -24,6 +25,7 @@ class View:
     actions: tuple[str, ...]
     notifications: list = field(default_factory=list)  # what notify reported: channel, outcome, attempts (no addresses)
     deadlines: tuple = ()  # sla.DeadlineProgress of each deadline, under the policy in force
+    incident: object = None  # incidents.IncidentView when marked as a serious incident
 
 
 @dataclass
@@ -67,12 +69,15 @@ class Reading:
         view, personal, shown = disclose(principal, referral)
         with self.uow() as uow:
             sent = uow.notifications.of_referral(referral.id)
-            if shown and not audited:
-                # Every read of personal data is audited (own transaction: the read happened).
-                uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(), detail=shown)
+            incident = incident_shown(principal, uow, referral.id, self.clock())
+            # Every read of personal data is audited (own transaction: the read happened);
+            # the use case may have recorded that of the referral already, not the incident's note.
+            read = ",".join(filter(None, (None if audited else shown, "incident.note" if note_read(incident) else None)))
+            if read:
+                uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(), detail=read)
                 uow.commit()
         return View(view, personal, allowed_actions(principal, referral), sent,
-                    sla.progress(referral, self.policy, self.clock()))
+                    sla.progress(referral, self.policy, self.clock()), incident)
 
 
 __all__ = ["Listed", "Reading", "View"]

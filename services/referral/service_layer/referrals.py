@@ -12,6 +12,7 @@ from ..domain import sla
 from .acting import Acting
 from .creating import Creating
 from .delivery_status import DeliveryStatus
+from .incidents import Incidents
 from .ports import Clock, DirectoryLookup, Metrics
 from .reading import Reading
 from .sla_timers import SlaTimers
@@ -33,6 +34,7 @@ class Referrals:
         self.acting = Acting(uow, metrics, policy, now, self.reading)
         self.sla_timers = SlaTimers(uow, metrics, policy, now)
         self.delivery_status = DeliveryStatus(uow)
+        self.incidents = Incidents(uow, policy, now)
 
     def now(self) -> datetime:
         return self.clock()

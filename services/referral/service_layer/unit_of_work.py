@@ -12,9 +12,10 @@ from typing import Callable, Protocol
 from haven.platform.principal import Principal
 from haven.platform.unit_of_work import UnitOfWork
 
+from ..domain.incidents import SeriousIncident
 from ..domain.model import Deadline, Referral
 from ..domain.reach import Reach
-from .commands import AuditFilters, DeliveryReport, Origin, Page, ReferralFilters
+from .commands import AuditFilters, DeliveryReport, IncidentFilters, Origin, Page, ReferralFilters
 
 
 class ReferralRepository(Protocol):
@@ -79,12 +80,32 @@ class DeliveryReports(Protocol):
         """`of_referral` for each of a page of referrals, in one read (those with none are absent)."""
 
 
+class SeriousIncidents(Protocol):
+    """Serious incidents, one per referral (`domain/incidents.py`)."""
+
+    def get(self, referral_id: str, *, note: bool = False, for_update: bool = False) -> SeriousIncident | None:
+        """`note`: with the note's text; otherwise `[withheld]` where there is one."""
+
+    def add(self, incident: SeriousIncident) -> None: ...
+
+    def save(self, incident: SeriousIncident) -> None: ...
+
+    def list(self, organization_id: str | None, filters: IncidentFilters, page: Page,
+             now: datetime) -> tuple[int, list[SeriousIncident]]:
+        """Those of referrals `organization_id` sent (None: all) matching `filters` at `now`,
+        earliest deadline first, without notes."""
+
+    def to_remind(self, now: datetime, limit: int = 200) -> list[str]:
+        """Referral ids of incidents whose next reminder has come."""
+
+
 class ReferralUnitOfWork(UnitOfWork):
     referrals: ReferralRepository
     audit: AuditTrail
     notifications: DeliveryReports
+    incidents: SeriousIncidents
 
 
 UnitOfWorkFactory = Callable[[], ReferralUnitOfWork]
 
-__all__ = ["AuditTrail", "DeliveryReports", "ReferralRepository", "ReferralUnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["AuditTrail", "DeliveryReports", "ReferralRepository", "SeriousIncidents", "ReferralUnitOfWork", "UnitOfWorkFactory"]
