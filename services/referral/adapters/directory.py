@@ -1,5 +1,7 @@
 """What the referral service needs from the directory: does this service exist, is it
-active, which organization runs it and what kind is it. Asked over HTTP, every time.
+active, which organization runs it, what kind is it and in which area (province, district,
+commune codes of its first location, as the directory tells anyone: a confidential
+location's commune is not told, so not recorded). Asked over HTTP, every time.
 
 When the directory cannot be reached, an answer it gave in the last `stale_for` seconds
 (10 minutes by default) is used, from a bounded in-memory cache (`max_entries` services
@@ -18,6 +20,7 @@ import requests
 
 from haven.platform.http_client import HttpClient
 
+from ..domain.place import UNKNOWN_AREA, ReceivingArea
 from ..service_layer.errors import DirectoryUnavailable, UnknownService
 from ..service_layer.ports import ServiceInfo
 
@@ -44,7 +47,8 @@ class DirectoryLookup:
         try:
             body = answer.json()
             info = ServiceInfo(id=str(body["id"]), organization_id=str(body["organization_id"]),
-                               kind=str(body["kind"]), active=body.get("status", "active") == "active")
+                               kind=str(body["kind"]), active=body.get("status", "active") == "active",
+                               area=self._area(body.get("location_ids") or ()))
         except (ValueError, KeyError, TypeError):
             return self._cached(service_id, "the directory gave an answer that is not a service")
         if info.id != str(service_id):
@@ -55,6 +59,20 @@ class DirectoryLookup:
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
         return info
+
+    def _area(self, location_ids) -> ReceivingArea:
+        """The area of the service's first location; unknown when it has none or it cannot
+        be read (the referral is not held up for a statistic's sake)."""
+        if not location_ids:
+            return UNKNOWN_AREA
+        try:
+            answer = self.client.get(f"/v1/locations/{quote(str(location_ids[0]), safe='')}")
+            if answer.status_code != 200:
+                return UNKNOWN_AREA
+            body = answer.json()
+            return ReceivingArea(body.get("province_code"), body.get("district_code"), body.get("commune_code"))
+        except (requests.RequestException, ValueError, AttributeError):
+            return UNKNOWN_AREA
 
     def kinds(self) -> frozenset[str]:
         """The directory's service kind codes (what `services_requested` may name): a

@@ -24,6 +24,7 @@ from ..domain.client import ClientProfile, PersonalDetails
 from ..domain.consent import Consent, ConsentOverride
 from ..domain.incidents import DUE, LATE, MISSING, ON_TIME, SeriousIncident
 from ..domain.model import ESCALATE, RECEIVING, REFERRING, WITHHELD, Deadline, Referral, Transition
+from ..domain.place import ReceivingArea
 from ..domain.reach import Reach
 from ..service_layer.commands import AuditFilters, DeliveryReport, Page, ReferralFilters
 from ..service_layer.errors import IdempotencyKeyTaken, StaleReferral
@@ -41,6 +42,11 @@ def within(reach: Reach):
     if RECEIVING in reach.sides:
         conditions.append(referrals.c.receiving_organization_id == org)
     return sa.or_(*conditions) if conditions and org else sa.false()
+
+
+# Where the receiving service was, by level: written at creation, never updated.
+_AREA_COLUMNS = {"province": "receiving_province_code", "district": "receiving_district_code",
+                 "commune": "receiving_commune_code"}
 
 
 def _due_at(deadline: Deadline | None) -> datetime | None:
@@ -145,7 +151,8 @@ class ReferralRepository:
         version, known = self._loaded[referral.id]
         row = self._row(referral)
         for column in ("id", "created_at", "personal", "profile", "consent", "override_by", "override_at",
-                       "override_reason", "referring_user_id", "referring_organization_id"):
+                       "override_reason", "referring_user_id", "referring_organization_id",
+                       *_AREA_COLUMNS.values()):
             row.pop(column)  # fixed at creation
         changed = self.connection.execute(
             referrals.update().where(referrals.c.id == referral.id, referrals.c.version == version)
@@ -194,6 +201,7 @@ class ReferralRepository:
             id=referral.id, status=referral.status, urgency=referral.urgency, risk_level=referral.risk_level,
             service_kind=referral.service_kind, receiving_service_id=referral.receiving_service_id,
             receiving_organization_id=referral.receiving_organization_id,
+            **{column: getattr(referral.receiving_area, level) for level, column in _AREA_COLUMNS.items()},
             referring_organization_id=referral.referring_organization_id,
             referring_user_id=referral.referring_user_id, services_requested=list(referral.services_requested),
             profile=asdict(referral.profile),
@@ -233,6 +241,7 @@ class ReferralRepository:
             referring_organization_id=row["referring_organization_id"],
             receiving_service_id=row["receiving_service_id"],
             receiving_organization_id=row["receiving_organization_id"], service_kind=row["service_kind"],
+            receiving_area=ReceivingArea(**{level: row[column] for level, column in _AREA_COLUMNS.items()}),
             urgency=row["urgency"], risk_level=row["risk_level"],
             services_requested=tuple(row["services_requested"]), profile=ClientProfile(**row["profile"]),
             personal=details,

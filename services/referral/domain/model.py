@@ -30,6 +30,7 @@ from .errors import (
     InvalidReferral,
     NotPermitted,
 )
+from .place import UNKNOWN_AREA, ReceivingArea
 
 __all__ = [
     "Actor", "ClientProfile", "Consent", "ConsentOverride", "ConsentRequired", "Deadline", "DomainError",
@@ -145,6 +146,7 @@ class Referral:
     receiving_service_id: str
     receiving_organization_id: str
     service_kind: str  # the receiving service's kind code ("shelter")
+    receiving_area: ReceivingArea = UNKNOWN_AREA  # where that service was, when referred
     urgency: str
     risk_level: str
     services_requested: tuple[str, ...]  # kind codes of what is asked for
@@ -199,7 +201,7 @@ class Referral:
                service_kind: str, urgency: str, risk_level: str, services_requested: tuple[str, ...],
                profile: ClientProfile, personal: PersonalDetails | None, consent: Consent | None,
                override: ConsentOverride | None = None, at: datetime, id: str | None = None,
-               previous_referral_id: str | None = None) -> Referral:
+               previous_referral_id: str | None = None, receiving_area: ReceivingArea = UNKNOWN_AREA) -> Referral:
         """A new referral in status `sent`, with a `create` history entry and a
         `ReferralCreated` event. Raises ConsentRequired, InvalidReferral."""
         if not referrer.organization_id:
@@ -208,8 +210,8 @@ class Referral:
         referral = cls(id=id or new_id(), referring_user_id=referrer.user_id,
                        referring_organization_id=referrer.organization_id,
                        receiving_service_id=receiving_service_id, receiving_organization_id=receiving_organization_id,
-                       service_kind=service_kind, urgency=urgency, risk_level=risk_level,
-                       services_requested=services_requested, profile=profile, personal=personal,
+                       service_kind=service_kind, receiving_area=receiving_area, urgency=urgency,
+                       risk_level=risk_level, services_requested=services_requested, profile=profile, personal=personal,
                        consent=consent, override=override, created_at=at, previous_referral_id=previous_referral_id)
         referral.history = (Transition(CREATE, None, SENT, referrer.user_id, referrer.organization_id, at),)
         referral.events.append(events.ReferralCreated(
@@ -287,7 +289,8 @@ class Referral:
     def re_refer(self, actor: Actor, at: datetime, *, receiving_service_id: str, receiving_organization_id: str,
                  service_kind: str, urgency: str | None = None, risk_level: str | None = None,
                  services_requested: tuple[str, ...] | None = None, consent: Consent | None = None,
-                 override: ConsentOverride | None = None, id: str | None = None) -> Referral:
+                 override: ConsentOverride | None = None, id: str | None = None,
+                 receiving_area: ReceivingArea = UNKNOWN_AREA) -> Referral:
         """From a declined referral, a NEW referral of the same survivor to another service.
 
         The new one keeps the profile and personal details and points back through
@@ -315,7 +318,7 @@ class Referral:
             urgency=urgency or self.urgency, risk_level=risk_level or self.risk_level,
             services_requested=services_requested or self.services_requested, profile=self.profile,
             personal=self.personal, consent=consent or self.consent, override=override, at=at, id=id,
-            previous_referral_id=self.id)
+            previous_referral_id=self.id, receiving_area=receiving_area)
         self.next_referral_id = successor.id
         self._record(RE_REFER, DECLINED, actor.user_id, actor.organization_id, at)
         return successor

@@ -65,7 +65,7 @@ class Creating:
         referral = Referral.create(
             referrer=actor_of(principal), receiving_service_id=service.id,
             receiving_organization_id=service.organization_id, service_kind=service.kind,
-            urgency=command.urgency, risk_level=command.risk_level,
+            receiving_area=service.area, urgency=command.urgency, risk_level=command.risk_level,
             services_requested=command.services_requested or (service.kind,),
             profile=ClientProfile(**asdict(command.profile)),
             personal=PersonalDetails(**asdict(command.personal)) if command.personal else None,
@@ -99,7 +99,7 @@ class Creating:
             successor = previous.re_refer(
                 actor_of(principal), now, receiving_service_id=service.id,
                 receiving_organization_id=service.organization_id, service_kind=service.kind,
-                urgency=command.urgency, risk_level=command.risk_level,
+                receiving_area=service.area, urgency=command.urgency, risk_level=command.risk_level,
                 services_requested=command.services_requested or (service.kind,),
                 consent=_consent(command.consent), override=_override(command.override, principal, now))
             uow.referrals.save(previous, None)

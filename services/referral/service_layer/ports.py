@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Protocol
 
+from ..domain.place import UNKNOWN_AREA, ReceivingArea
+
 Clock = Callable[[], datetime]  # the time now, timezone-aware
 
 
@@ -17,6 +19,7 @@ class ServiceInfo:
     organization_id: str
     kind: str
     active: bool
+    area: ReceivingArea = UNKNOWN_AREA  # of its (first) location, as the directory tells anyone
 
 
 class DirectoryLookup(Protocol):
