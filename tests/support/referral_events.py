@@ -22,6 +22,8 @@ def referral_event(kind: str, referral_id: str | None = None, *, urgency: str = 
                     decide_by=(now + timedelta(hours=24)).isoformat())
     elif kind == "escalated":
         data.update(deadline_kind="acknowledge", deadline=now.isoformat(), status="sent")
+    elif kind in ("incident_due", "incident_missed"):
+        data.update(deadline=(now + timedelta(days=1)).isoformat())
     elif kind == "declined":
         data.update(actor_user_id="staff-1", reason_code="no_capacity")
     elif kind == "cancelled":

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .model import Notice, RECEIVING_AGENCY, SUPERVISOR
+from .model import INCIDENT_REPORT, Notice, RECEIVING_AGENCY, SUPERVISOR
 
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -26,8 +26,10 @@ _KIND = {
            "health": "health", "legal_aid": "legal aid", "police": "police", "counselling": "counselling",
            "hotline": "hotline"},
 }
-_DEADLINE = {"vi": {"acknowledge": "Hạn xác nhận", "decide": "Hạn quyết định"},
-             "en": {"acknowledge": "Acknowledge by", "decide": "Decide by"}}
+_DEADLINE = {"vi": {"acknowledge": "Hạn xác nhận", "decide": "Hạn quyết định",
+                    INCIDENT_REPORT: "Hạn gửi báo cáo bằng văn bản"},
+             "en": {"acknowledge": "Acknowledge by", "decide": "Decide by",
+                    INCIDENT_REPORT: "Written report due by"}}
 _HEADLINE = {
     "vi": {
         ("created", RECEIVING_AGENCY): "Tổ chức của bạn nhận một giới thiệu mới",
@@ -39,6 +41,8 @@ _HEADLINE = {
         ("completed", None): "Giới thiệu của bạn đã hoàn thành",
         ("escalated", None): "Giới thiệu của bạn đã quá hạn mà chưa được xử lý",
         ("escalated", SUPERVISOR): "Một giới thiệu khẩn cấp của đơn vị bạn đã quá hạn",
+        ("incident_due", SUPERVISOR): "Vụ việc nghiêm trọng: còn 1 ngày để gửi báo cáo bằng văn bản lên cấp trên",
+        ("incident_missed", SUPERVISOR): "Vụ việc nghiêm trọng: đã quá hạn gửi báo cáo bằng văn bản lên cấp trên",
         ("ping", None): "Thông báo thử từ Haven: đăng ký của bạn hoạt động",
     },
     "en": {
@@ -51,6 +55,9 @@ _HEADLINE = {
         ("completed", None): "Your referral was completed",
         ("escalated", None): "Your referral is overdue",
         ("escalated", SUPERVISOR): "An emergency referral from your agency is overdue",
+        ("incident_due", SUPERVISOR): "Serious incident: one day left to send the written report to the higher "
+                                      "authority",
+        ("incident_missed", SUPERVISOR): "Serious incident: the written report to the higher authority is overdue",
         ("ping", None): "Test notification from Haven: your subscription works",
     },
 }

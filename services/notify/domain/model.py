@@ -29,12 +29,15 @@ LANGUAGES = ("vi", "en")
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "dead", "undeliverable")
 # One attempt: null while in flight, interrupted when the worker stopped mid-send.
 ATTEMPT_OUTCOMES = ("delivered", "failed", "interrupted")
-DEADLINE_KINDS = ("acknowledge", "decide")
+INCIDENT_REPORT = "incident_report"  # a serious incident's written report (referral domain/incidents.py)
+DEADLINE_KINDS = ("acknowledge", "decide", INCIDENT_REPORT)
 PING = "ping"
 
 # The routing table: which side of a referral hears about which step.
 _TO_RECEIVING_AGENCY = frozenset({"created", "escalated", "cancelled"})
 _TO_REFERRER = frozenset({"acknowledged", "accepted", "declined", "completed", "escalated"})
+# A serious incident's written report is due tomorrow, or overdue: its organization's supervisors.
+_INCIDENT_REMINDERS = frozenset({"incident_due", "incident_missed"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def notice_from_event(event_id: str, kind: str, data: dict, link_template: str) 
         deadline, deadline_kind = data.get("acknowledge_by"), "acknowledge" if data.get("acknowledge_by") else None
     elif kind == "escalated":
         deadline, deadline_kind = data.get("deadline"), data.get("deadline_kind")
+    elif kind in _INCIDENT_REMINDERS:
+        deadline, deadline_kind = data.get("deadline"), INCIDENT_REPORT
     else:
         deadline, deadline_kind = None, None
     return Notice(event_id=event_id, kind=kind, referral_id=data["referral_id"], urgency=data["urgency"],
@@ -103,8 +108,10 @@ def recipients(kind: str, data: dict, supervisors: list[str]) -> list[Recipient]
     if kind == "escalated" and data.get("urgency") == "emergency":
         found += [Recipient(USER, user, data["referring_organization_id"], SUPERVISOR)
                   for user in supervisors if user != data["referring_user_id"]]
+    if kind in _INCIDENT_REMINDERS:
+        found += [Recipient(USER, user, data["referring_organization_id"], SUPERVISOR) for user in supervisors]
     return found
 
 
 def needs_supervisors(kind: str, data: dict) -> bool:
-    return kind == "escalated" and data.get("urgency") == "emergency"
+    return (kind == "escalated" and data.get("urgency") == "emergency") or kind in _INCIDENT_REMINDERS
