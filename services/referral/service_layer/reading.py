@@ -72,7 +72,8 @@ class Reading:
             incident = incident_shown(principal, uow, referral.id, self.clock())
             # Every read of personal data is audited (own transaction: the read happened);
             # the use case may have recorded that of the referral already, not the incident's note.
-            read = ",".join(filter(None, (None if audited else shown, "incident.note" if note_read(incident) else None)))
+            note = "incident.note" if note_read(incident) else None
+            read = ",".join(filter(None, (None if audited else shown, note)))
             if read:
                 uow.audit.record(principal, "read_personal", referral.id, origin, self.clock(), detail=read)
                 uow.commit()
