@@ -1,6 +1,6 @@
 # One image for Haven's portal and its three services. The command picks the service:
 #   docker run haven:dev serve portal|directory|referral|notify
-#   docker run haven:dev migrate
+#   docker run haven:dev migrate | reindex | worker directory|referral|notify
 # See deploy/README.md.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -20,17 +20,22 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY haven ./haven
 COPY services ./services
-RUN /opt/haven/bin/pip install --no-cache-dir .
+# The `elasticsearch` client must be of the cluster's major version (docker-compose.yml and
+# the production overlay run Elasticsearch 8); build with --build-arg ELASTICSEARCH_MAJOR=9
+# for a 9.x cluster.
+ARG ELASTICSEARCH_MAJOR=8
+RUN /opt/haven/bin/pip install --no-cache-dir . "elasticsearch==${ELASTICSEARCH_MAJOR}.*"
 # The portal's translation catalogs (.mo, not kept in git) are built into the installed
 # package, from outside /src so that the installed copy is the one compiled; the build fails
 # on any untranslated string, and the portal refuses to start without them.
-RUN cd / && /opt/haven/bin/python -m services.portal.catalogs
+WORKDIR /
+RUN /opt/haven/bin/python -m services.portal.catalogs
 
 # --- runtime --------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
 
 # A fixed numeric uid/gid: Kubernetes' runAsNonRoot can only verify a numeric USER, and
-# k8s/*.yaml runs the pods as this same uid.
+# k8s/ runs the pods as this same uid.
 ARG HAVEN_UID=10001
 RUN groupadd --system --gid ${HAVEN_UID} haven \
  && useradd --system --uid ${HAVEN_UID} --gid haven --home-dir /var/lib/haven \

@@ -2,8 +2,9 @@
 
 Dockerfile, docker-compose.yml and k8s/ repeat facts the code owns: variable names, ports,
 health endpoints, the `haven` command line. A mismatch shows up only when a container
-does not start or never becomes ready; these tests read the files (no Docker, no cluster)
-and catch it first.
+does not start or never becomes ready; these tests read the files as the tools do (no
+Docker, no cluster: `docker compose config` resolves the compose file, kustomize renders
+every overlay with its Jobs, see tests/deploy/render.py) and catch it first.
 """
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ import yaml
 
 from haven.cli import PROCESSES, SERVICES
 from haven.platform.config import ConfigError
+from tests.deploy import render
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "k8s"
+ROOT = render.ROOT
+K8S = render.K8S
 EXAMPLE_SECRET = "secret.example.yaml"
+# Secrets an operator makes and names after its cluster (production overlay): the key each
+# one holds. Referenced, never written in the repository.
+OPERATOR_SECRETS = {"haven-search-es-elastic-user": {"elastic"}}
+# The compose services that run Haven's image (the others are PostgreSQL, Kafka, ...).
+HAVEN_IMAGE = "haven:dev"
 
 # Read by the processes but not Haven settings: prometheus-client and gunicorn read these.
 EXTRA_VARIABLES = {"PROMETHEUS_MULTIPROC_DIR", "FORWARDED_ALLOW_IPS"}
@@ -170,7 +177,8 @@ def dockerignored(relative: str, patterns: list[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    """docker-compose.yml as Compose resolves it with .env.example (merge keys, ${...})."""
+    return render.compose()
 
 
 def compose_env(service: dict) -> dict[str, str]:
@@ -185,8 +193,8 @@ def compose_argv(service: dict) -> list[str]:
     def as_list(value):
         return shlex.split(value) if isinstance(value, str) else list(value)
 
-    entrypoint = as_list(service["entrypoint"]) if "entrypoint" in service else image_entrypoint()
-    command = as_list(service["command"]) if "command" in service else image_cmd()
+    entrypoint = as_list(service["entrypoint"]) if service.get("entrypoint") is not None else image_entrypoint()
+    command = as_list(service["command"]) if service.get("command") is not None else image_cmd()
     return entrypoint + command
 
 
@@ -216,17 +224,15 @@ def kustomizations() -> list[Path]:
     return sorted(K8S.rglob("kustomization.yaml"))
 
 
-@pytest.fixture(scope="module")
-def k8s_objects() -> list[dict]:
-    objects = []
-    for path in k8s_manifest_files():
-        if path.name == EXAMPLE_SECRET:
-            continue
-        for document in yaml.safe_load_all(path.read_text()):
-            if document:
-                document["_file"] = str(path.relative_to(K8S))
-                objects.append(document)
-    return objects
+def applied_kustomizations() -> list[Path]:
+    """What an operator applies: each overlay and each Job folder (the base only through them)."""
+    return sorted((K8S / "overlays").glob("*/kustomization.yaml")) + sorted((K8S / "jobs").glob("*/kustomization.yaml"))
+
+
+@pytest.fixture(scope="module", params=render.OVERLAYS)
+def k8s_objects(request) -> list[dict]:
+    """Everything applied for one overlay (and its Jobs), as kustomize renders it."""
+    return render.deployment(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +250,12 @@ def deployment_for(objects: list[dict], service: str) -> dict:
     found = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == service]
     assert len(found) == 1, f"expected one Deployment named {service}, found {len(found)}"
     return found[0]
+
+
+def migration_job(objects: list[dict]) -> dict:
+    jobs = [j for j in of_kind(objects, "Job") if k8s_argv(only_container(j))[1:2] == ["migrate"]]
+    assert len(jobs) == 1, f"expected one migration Job, found {len(jobs)}"
+    return jobs[0]
 
 
 def only_container(workload: dict) -> dict:
@@ -275,6 +287,10 @@ def k8s_env(container: dict, objects: list[dict], secret: dict) -> dict[str, str
             env[variable["name"]] = str(variable["value"])
         else:
             ref = variable["valueFrom"]["secretKeyRef"]
+            if ref["name"] in OPERATOR_SECRETS:
+                assert ref["key"] in OPERATOR_SECRETS[ref["name"]], f"{ref['name']} holds no key {ref['key']}"
+                env[variable["name"]] = "made-by-the-operator"
+                continue
             assert ref["name"] == secret["metadata"]["name"], (
                 f"{variable['name']} reads Secret {ref['name']}, but the documented Secret "
                 f"(secret.example.yaml) is {secret['metadata']['name']}")
@@ -361,14 +377,45 @@ def test_compose_has_postgres_migrate_and_every_service(compose):
 
 def test_compose_environment_names_are_declared(compose):
     for name, service in compose["services"].items():
-        env = compose_env(service)
-        if str(service.get("image", "")).startswith("postgres"):
-            unknown = {v for v in env if not v.startswith("POSTGRES_")}
-        elif str(service.get("image", "")).startswith("apache/kafka"):  # the broker's own settings
-            unknown = {v for v in env if not v.startswith("KAFKA_")}
-        else:
-            unknown = set(env) - DECLARED
+        if service.get("image") != HAVEN_IMAGE:
+            continue  # PostgreSQL, Kafka, Elasticsearch...: their own settings
+        unknown = set(compose_env(service)) - DECLARED
         assert not unknown, f"compose service {name} sets variables nothing reads: {sorted(unknown)}"
+
+
+def test_compose_pins_every_image_and_publishes_on_loopback_only(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), f"{name}: pin {image}"
+        for port in service.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond this machine"
+
+
+def test_compose_checks_the_health_of_every_long_running_service_and_waits_for_it(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        if name != "migrate":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        for dependency, how in service.get("depends_on", {}).items():
+            expected = "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            assert how["condition"] == expected, f"{name} waits for {dependency} to be {how['condition']}"
+
+
+def test_compose_needs_every_credential_from_the_env_file(tmp_path, monkeypatch):
+    """A trial never runs on a password written in docker-compose.yml: without .env (or
+    with a value missing from it), `docker compose` refuses to start and says which."""
+    empty = tmp_path / ".env"
+    empty.write_text("# nothing set\n")
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        monkeypatch.delenv(line.partition("=")[0], raising=False)
+    done = render.compose_config(env_file=empty, quiet=True)
+    assert done.returncode != 0 and "in .env" in done.stderr, done.stderr
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            assert "${" + name in compose_text, f".env.example sets {name}, which docker-compose.yml never reads"
+            assert value not in compose_text, f"docker-compose.yml repeats the value of {name}"
 
 
 @pytest.mark.parametrize("service", sorted(PROCESSES))
@@ -398,9 +445,9 @@ def _created_databases() -> set[str]:
 def test_compose_each_service_has_its_own_postgres_database(compose):
     services = compose["services"]
     init_mounts = [v for v in services["postgres"].get("volumes", [])
-                   if "init-databases" in str(v) and "/docker-entrypoint-initdb.d" in str(v)]
+                   if "init-databases" in v["source"] and v["target"].startswith("/docker-entrypoint-initdb.d/")]
     assert init_mounts, "postgres does not mount deploy/postgres/init-databases.* into /docker-entrypoint-initdb.d"
-    source = str(init_mounts[0]).split(":")[0]
+    source = init_mounts[0]["source"]
     assert (ROOT / source).exists(), f"{source} does not exist"
     created = _created_databases()
     databases = {}
@@ -447,8 +494,8 @@ def test_compose_services_share_the_embedded_token_signing_key(compose):
         if config.haven_auth_jwks_url:
             continue  # tokens come from an identity provider
         folder = os.path.dirname(LocalKeys(config.haven_data_dir).path)
-        sources = [str(v).split(":")[0] for v in definition.get("volumes", [])
-                   if str(v).split(":")[1:2] == [folder]]
+        sources = [v["source"] for v in definition.get("volumes", [])
+                   if v["type"] == "volume" and v["target"] == folder]
         assert sources and sources[0] in named_volumes, (
             f"{service}: the signing key folder {folder} is not on a named volume; each container "
             f"would make its own key and refuse the others' tokens")
@@ -466,25 +513,29 @@ def test_every_manifest_is_listed_in_its_kustomization_except_the_example_secret
     assert kustomizations(), "k8s/ has no kustomization.yaml"
     directories = {k.parent for k in kustomizations()}
     for path in k8s_manifest_files():
-        assert path.parent in directories, f"{path.relative_to(ROOT)} is in no kustomization's folder"
+        if path.name != EXAMPLE_SECRET:
+            assert path.parent in directories, f"{path.relative_to(ROOT)} is in no kustomization's folder"
     for kustomization in kustomizations():
-        listed = yaml.safe_load(kustomization.read_text()).get("resources", [])
-        for resource in listed:
+        definition = yaml.safe_load(kustomization.read_text())
+        listed = definition.get("resources", [])
+        patches = [patch["path"] for patch in definition.get("patches", []) if "path" in patch]
+        for resource in listed + patches:
             assert (kustomization.parent / resource).exists(), f"{kustomization}: {resource} does not exist"
         here = {p.name for p in kustomization.parent.glob("*.yaml")} - {"kustomization.yaml", EXAMPLE_SECRET}
-        files = {r for r in listed if not (kustomization.parent / r).is_dir()}
+        files = {r for r in listed + patches if not (kustomization.parent / r).is_dir()}
         assert files == here, f"{kustomization.relative_to(ROOT)}: lists {sorted(files)}, folder has {sorted(here)}"
         assert EXAMPLE_SECRET not in listed, "the example Secret must never be applied"
 
 
 def test_kustomizations_override_the_same_image_for_every_container(k8s_objects):
-    images = [yaml.safe_load(k.read_text()).get("images") for k in kustomizations()]
+    images = [yaml.safe_load(k.read_text()).get("images") for k in applied_kustomizations()]
     assert all(images) and all(i == images[0] for i in images), (
         f"the kustomizations set different images ({images}): migrations and services would run different code")
-    overridden = {entry["name"] for entry in images[0]}
+    (entry,) = images[0]
+    expected = f"{entry.get('newName', entry['name'])}:{entry['newTag']}"
     for workload in of_kind(k8s_objects, "Deployment") + of_kind(k8s_objects, "Job"):
         image = only_container(workload)["image"]
-        assert image.split(":")[0] in overridden, f"{workload['metadata']['name']}: {image} is not overridable"
+        assert image == expected, f"{workload['metadata']['name']} runs {image}, not the overlay's {expected}"
 
 
 def test_kustomizations_target_the_namespace_the_manifests_create(k8s_objects, example_secret):
@@ -492,6 +543,7 @@ def test_kustomizations_target_the_namespace_the_manifests_create(k8s_objects, e
     assert len(namespaces) == 1
     for kustomization in kustomizations():
         assert yaml.safe_load(kustomization.read_text()).get("namespace") == namespaces[0], kustomization
+    assert {o["metadata"].get("namespace") for o in k8s_objects if o["kind"] != "Namespace"} == {namespaces[0]}
     assert example_secret["metadata"].get("namespace") == namespaces[0]
 
 
@@ -596,9 +648,7 @@ def test_k8s_service_selects_the_pods_and_is_scraped_on_their_port(k8s_objects, 
 
 
 def test_k8s_migration_job_runs_haven_migrate_on_the_services_databases(k8s_objects):
-    jobs = of_kind(k8s_objects, "Job")
-    assert len(jobs) == 1, "expected one migration Job"
-    job = jobs[0]
+    job = migration_job(k8s_objects)
     container = only_container(job)
     assert k8s_argv(container) == ["haven", "migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] in ("Never", "OnFailure")
@@ -722,8 +772,7 @@ def test_every_referral_and_notify_process_shares_the_field_keys_and_referral_fi
         if name.startswith("referral"):
             directories.add(env.get("REFERRAL_DIRECTORY_URL"))
         if name == "migrate":
-            (job,) = of_kind(k8s_objects, "Job")
-            container = only_container(job)
+            container = only_container(migration_job(k8s_objects))
         else:
             container = only_container(deployment_for(k8s_objects, name))
         variables = {v["name"]: v for v in container.get("env", [])}
