@@ -4,7 +4,6 @@ what to do, and every metric a rule reads is one Haven exports. promtool comes f
 Debian's `prometheus` package (`deploy/system-deps.sh test`)."""
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
-RULE_TESTS = sorted((ROOT / "deploy" / "prometheus" / "tests").glob("*.yml"))
+from tests.support.observability import RULES, declared_metrics, metrics_read_by, rules
+
+RULE_TESTS = sorted((RULES.parent / "tests").glob("*.yml"))
 SEVERITIES = {"page", "ticket"}
 
 
@@ -22,10 +21,6 @@ def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     binary = shutil.which("promtool")
     assert binary, "promtool is missing: run deploy/system-deps.sh test (Debian's prometheus package)"
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
-
-
-def rules() -> list[dict]:
-    return [rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]]
 
 
 def alerts() -> list[dict]:
@@ -86,9 +81,5 @@ def test_every_alert_is_shown_firing_by_a_unit_test():
 def test_the_rules_read_only_metrics_haven_exports():
     """A rule on a metric nobody exports never fires: every haven_* name in an expression
     is declared in Haven's code."""
-    declared = set()
-    for path in [*(ROOT / "haven").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
-        declared |= set(re.findall(r'"(haven_[a-z_]+)"', path.read_text(encoding="utf-8")))
-    used = {re.sub(r"_(bucket|count|sum)$", "", name)
-            for rule in rules() for name in re.findall(r"(?<![:\w])haven_[a-z_]+", rule["expr"])}
-    assert used and used - declared == set()
+    used = {name for rule in rules() for name in metrics_read_by(rule["expr"])}
+    assert used and used - declared_metrics() == set()
