@@ -19,12 +19,17 @@ from haven.platform.http import NonCritical
 
 from . import SPEC, contract
 from .adapters.directory import DirectoryLookup
+from .adapters.figures import SqlFigures
 from .adapters.metrics import PrometheusMetrics
+from .adapters.report_files import ReportFiles
 from .adapters.unit_of_work import SqlReferralUnitOfWork
 from .domain.sla import SlaPolicy
-from .entrypoints import api, incidents
+from .entrypoints import api, incidents, stats
 from .entrypoints.problems import ANSWERS
-from .service_layer.referrals import Referrals
+from .service_layer.ports import Clock
+from .service_layer.referrals import Referrals, utc_now
+from .service_layer.stats import Stats
+from .service_layer.yearly_report import YearlyReports
 
 
 def referrals_from(config, engine: Engine, directory: DirectoryLookup | None = None) -> Referrals:
@@ -34,6 +39,12 @@ def referrals_from(config, engine: Engine, directory: DirectoryLookup | None = N
     return Referrals(partial(SqlReferralUnitOfWork, engine, cipher, messages),
                      directory or DirectoryLookup(config.referral_directory_url), PrometheusMetrics(), policy,
                      idempotency_window=timedelta(hours=config.referral_idempotency_key_hours))
+
+
+def reports_from(config, engine: Engine, clock: Clock = utc_now) -> YearlyReports:
+    """The indicators (`.stats`) and the yearly report, over the referral database."""
+    figures = Stats(SqlFigures(engine), SlaPolicy.parse(config.referral_sla), clock, config.haven_stats_min_cell)
+    return YearlyReports(figures, ReportFiles())
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -46,16 +57,20 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     parts.app.extensions["haven.readiness"]["event log"] = NonCritical(event_log_from(parts.config).check)
     directory = DirectoryLookup(parts.config.referral_directory_url)
     parts.app.extensions["haven.readiness"]["directory"] = NonCritical(directory.check)
-    parts.app.extensions["haven.referral"] = {"referrals": referrals_from(parts.config, parts.engine, directory),
-                                              "verifier": parts.verifier}
+    referrals = referrals_from(parts.config, parts.engine, directory)
+    reports = reports_from(parts.config, parts.engine, referrals.now)  # one clock: tests move both
+    parts.app.extensions["haven.referral"] = {"referrals": referrals, "verifier": parts.verifier,
+                                              "stats": reports.stats, "yearly_reports": reports}
     parts.api.register_blueprint(api.blp)
     parts.api.register_blueprint(incidents.blp)
+    parts.api.register_blueprint(stats.blp)
     register_problems(parts.app, ANSWERS)
     return parts.app
 
 
 def background_jobs(config) -> list:
-    """The SLA timer, the delivery-status consumer and the Idempotency-Key pruning."""
+    """The SLA timer, the delivery-status consumer, the Idempotency-Key pruning and the
+    serious-incident reminders."""
     # Loaded here, not with the app: only the worker consumes events (notify's contract,
     # the event-log worker).
     from haven.platform.background import Job
@@ -71,4 +86,4 @@ def background_jobs(config) -> list:
             Job("incident-reminders", timers.incident_reminders(referrals, config.referral_sla_check_seconds))]
 
 
-__all__ = ["background_jobs", "create_app", "referrals_from"]
+__all__ = ["background_jobs", "create_app", "referrals_from", "reports_from"]

@@ -19,12 +19,12 @@ The state is derived, never stored: `due`, `missing` (not sent, deadline passed)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 
 from . import checks, events
 from .errors import InvalidReferral, NotPermitted
-from .model import WITHHELD, Actor, IllegalTransition, Referral
+from .model import Actor, IllegalTransition, Referral
 
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: UTC+7 all year
 REPORT_DAYS = 5
@@ -169,11 +169,5 @@ class SeriousIncident:
         return ()
 
 
-def note_withheld(incident: SeriousIncident) -> SeriousIncident:
-    """The incident as someone outside the referring organization sees it: that a note
-    exists, not what it says."""
-    return incident if incident.note is None else replace(incident, note=WITHHELD)
-
-
 __all__ = ["DUE", "LATE", "MARK", "MISSING", "ON_TIME", "REPORT", "STATES", "SeriousIncident", "VIETNAM",
-           "note_withheld", "report_state", "written_report_due"]
+           "report_state", "written_report_due"]
