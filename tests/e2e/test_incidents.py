@@ -64,6 +64,10 @@ def test_mark_then_record_on_time_with_refusals_for_everyone_else(haven, agencie
     stranger = bearer(haven.data_dir, "supervisor", organization_id="union-other", subject="sup-other")
     ops = bearer(haven.data_dir, "ops", subject="ops-1")
 
+    not_marked = requests.get(f"{haven.url('referral')}/v1/referrals/{referral_id}/serious-incident",
+                              headers=agencies.referrer, timeout=5)
+    assert not_marked.status_code == 404 and "not marked" in not_marked.json()["detail"]
+    assert record(haven, referral_id, agencies.supervisor, ago(minutes=1)).status_code == 404
     assert problem_field(mark(haven, referral_id, agencies.referrer, ago(hours=1), phoned=ago(hours=2))) == "phoned_at"
     assert mark(haven, referral_id, staff, ago(hours=1)).status_code == 403  # the receiving agency
     assert mark(haven, referral_id, ops, ago(hours=1)).status_code == 403

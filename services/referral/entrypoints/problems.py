@@ -10,6 +10,7 @@ from haven.platform.field_cipher import CipherError
 from ..domain.errors import ConsentRequired, IllegalTransition, InvalidReferral
 from ..service_layer.errors import (DirectoryUnavailable, IdempotencyKeyReused, ReferralNotFound, ServiceNotReferable,
                                     StaleReferral, UnknownService)
+from ..service_layer.incidents import IncidentNotFound
 
 ANSWERS = {
     ConsentRequired: Answer(422, "consent-required", "Consent required", fields=True),
@@ -17,6 +18,7 @@ ANSWERS = {
     IllegalTransition: Answer(409, "illegal-transition", "Illegal transition",
                               extensions=lambda exc: {"status_now": exc.status, "action": exc.action}),
     ReferralNotFound: Answer(404, "not-found", "Not Found", detail="No such referral."),
+    IncidentNotFound: Answer(404, "not-found", "Not Found", detail="This referral is not marked as a serious incident."),
     StaleReferral: Answer(412, "stale-version", "Precondition failed",
                           detail="The referral changed since you read it; read it again and retry."),
     IdempotencyKeyReused: Answer(422, "idempotency-key-reused", "Idempotency-Key reused", fields=True,
