@@ -27,6 +27,9 @@ SETTINGS = [
     Setting("REFERRAL_IDEMPOTENCY_KEY_HOURS", c.number(0.01), "24",
             "How long an Idempotency-Key replays its referral; after that the same key is a new request, "
             "and the worker forgets the key."),
+    Setting("HAVEN_STATS_MIN_CELL", c.integer(2, 100), "5",
+            "Smallest count the indicators and the yearly report show: a count from 1 to one less is shown "
+            "as `<5` (its rates and times withheld), and cells beside it as `x`, so none can be worked out."),
 ]
 
 SPEC = ServiceSpec(
