@@ -384,6 +384,44 @@ def users_disable(username: str) -> None:
                f"{config.haven_auth_token_ttl_seconds} s")
 
 
+# --- report --------------------------------------------------------------------------
+
+@main.group()
+def report() -> None:
+    """Reports for the provincial Department, from the referral database."""
+
+
+@report.command("yearly")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100),
+              help="Programme year Y: 01/12/Y-1 to 30/11/Y (Vietnam time).")
+@click.option("--province", default=None, help="Only referrals to services in this province (area code).")
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=True, writable=True), default=None,
+              help="File or folder to write (default: the report's own name, here).")
+def report_yearly(year, province, file_format, language, output) -> None:
+    """The yearly report (seven sheets, small counts suppressed), as the API gives it to ops."""
+    from haven.platform import db, refusals
+    from services.referral.bootstrap import reports_from
+    from services.referral.service_layer.stats import OPERATOR
+
+    config = load_configs([REFERRAL])[REFERRAL.name]
+    url = REFERRAL.database_url(config)
+    if db.is_embedded(url):
+        migrate_service(REFERRAL, config)
+    engine = db.create_engine(url)
+    try:
+        name, body = reports_from(config, engine).file(OPERATOR, year, province, None, language, file_format)
+    except refusals.Invalid as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    path = os.path.join(output, name) if output and os.path.isdir(output) else (output or name)
+    with open(path, "wb") as file:
+        file.write(body)
+    click.echo(f"yearly report {year} written to {path}")
+
+
 # --- events --------------------------------------------------------------------------
 
 @main.group()
