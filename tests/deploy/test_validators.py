@@ -34,6 +34,16 @@ def test_compose_file_passes_docker_compose_config():
     assert "level=warning" not in done.stderr, done.stderr
 
 
+def test_every_file_compose_mounts_is_in_the_repository():
+    """Docker would create a missing bind source as an empty folder and the service would
+    start without its configuration (Prometheus without rules, Grafana without dashboards)."""
+    for name, service in render.compose()["services"].items():
+        for volume in service.get("volumes", []):
+            if volume["type"] == "bind":
+                assert Path(volume["source"]).exists(), f"{name} mounts {volume['source']}, which does not exist"
+                assert volume.get("read_only"), f"{name} may write into the repository at {volume['source']}"
+
+
 def test_docker_compose_config_rejects_a_broken_compose_file(tmp_path):
     for name in ("docker-compose.yml", ".env.example"):
         shutil.copy(ROOT / name, tmp_path / name)
@@ -130,3 +140,38 @@ def test_hadolint_rejects_a_broken_dockerfile(tmp_path):
     (tmp_path / "Dockerfile").write_text(broken)
     done = render.hadolint(tmp_path / "Dockerfile")
     assert done.returncode != 0 and "DL3003" in done.stdout, done.stdout
+
+
+# --- the alert rules: one source for Compose and Kubernetes ------------------------------
+
+def _prometheus_rule_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prometheus_rule", render.K8S / "tools" / "prometheus_rule.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("overlay", render.OVERLAYS)
+def test_the_prometheus_rule_carries_exactly_the_alert_rules_compose_prometheus_loads(overlay):
+    alerts = ROOT / "deploy" / "prometheus" / "alerts.yml"
+    groups = yaml.safe_load(alerts.read_text())["groups"]
+    assert sum(len(g["rules"]) for g in groups) > 0
+    (rule,) = [o for o in render.deployment(overlay) if o["kind"] == "PrometheusRule"]
+    assert rule["spec"]["groups"] == groups, "k8s/base/prometheus-rule.yaml is stale: run python k8s/tools/prometheus_rule.py"
+    compose_prometheus = render.compose()["services"]["prometheus"]
+    mounted = {v["target"]: Path(v["source"]) for v in compose_prometheus["volumes"] if v["type"] == "bind"}
+    scrape_config = yaml.safe_load(mounted["/etc/prometheus/prometheus.yml"].read_text())
+    assert [mounted[f] for f in scrape_config["rule_files"]] == [alerts], "Compose's Prometheus loads other rules"
+
+
+def test_a_changed_alert_rule_makes_the_prometheus_rule_stale(tmp_path):
+    tool = _prometheus_rule_tool()
+    assert tool.main(["--check"]) == 0
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
+    rules["groups"][0]["rules"][0]["expr"] = "vector(1)"
+    changed = tmp_path / "alerts.yml"
+    changed.write_text(yaml.safe_dump(rules))
+    assert tool.render(changed) != tool.TARGET.read_text()
+    assert tool.render() == tool.TARGET.read_text()
