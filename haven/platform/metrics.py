@@ -52,16 +52,19 @@ READY = Gauge("haven_ready", "1 while every dependency the service cannot work w
 READINESS_CHECK = Gauge("haven_readiness_check", "1 while this readiness check passes (critical or not).",
                         ["service", "check"], multiprocess_mode="livemostrecent")
 
-# Status codes every route is exported with from start (an error ratio reads 0, not "no
-# data", before the first failure); any other code appears once it is answered.
-PREPARED_STATUSES = ("500",)
+# Status codes every route is exported with from start, so a dashboard reads 0 (not "no
+# data") and Prometheus counts the first answer of each (a series first seen at 1 has no
+# increase): the success codes a method usually answers, and the 500 an error ratio needs.
+# Any other code appears once it is answered.
+PREPARED_STATUSES = {"GET": ("200", "500"), "POST": ("200", "201", "500"), "PUT": ("200", "500"),
+                     "PATCH": ("200", "500"), "DELETE": ("204", "500")}
 
 
 def prepare_http(service: str, routes) -> None:
     """Export the request histogram for every (route template, method) of `routes` before
     the first request, so a fresh installation shows its endpoints at 0."""
     for route, method in routes:
-        for status in PREPARED_STATUSES:
+        for status in PREPARED_STATUSES.get(method, ("500",)):
             HTTP_REQUEST_DURATION.labels(service, route, method, status)
 
 
