@@ -24,12 +24,11 @@ keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
-# Recycle workers now and then so a slow leak never becomes an outage.
 # gunicorn 27's control socket would live in $HOME, read-only in containers; Haven does
 # not use it.
 control_socket_disable = True
-max_requests = 20_000
-max_requests_jitter = 2_000
+# Workers are recycled after HAVEN_MAX_REQUESTS requests (haven serve sets max_requests
+# and max_requests_jitter from it).
 
 
 def _service() -> str:
@@ -54,3 +53,6 @@ def post_worker_init(worker):
 def child_exit(server, worker):
     # Without this, a dead worker's gauges would be summed into /metrics forever.
     mark_worker_dead(worker.pid)
+    table = getattr(server.app, "connection_table", None)
+    if table is not None:
+        table.leave(worker.pid)  # its share of the connections is no longer held

@@ -13,6 +13,9 @@ it is bounded by the body timeout per operation.
 
 TLS and HTTP/2 connections (Haven configures neither: TLS ends at the ingress) keep
 gthread's own path.
+
+It also takes part in spreading connections over the workers (balance.py): it accepts
+only while no other worker holds fewer connections.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from functools import partial
 from gunicorn.http.message import MAX_REQUEST_LINE
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
+from .balance import RECHECK_SECONDS, FairShare
 from .problems import ServerProblem, head_too_large, log, problem_for, request_timeout
 from .request_head import MAX_HEAD_BYTES, RequestReader, Verdict
 from .settings import ServingLimits
@@ -64,7 +68,9 @@ class HavenConn(TConn):
 
 class HavenWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
+        self.fair = FairShare(None)
         super().__init__(*args, **kwargs)
+        self.fair = FairShare(getattr(self.app, "connection_table", None))
         self.limits: ServingLimits = getattr(self.app, "serving_limits", None) or ServingLimits()
         self.reading: set[HavenConn] = set()
         self.lingering: set[HavenConn] = set()  # answered, half-closed, draining; not in nr_conns
@@ -73,6 +79,42 @@ class HavenWorker(ThreadWorker):
         self.limit_request_line = MAX_REQUEST_LINE if line < 0 or line >= MAX_REQUEST_LINE else line
         # TLS and HTTP/2 (not configured by Haven) keep gthread's own path.
         self.reads_in_loop = not self.cfg.is_ssl and getattr(self.cfg, "http2_cleartext", "off") in ("off", None)
+
+    # --- a fair share of the connections ------------------------------------------------
+
+    def init_process(self):
+        self.fair.start()  # in the worker, after the fork: its own slot of the master's table
+        super().init_process()
+
+    @property
+    def alive(self) -> bool:
+        return self._alive
+
+    @alive.setter
+    def alive(self, value: bool) -> None:
+        # However the worker comes to stop (SIGTERM, a reload, max_requests), the others stop
+        # holding back for it at once.
+        self._alive = value
+        if not value:
+            self.fair.stop()
+
+    @property
+    def worker_connections(self) -> int:
+        """gthread's loop accepts while nr_conns < worker_connections, checked on every turn:
+        a worker holding back for a less busy one reads as full."""
+        cap = self._connection_cap
+        if not self.alive or self.nr_conns >= cap or self.fair.may_accept(self.nr_conns, self.sockets):
+            return cap
+        return self.nr_conns
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        self._connection_cap = value
+
+    def wait_for_and_dispatch_events(self, timeout):
+        if self.fair.balanced and not self._accepting and self.alive:
+            timeout = min(timeout, RECHECK_SECONDS)  # look again soon: another worker may fill up
+        super().wait_for_and_dispatch_events(timeout)
 
     # --- connections in, requests out -----------------------------------------------------
 
@@ -84,6 +126,7 @@ class HavenWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
+        self.fair.publish(self.nr_conns)  # before the next worker decides whether to accept
         conn = HavenConn(self.cfg, client_sock, client_addr, listener.getsockname(), self.limits.body_timeout)
         if self.reads_in_loop:
             conn.linger = self._linger

@@ -10,6 +10,13 @@ processes over HTTP: first /healthz, then search with q + kind + radius + open_n
 Reports latency percentiles, throughput, their ratio, and the RSS of every directory
 process. Reuse a loaded data dir with --data-dir to skip the load.
 
+    .venv/bin/python -m tests.benchmarks.bench_search --keep-alive --connections 2,8,32 --rounds 3
+
+Keep-alive mode (embedded backend): for each N, N client processes each hold one
+persistent connection and search back to back, for several rounds, against one server.
+Each round prints its throughput, its share of the best round's (target >= 85 %), and
+each gunicorn worker's share of the CPU the workers used: every worker must take a share.
+
 Without --elasticsearch-url the Elasticsearch figures come from the noida-db stand-in the
 tests use (started here): they measure Haven's adapter and the stand-in, not a real
 cluster, and are labelled so.
@@ -173,11 +180,19 @@ def main() -> None:
     parser.add_argument("--elasticsearch-url", help="a real cluster (default: start the noida-db stand-in)")
     parser.add_argument("--standin-searches", type=int, default=20,
                         help="searches (one at a time) measured on the stand-in")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="keep-alive mode: rounds of N persistent connections, per-worker CPU")
+    parser.add_argument("--connections", default="2,8,32", help="keep-alive mode: the values of N")
+    parser.add_argument("--rounds", type=int, default=3, help="keep-alive mode: rounds per N")
     args = parser.parse_args()
 
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="haven-bench-")
     if not os.path.exists(os.path.join(data_dir, "directory.sqlite3")):
         load(data_dir, args.services)
+    if args.keep_alive:
+        keep_alive(backend_environ(data_dir, "embedded", None), [int(n) for n in args.connections.split(",")],
+                   args.rounds, args.seconds, args.services)
+        return
     standin = None
     elasticsearch_url = args.elasticsearch_url
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -245,6 +260,51 @@ def report(found: dict, seconds: float, concurrency: int) -> None:
     print(f"  search p95: {search['p95_ms']:.1f} ms (target <= 50 ms)")
     print("  RSS per directory process: " + ", ".join(f"{mb:.0f} MB" for mb in memory.values())
           + f" (max {max(memory.values()):.0f} MB; target <= 300 MB)", flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def keep_alive(environ: dict, connections: list[int], rounds: int, seconds: float, services: int) -> None:
+    workers = int(os.environ.get("HAVEN_WORKERS", "2"))
+    print(f"\nkeep-alive search benchmark: {services} services, embedded engine, gunicorn {workers} workers, "
+          f"{os.cpu_count()} cores, {seconds:.0f}s per round", flush=True)
+    port = free_port()
+    env = {**os.environ, **environ, "DIRECTORY_PORT": str(port), "LOG_LEVEL": "warning"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen([sys.executable, "-m", "haven", "serve", "directory"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_ready(port)
+        drive(port, "search", 3, 8)  # warm-up: page cache, every worker's columns
+        for n in connections:
+            print(f"  N = {n} persistent connections:")
+            figures = []
+            for number in range(1, rounds + 1):
+                pids = children_of(server.pid)
+                before = {pid: cpu_seconds(pid) for pid in pids}
+                phase = drive(port, "search", seconds, n)
+                used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+                total = sum(used.values()) or 1.0
+                figures.append((phase, [used[pid] / total for pid in pids]))
+            best = max(phase["rps"] for phase, _ in figures)
+            for number, (phase, shares) in enumerate(figures, 1):
+                print(f"    round {number}: {phase['rps']:7.1f} req/s ({phase['rps'] / best:4.0%} of the best round)  "
+                      f"p50 {phase['p50_ms']:6.1f} ms  p95 {phase['p95_ms']:6.1f} ms  {phase['errors']} errors  "
+                      f"workers' CPU: " + " / ".join(f"{share:.0%}" for share in shares), flush=True)
+            worst = min(phase["rps"] for phase, _ in figures) / best
+            print(f"    worst round: {worst:.0%} of the best (target >= 85 %); smallest worker share: "
+                  f"{min(min(shares) for _, shares in figures):.0%}", flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
 
 
 def serve_and_drive(environ: dict, seconds: float, concurrency: int) -> dict:
