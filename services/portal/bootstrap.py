@@ -14,6 +14,7 @@ from haven.platform import logging as haven_logging
 from haven.platform.http import NonCritical, create_web_app
 
 from . import SPEC
+from .adapters.downloads import ApiDownloads
 from .adapters.haven_api import HavenApi
 from .adapters.local_identity import LocalIdentity
 from .adapters.secret_key import secret_key
@@ -23,9 +24,12 @@ from .entrypoints import oidc as oidc_pages
 from .entrypoints import referring
 from .entrypoints import search as search_pages
 from .entrypoints import capacity as capacity_page, inbox as inbox_page, referral_page
+from .entrypoints import incidents as incident_pages, ops as ops_pages
 from .entrypoints.context import Wiring
 from .service_layer.acting import ReferralActing
 from .service_layer.capacity import Capacity
+from .service_layer.incidents import SeriousIncidents
+from .service_layer.indicators import Indicators, YearlyReport
 from .service_layer.inbox import InboxReading, Kinds, OrganizationNames
 from .service_layer.my_referrals import MyReferrals
 from .service_layer.referring import Referring
@@ -34,7 +38,8 @@ from .service_layer.signing_in import SigningIn
 
 HERE = Path(__file__).resolve().parent
 PAGES = (sign_in.blueprint, oidc_pages.blueprint, home.blueprint, *referring.PAGES, search_pages.blueprint,
-         inbox_page.blueprint, referral_page.blueprint, capacity_page.blueprint)
+         inbox_page.blueprint, referral_page.blueprint, capacity_page.blueprint, ops_pages.blueprint,
+         incident_pages.blueprint)
 
 
 def _reachable(api: HavenApi):
@@ -57,12 +62,14 @@ def _openid_provider(config):
 def use_cases(directory: HavenApi, referral: HavenApi, notify: HavenApi) -> dict:
     """Every page's use case, built once over the three APIs and found by name
     (entrypoints/context.py `use_case`). Kinds and organization names are read once and kept."""
-    kinds, names = Kinds(directory), OrganizationNames(directory)
-    return {search_pages.SEARCHING: Searching(directory),
+    kinds, names, searching = Kinds(directory), OrganizationNames(directory), Searching(directory)
+    return {search_pages.SEARCHING: searching,
             referring.REFERRING: Referring(directory, referral), referring.MY_REFERRALS: MyReferrals(directory, referral),
             inbox_page.INBOX: InboxReading(referral, directory, notify, names), inbox_page.KINDS: kinds,
             inbox_page.ACTING: ReferralActing(referral, directory, kinds, names),
-            inbox_page.CAPACITY: Capacity(directory)}
+            inbox_page.CAPACITY: Capacity(directory),
+            ops_pages.INDICATORS: Indicators(referral, searching), ops_pages.INCIDENTS: SeriousIncidents(referral, names),
+            ops_pages.YEARLY_REPORT: YearlyReport(ApiDownloads(referral))}
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:

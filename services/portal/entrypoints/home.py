@@ -11,7 +11,8 @@ blueprint = Blueprint("home", __name__)
 # Where each role's work starts, most specific first; the endpoints belong to the pages'
 # blueprints, which may not all be installed (a role whose pages are still to come gets
 # the landing page).
-STARTS = (("agency_staff", "inbox.inbox"), ("supervisor", "supervision.overview"), ("caseworker", "search.search"))
+STARTS = (("agency_staff", "inbox.inbox"), ("supervisor", "supervision.overview"), ("caseworker", "search.search"),
+          ("ops", "ops.indicators"), ("admin", "ops.indicators"))
 
 
 @blueprint.route("/")

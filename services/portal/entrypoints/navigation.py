@@ -12,6 +12,7 @@ MENU = (
     ("supervision.overview", _l("Supervision"), {"supervisor"}),
     ("inbox.inbox", _l("Inbox"), {"agency_staff"}),
     ("capacity.services", _l("Free places"), {"agency_staff"}),
+    ("ops.indicators", _l("Indicators"), {"ops", "admin", "supervisor"}),
 )
 
 
