@@ -167,7 +167,8 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _announce_when_ready(urls: dict[str, str], stopping: threading.Event) -> None:
+def _announce_when_ready(urls: dict[str, str], stopping: threading.Event,
+                         metrics: tuple[str, ...] = ()) -> None:
     deadline = time.monotonic() + 120
     pending = dict(urls)
     while pending and time.monotonic() < deadline and not stopping.is_set():
@@ -185,6 +186,8 @@ def _announce_when_ready(urls: dict[str, str], stopping: threading.Event) -> Non
             lines += ["  Demo users (password haven-demo): demo-caseworker, demo-agency, demo-supervisor, "
                       "demo-directory-admin, demo-ops, demo-admin", "", "APIs:"]
         lines += [f"  {name:<10} {url}   (API docs: {url}/docs)" for name, url in urls.items() if name != PORTAL.name]
+        if metrics:  # what Prometheus scrapes (README "Metrics, dashboards and alerts")
+            lines += ["Metrics (Prometheus):", *(f"  {url}" for url in metrics)]
         lines += ["Press Ctrl-C to stop.", ""]
         click.echo("\n".join(lines))
 
@@ -231,7 +234,7 @@ def run(no_demo_data: bool) -> None:
     env.setdefault("NOTIFY_REFERRAL_LINK", f"{portal_url}/referrals/{{id}}")
     for spec in SERVICES.values():
         env.setdefault(f"PORTAL_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port(configs[spec.name])}")
-    urls, programs = {}, []
+    urls, programs, metrics = {}, [], []
     for spec in PROCESSES.values():
         config = configs[spec.name]
         programs.append(Program(spec.name, (sys.executable, "-m", "haven", "serve", spec.name), env))
@@ -239,8 +242,12 @@ def run(no_demo_data: bool) -> None:
             programs.append(Program(f"{spec.name}-worker", (sys.executable, "-m", "haven", "worker", spec.name), env))
         shown_host = "127.0.0.1" if config.haven_bind_host in ("0.0.0.0", "::") else config.haven_bind_host
         urls[spec.name] = f"http://{shown_host}:{spec.port(config)}"
+        metrics.append(f"{urls[spec.name]}/metrics")
+        if spec.has_worker:
+            metrics.append(f"http://{shown_host}:{spec.worker_port(config)}/metrics")
     supervisor = Supervisor(programs)
-    threading.Thread(target=_announce_when_ready, args=(urls, supervisor.stopping), daemon=True).start()
+    threading.Thread(target=_announce_when_ready, args=(urls, supervisor.stopping, tuple(metrics)),
+                     daemon=True).start()
     sys.exit(supervisor.run())
 
 

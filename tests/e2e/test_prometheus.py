@@ -24,7 +24,6 @@ import yaml
 from tests.e2e.portal.test_referring_pages import backdate
 from tests.e2e.test_notify import Agencies, receiver_for, sinks, start_haven  # noqa: F401 (sinks: a fixture)
 from tests.support.auth import bearer
-from tests.support.haven_process import PROCESSES, SERVICES
 from tests.support.network import free_port
 from tests.support.observability import RULES, panel_queries, rules
 
@@ -111,10 +110,23 @@ def haven(tmp_path_factory, sinks):
     running.kill_everything()
 
 
+def announced_metrics(haven) -> list[str]:
+    """The /metrics URLs `haven run` printed (after "Metrics (Prometheus):")."""
+    deadline = time.monotonic() + 30
+    while "Metrics (Prometheus):" not in haven.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    listed = haven.log().split("Metrics (Prometheus):", 1)[1].split("Press Ctrl-C", 1)[0]
+    return [line.strip() for line in listed.splitlines() if line.strip()]
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory, haven):
-    targets = {name: f"127.0.0.1:{haven.ports[name]}" for name in PROCESSES}
-    targets |= {f"{name}-worker": f"127.0.0.1:{haven.worker_ports[name]}" for name in SERVICES}
+    """Scraping what `haven run` says to scrape: every process, servers and workers."""
+    names = {f"127.0.0.1:{port}": name for name, port in haven.ports.items()}
+    names |= {f"127.0.0.1:{port}": f"{name}-worker" for name, port in haven.worker_ports.items()}
+    announced = announced_metrics(haven)
+    assert sorted(announced) == sorted(f"http://{address}/metrics" for address in names)
+    targets = {name: address for address, name in names.items()}
     server = Prometheus(tmp_path_factory.mktemp("prometheus"), targets)
     try:
         server.wait_for(f"count(up == 1) == {len(targets)}")

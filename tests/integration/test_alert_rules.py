@@ -83,3 +83,20 @@ def test_the_rules_read_only_metrics_haven_exports():
     is declared in Haven's code."""
     used = {name for rule in rules() for name in metrics_read_by(rule["expr"])}
     assert used and used - declared_metrics() == set()
+
+
+def test_the_local_prometheus_config_loads_the_rules_and_scrapes_every_process_of_haven_run():
+    config_path = RULES.parent / "prometheus-local.yml"
+    result = promtool("check", "config", str(config_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    from haven.cli import PROCESSES
+
+    expected = set()
+    for spec in PROCESSES.values():
+        config = spec.load_config({})
+        expected.add(f"127.0.0.1:{spec.port(config)}")
+        if spec.has_worker:
+            expected.add(f"127.0.0.1:{spec.worker_port(config)}")
+    scraped = {target for job in yaml.safe_load(config_path.read_text())["scrape_configs"]
+               for static in job["static_configs"] for target in static["targets"]}
+    assert scraped == expected
