@@ -7,6 +7,7 @@ import csv
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -30,7 +31,7 @@ def _xlsx(report: Report) -> bytes:
         page.append([report.title])
         page["A1"].font = Font(bold=True, size=13)
         for line in sheet.preamble:
-            page.append(line)
+            page.append([_plain(value) for value in line])
         page.append([])
         page.append(sheet.header)
         header_row = page.max_row
@@ -58,6 +59,8 @@ def _xlsx(report: Report) -> bytes:
 def _plain(value: Value):
     if isinstance(value, (Share, Hours)):
         return value.value
+    if isinstance(value, str):  # a control character cannot be stored in a workbook
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 

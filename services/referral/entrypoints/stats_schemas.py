@@ -47,8 +47,12 @@ def _province() -> f.String:
         **_AREA, "description": "The receiving service's province (as recorded when referred)."})
 
 
+ORGANIZATION_ID = r"^[0-9A-Za-z._:-]{1,128}$"  # a directory id (a UUID) or a token's `org`
+
+
 def _organization() -> f.String:
-    return f.String(validate=v.Length(min=1, max=128), metadata={
+    return f.String(validate=v.Regexp(ORGANIZATION_ID), metadata={
+        "pattern": ORGANIZATION_ID,
         "description": "Referrals this organization sent or received (ops, admin; a supervisor's own only)."})
 
 
