@@ -40,4 +40,5 @@ SPEC = ServiceSpec(
     migrations_package="services.referral.migrations",
     outbox="services.referral.adapters.orm:outbox",
     jobs="services.referral.bootstrap:background_jobs",
+    demo_data="services.referral.demo:load",
 )
