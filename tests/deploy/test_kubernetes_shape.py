@@ -395,3 +395,24 @@ def test_the_reindex_job_runs_haven_reindex_on_the_directorys_database(productio
     url = {e["name"]: e for e in directory["env"]}["DIRECTORY_DATABASE_URL"]
     assert {e["name"]: e for e in container["env"]}["DIRECTORY_DATABASE_URL"] == url
     assert container["envFrom"] == directory["envFrom"], "reindex must read the directory's search settings"
+
+
+def test_each_service_has_its_own_postgresql_cluster_and_every_process_of_it_uses_that_one(production):
+    clusters = {c["metadata"]["name"]: c for c in of_kind(production, "Cluster")}
+    network = Network(production)
+    for service in SERVICES:
+        name = f"haven-{service}-db"
+        cluster = clusters.get(name)
+        assert cluster, f"{service} has no CloudNativePG cluster"
+        assert cluster["spec"]["instances"] >= 3, "a primary and two replicas: failover without data loss"
+        assert cluster["spec"]["bootstrap"]["initdb"]["database"] == f"haven_{service}"
+        assert ":" in cluster["spec"]["imageName"], "pin PostgreSQL's version"
+        users = [w for w in workloads(production)
+                 if any(e["name"] == f"{service.upper()}_DATABASE_URL" for e in w["spec"]["template"]["spec"]["containers"][0].get("env", []))]
+        assert {w["metadata"]["name"] for w in users} >= {service, "haven-migrate"}
+        for workload in users:
+            env = {e["name"]: e for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]}
+            assert env[f"{service.upper()}_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": f"{name}-app", "key": "uri"}
+            assert network.egress(workload["metadata"]["name"], 5432, to_labels={"cnpg.io/cluster": name})
+    assert not network.egress("portal", 5432, to_labels={"cnpg.io/cluster": "haven-referral-db"}), "the portal has no database"
+    assert not network.egress("referral", 5432, to_address="10.0.0.5"), "production reaches only its own clusters"

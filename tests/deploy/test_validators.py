@@ -11,7 +11,6 @@ import yaml
 from tests.deploy import render
 
 ROOT = render.ROOT
-APPLIED = [Path("overlays") / o for o in render.OVERLAYS] + [Path("jobs") / j for j in ("migrate", "reindex")]
 
 
 def k8s_copy(tmp_path: Path) -> Path:
@@ -56,7 +55,7 @@ def test_docker_compose_config_rejects_a_broken_compose_file(tmp_path):
 
 # --- Kubernetes ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("folder", APPLIED, ids=str)
+@pytest.mark.parametrize("folder", render.APPLIED)
 def test_each_overlay_and_job_renders_and_passes_kubernetes_validate_strict(folder, tmp_path):
     objects = render.rendered(render.K8S / folder)
     assert objects, f"{folder} renders nothing"
@@ -79,7 +78,8 @@ def test_operators_resources_match_their_published_crd_schemas(overlay):
 
 def test_the_bundled_crd_schemas_cover_every_operator_kind_used_and_say_where_they_come_from():
     kinds = {o["kind"] for overlay in render.OVERLAYS for o in render.deployment(overlay) if render.is_custom(o)}
-    assert kinds == {"ServiceMonitor", "PrometheusRule", "Kafka", "KafkaNodePool", "KafkaTopic", "Elasticsearch"}
+    assert kinds == {"ServiceMonitor", "PrometheusRule", "Kafka", "KafkaNodePool", "KafkaTopic", "Elasticsearch",
+                     "Cluster"}
     bundled = {kind for _, kind in render.crd_schemas()}
     assert kinds <= bundled
     readme = (render.CRDS / "README.md").read_text()
@@ -113,6 +113,8 @@ def test_kustomize_rejects_an_overlay_naming_a_missing_resource(tmp_path):
     ("Kafka", lambda r: r["spec"]["kafka"]["listeners"][0].pop("tls"), "'tls' is a required property"),
     ("KafkaNodePool", lambda r: r["spec"].update(roles=["leader"]), "leader"),
     ("Elasticsearch", lambda r: r["spec"]["nodeSets"][0].update(count="three"), "three"),
+    ("Cluster", lambda r: r["spec"].update(instances=0), "minimum"),
+    ("Cluster", lambda r: r["spec"]["bootstrap"]["initdb"].update(databse="x"), "databse"),
     ("ServiceMonitor", lambda r: r["spec"]["endpoints"][0].update(interval="often"), "often"),
     ("PrometheusRule", lambda r: r["spec"]["groups"][0].pop("name"), "'name' is a required property"),
 ])

@@ -26,9 +26,13 @@ from tests.deploy import render
 ROOT = render.ROOT
 K8S = render.K8S
 EXAMPLE_SECRET = "secret.example.yaml"
-# Secrets an operator makes and names after its cluster (production overlay): the key each
-# one holds. Referenced, never written in the repository.
-OPERATOR_SECRETS = {"haven-search-es-elastic-user": {"elastic"}}
+# Secrets an operator makes and names after its cluster (production overlay): the keys each
+# one holds, with a value of the shape it makes. Referenced, never written in the repository.
+OPERATOR_SECRETS = {
+    "haven-search-es-elastic-user": {"elastic": "made-by-eck"},
+    **{f"haven-{service}-db-app": {"uri": f"postgresql://haven_{service}:made-by-cnpg@haven-{service}-db-rw.haven:5432/"
+                                          f"haven_{service}"} for service in SERVICES},
+}
 # The compose services that run Haven's image (the others are PostgreSQL, Kafka, ...).
 HAVEN_IMAGE = "haven:dev"
 
@@ -224,9 +228,9 @@ def kustomizations() -> list[Path]:
     return sorted(K8S.rglob("kustomization.yaml"))
 
 
-def applied_kustomizations() -> list[Path]:
-    """What an operator applies: each overlay and each Job folder (the base only through them)."""
-    return sorted((K8S / "overlays").glob("*/kustomization.yaml")) + sorted((K8S / "jobs").glob("*/kustomization.yaml"))
+def image_kustomizations() -> list[Path]:
+    """The kustomizations that set Haven's image (the base does not: each overlay does)."""
+    return [k for k in kustomizations() if "images" in yaml.safe_load(k.read_text())]
 
 
 @pytest.fixture(scope="module", params=render.OVERLAYS)
@@ -289,7 +293,7 @@ def k8s_env(container: dict, objects: list[dict], secret: dict) -> dict[str, str
             ref = variable["valueFrom"]["secretKeyRef"]
             if ref["name"] in OPERATOR_SECRETS:
                 assert ref["key"] in OPERATOR_SECRETS[ref["name"]], f"{ref['name']} holds no key {ref['key']}"
-                env[variable["name"]] = "made-by-the-operator"
+                env[variable["name"]] = OPERATOR_SECRETS[ref["name"]][ref["key"]]
                 continue
             assert ref["name"] == secret["metadata"]["name"], (
                 f"{variable['name']} reads Secret {ref['name']}, but the documented Secret "
@@ -528,8 +532,10 @@ def test_every_manifest_is_listed_in_its_kustomization_except_the_example_secret
 
 
 def test_kustomizations_override_the_same_image_for_every_container(k8s_objects):
-    images = [yaml.safe_load(k.read_text()).get("images") for k in applied_kustomizations()]
-    assert all(images) and all(i == images[0] for i in images), (
+    setting = image_kustomizations()
+    assert {K8S / "overlays" / o / "kustomization.yaml" for o in render.OVERLAYS} <= set(setting)
+    images = [yaml.safe_load(k.read_text())["images"] for k in setting]
+    assert all(i == images[0] for i in images), (
         f"the kustomizations set different images ({images}): migrations and services would run different code")
     (entry,) = images[0]
     expected = f"{entry.get('newName', entry['name'])}:{entry['newTag']}"
