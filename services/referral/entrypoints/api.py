@@ -36,8 +36,9 @@ IF_MATCH = if_match_parameter(required=False)
 def never_cached(response):
     # Answers carry survivors' details for some callers and not others: no shared cache
     # (a proxy, the browser's back button on a shared computer) may keep or mix them. Every
-    # answer under these paths, even one no route of this blueprint gave (a 404, a 405).
-    if request.path.startswith(("/v1/referrals", "/v1/audit")):
+    # answer under these paths, even one no route of this blueprint gave (a 404, a 405). A
+    # supervisor's figures (/v1/stats, /v1/reports: entrypoints/stats.py) are hers alike.
+    if request.path.startswith(("/v1/referrals", "/v1/audit", "/v1/stats", "/v1/reports")):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Vary"] = "Authorization"
     return response

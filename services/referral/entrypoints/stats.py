@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 
 from haven.platform.blueprint import Blueprint
 from haven.platform.openapi import documented
@@ -29,15 +29,6 @@ def stats() -> Stats:
 
 def yearly_reports() -> YearlyReports:
     return current_app.extensions["haven.referral"]["yearly_reports"]
-
-
-@blp.after_app_request
-def never_cached(response):
-    # A supervisor's figures are hers: no shared cache may keep or mix them.
-    if request.path.startswith(("/v1/stats", "/v1/reports")):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Vary"] = "Authorization"
-    return response
 
 
 def measures_body(row: Row, incidents_counted: bool = True) -> dict:
