@@ -299,7 +299,7 @@ def test_the_csv_says_what_the_workbook_says_in_vietnamese_by_default():
                       "SLA và chuyển cấp", "Vụ việc nghiêm trọng"]
     summary = {line[0]: line[1:] for line in lines if line}
     assert summary["Số ca chuyển gửi"][0] == "26"
-    assert summary["Đã nhận hỗ trợ"][0] == "10" and summary["Đã hủy"][0] == "<5"
+    assert summary["Đã chấp nhận"][0] == "10" and summary["Đã hủy"][0] == "<5"
     assert summary["Tỷ lệ được hỗ trợ (trên số ca không hủy)"] == ["", "100.0%"]  # withheld, as in the workbook
     missed, owed = counts(cases())["Deadlines to acknowledge missed"], due(cases(), "acknowledge")
     assert summary["Tỷ lệ trễ hạn xác nhận"][0] == f"{missed / owed * 100:.1f}%"

@@ -90,14 +90,14 @@ WORDS = {
     "sheet.incidents": ("Vụ việc nghiêm trọng", "Serious incidents"),
     "counts.created": ("Số ca chuyển gửi", "Referrals made"),
     "counts.acknowledged": ("Đã xác nhận tiếp nhận", "Acknowledged"),
-    "counts.accepted": ("Đã nhận hỗ trợ", "Accepted"),
+    "counts.accepted": ("Đã chấp nhận", "Accepted"),
     "counts.declined": ("Từ chối", "Declined"),
     "counts.completed": ("Đã hoàn thành", "Completed"),
     "counts.cancelled": ("Đã hủy", "Cancelled"),
     "counts.re_referred": ("Chuyển gửi lại", "Re-referred"),
     "counts.consent_overridden": ("Chuyển gửi không có đồng ý (giám sát viên quyết định)",
                                   "Consent overridden by a supervisor"),
-    "received_help.count": ("Được hỗ trợ (đã nhận hoặc hoàn thành)", "Received help (accepted or completed)"),
+    "received_help.count": ("Được hỗ trợ (đã chấp nhận hoặc hoàn thành)", "Received help (accepted or completed)"),
     "received_help.share": ("Tỷ lệ được hỗ trợ (trên số ca không hủy)", "Share that received help (of those not "
                                                                          "cancelled)"),
     "seek_help": ("Tỷ lệ nạn nhân tìm kiếm sự giúp đỡ từ nhà cung cấp dịch vụ",
@@ -125,8 +125,6 @@ WORDS = {
     "serious_incidents.due": ("Chưa đến hạn báo cáo", "Written report not yet due"),
     "urgency.emergency": ("khẩn cấp", "emergency"), "urgency.high": ("cao", "high"),
     "urgency.normal": ("bình thường", "normal"),
-    "risk.low": ("thấp", "low"), "risk.medium": ("trung bình", "medium"), "risk.high": ("cao", "high"),
-    "risk.severe": ("nghiêm trọng", "severe"),
 }
 
 
