@@ -1,4 +1,4 @@
-"""Write k8s/base/prometheus-rule.yaml: the alert rules of deploy/prometheus/alerts.yml as a
+"""Write k8s/components/prometheus-operator/prometheus-rule.yaml: the alert rules of deploy/prometheus/alerts.yml as a
 prometheus-operator PrometheusRule, so that Compose's Prometheus and the cluster's evaluate
 the same rules. One source: edit alerts.yml, then run
 
@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
-TARGET = ROOT / "k8s" / "base" / "prometheus-rule.yaml"
+TARGET = ROOT / "k8s" / "components" / "prometheus-operator" / "prometheus-rule.yaml"
 
 HEADER = """\
 # GENERATED from deploy/prometheus/alerts.yml by k8s/tools/prometheus_rule.py: do not edit,

@@ -161,7 +161,7 @@ def test_the_prometheus_rule_carries_exactly_the_alert_rules_compose_prometheus_
     groups = yaml.safe_load(alerts.read_text())["groups"]
     assert sum(len(g["rules"]) for g in groups) > 0
     (rule,) = [o for o in render.deployment(overlay) if o["kind"] == "PrometheusRule"]
-    assert rule["spec"]["groups"] == groups, "k8s/base/prometheus-rule.yaml is stale: run python k8s/tools/prometheus_rule.py"
+    assert rule["spec"]["groups"] == groups, "the PrometheusRule is stale: run python k8s/tools/prometheus_rule.py"
     compose_prometheus = render.compose()["services"]["prometheus"]
     mounted = {v["target"]: Path(v["source"]) for v in compose_prometheus["volumes"] if v["type"] == "bind"}
     scrape_config = yaml.safe_load(mounted["/etc/prometheus/prometheus.yml"].read_text())
