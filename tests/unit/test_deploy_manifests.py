@@ -366,7 +366,7 @@ def test_dockerfile_copies_exist_and_are_not_dockerignored():
 
 def test_dockerignore_keeps_local_state_out_of_the_build_context():
     patterns = dockerignore_patterns()
-    for path in (".venv/bin/python", "var/directory.sqlite3", ".git/config", "haven/__pycache__/cli.pyc",
+    for path in (".venv/bin/python", "var/directory.sqlite3", ".git/config", "haven/__pycache__/cli.pyc", ".env",
                  *BUILT_IN_THE_IMAGE):
         assert dockerignored(path, patterns), f"{path} would be sent to the Docker build"
 
@@ -403,6 +403,20 @@ def test_compose_checks_the_health_of_every_long_running_service_and_waits_for_i
         for dependency, how in service.get("depends_on", {}).items():
             expected = "service_completed_successfully" if dependency == "migrate" else "service_healthy"
             assert how["condition"] == expected, f"{name} waits for {dependency} to be {how['condition']}"
+
+
+def test_compose_prometheus_scrapes_every_haven_process_on_its_port(compose):
+    services = compose["services"]
+    mounts = {v["target"]: v["source"] for v in services["prometheus"]["volumes"] if v["type"] == "bind"}
+    scrape = yaml.safe_load(Path(mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    targets = {job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]] for job in scrape["scrape_configs"]}
+    for name, service in services.items():
+        if service.get("image") != HAVEN_IMAGE or name == "migrate":
+            continue
+        spec = PROCESSES[name.removesuffix("-worker")]
+        config = spec.load_config({**image_env(), **compose_env(service)})
+        port = spec.worker_port(config) if name.endswith("-worker") else spec.port(config)
+        assert targets.get(name) == [f"{name}:{port}"], f"Prometheus scrapes {name} at {targets.get(name)}, it listens on {port}"
 
 
 def test_compose_needs_every_credential_from_the_env_file(tmp_path, monkeypatch):
