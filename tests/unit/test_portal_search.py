@@ -15,7 +15,7 @@ from services.portal.domain.opening_hours import Schedule, week
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.search import highlighted, opening_words, tel
 from services.portal.service_layer.ports import Reply
-from services.portal.service_layer.searching import (AreaTree, Searching, SearchFilters, directory_query, excerpt,
+from services.portal.service_layer.searching import (PER_PAGE, AreaTree, Searching, SearchFilters, directory_query, excerpt,
                                                      link_args, marked_parts, read_filters)
 
 OFFICE = {"status": "active", "hours": [{"byday": ["MO", "TU", "WE", "TH", "FR"], "opens_at": "07:30",
@@ -106,7 +106,7 @@ def test_filters_become_the_directory_query():
                                           language="tyz", age="17", gender="female", page="2"))
     assert not problems
     assert directory_query(filters, tree) == {
-        "page": 2, "per_page": 20, "kind": ["shelter", "health"], "province": "01", "commune": "00016",
+        "page": 2, "per_page": PER_PAGE, "kind": ["shelter", "health"], "province": "01", "commune": "00016",
         "lat": 21.03, "lon": 105.85, "radius_km": 2.5, "sort": "distance", "open_now": "true",
         "has_capacity": "true", "language": ["tyz"], "age": 17, "gender": "female"}
     district, _ = read_filters(args(province="01", area="001"))

@@ -459,13 +459,22 @@ def evaluate(columns: Columns, query, viewer) -> Found:
         "language": _counts(language_pairs.value[language_pairs.of(candidates)], c.languages.values),
     }
     names = c.name_rank[candidates]
+    start = (query.page - 1) * query.per_page
     if query.sort == "distance" and nearest is not None:
-        order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched), nearest))
+        # Relevance only breaks ties of distance, so it is scored for the docs that can reach
+        # this page: those no farther than the page's last one (ties at that distance
+        # included), not for every candidate (a word like "bạo lực" matches most of them).
+        near = np.arange(candidates.size)
+        end = start + query.per_page
+        if candidates.size > end:
+            near = np.nonzero(nearest <= np.partition(nearest, end - 1)[end - 1])[0]
+        within = np.lexsort((candidates[near], names[near],
+                             -_relevance(c, candidates[near], alternatives, searched), nearest[near]))
+        order = near[within]
     elif query.sort == "name" or not words:
         order = np.lexsort((candidates, names))
     else:
         order = np.lexsort((candidates, names, -_relevance(c, candidates, alternatives, searched)))
-    start = (query.page - 1) * query.per_page
     chosen = order[start:start + query.per_page]
     page = [int(r) for r in candidates[chosen]]
     distances = {}

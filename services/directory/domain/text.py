@@ -75,16 +75,22 @@ def highlight(text: str, query_terms: list[str], prefix_last: bool = True,
     if not any(term in folded for term in query_terms):
         return None  # cheap test first: most fields of most hits do not match
     aligned = len(folded) == len(text)  # true for Vietnamese: one letter folds to one letter
-    pieces = []
-    last = 0
+    spans = []
     for match in _WORD.finditer(folded if aligned else text):
         word = match.group() if aligned else fold(match.group())
         if word in exact or (prefix and word.startswith(prefix)):
-            pieces.append(html.escape(text[last:match.start()]))
-            pieces.append(f"{start}{html.escape(text[match.start():match.end()])}{end}")
-            last = match.end()
-    if not pieces:
+            spans.append((match.start(), match.end()))
+    if not spans:
         return None
+    pieces = []
+    last = 0
+    for begin, finish in spans:
+        if begin > last:
+            pieces.append(html.escape(text[last:begin]))
+        word = text[begin:finish]
+        # A matched word is letters and digits (nothing to escape) but for what folds to one.
+        pieces.append(start + (word if word.isalnum() else html.escape(word)) + end)
+        last = finish
     pieces.append(html.escape(text[last:]))
     return "".join(pieces)
 

@@ -21,7 +21,10 @@ from typing import Any, Callable, Mapping
 from ..domain.opening_hours import OpenState, Schedule
 from .ports import ServiceApi
 
-PER_PAGE = 20
+# Ten services a page: on a 360 px phone that is already several screens, the nearest ten
+# are the ones she calls first, and the page stays light on a weak signal; "Next page"
+# brings the rest.
+PER_PAGE = 10
 SORTS = ("relevance", "distance", "name")
 GENDERS = ("female", "male")
 OPEN_CHOICES = ("now", "at")

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from services.portal.service_layer.searching import PER_PAGE
 from tests.support.browser import check_page, sign_in
 from tests.support.network import free_port
 from tests.support.portal_client import PortalClient, text_of
@@ -250,7 +251,7 @@ def test_near_a_commune_finds_the_nearest_services_within_the_radius(haven, case
     token = directory_token(haven, "demo-caseworker")
     direct = requests.get(haven.url("directory") + "/v1/search", timeout=10, headers={"Authorization": f"Bearer {token}"},
                           params={"lat": centre["latitude"], "lon": centre["longitude"], "radius_km": 10,
-                                  "sort": "distance", "per_page": 20}).json()
+                                  "sort": "distance", "per_page": PER_PAGE}).json()
     assert [f"/services/{hit['service']['id']}" for hit in direct["items"]] == list(dict.fromkeys(service_links(page)))
     # Every link that changes the search keeps the commune by its code, never as coordinates.
     pager = re.search(r'rel="next" href="([^"]+)"', page.text)
