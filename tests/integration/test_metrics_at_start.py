@@ -53,3 +53,37 @@ def test_response_times_exist_for_every_urgency_and_kind_before_the_first_referr
                          service_kind="trusted_address") is not None
     labels = {key for (name, items) in found for key, _ in items if name.startswith("haven_referral")}
     assert labels <= {"urgency", "service_kind", "action", "deadline", "le"}  # nothing that could identify anyone
+
+
+def test_the_outbox_says_how_long_its_oldest_unsent_event_has_waited(tmp_path):
+    """What HavenOutboxBacklogOld reads: 0 with nothing waiting, the age of the oldest
+    unsent row otherwise, 0 again once it is sent."""
+    from datetime import datetime, timedelta, timezone
+
+    import marshmallow as ma
+    import sqlalchemy as sa
+
+    from haven.platform import db, events
+    from haven.platform.outbox import Outbox
+    from services.referral import SPEC as REFERRAL
+    from services.referral.adapters.orm import outbox as table
+
+    class _Aged(ma.Schema):
+        n = ma.fields.Integer(required=True)
+
+    events.register("org.haven.test.aged.v1", _Aged)
+
+    url = REFERRAL.database_url(REFERRAL.load_config({"HAVEN_DATA_DIR": str(tmp_path)}))
+    REFERRAL.migrations().upgrade(url)
+    engine, outbox = db.create_engine(url), Outbox(table)
+    assert outbox.oldest_age(engine) == 0
+    with engine.begin() as connection:
+        for minutes in (3, 10):  # the older one written second: age is by row order, the relay's order
+            outbox.add(connection, "test-events", "k", events.new_event("org.haven.test.aged.v1", "/test",
+                                                                         {"n": minutes}))
+            connection.execute(table.update().where(table.c.id == sa.select(sa.func.max(table.c.id)).scalar_subquery())
+                               .values(created_at=datetime.now(timezone.utc) - timedelta(minutes=minutes)))
+    assert 175 <= outbox.oldest_age(engine) <= 200  # the first row, three minutes old
+    with engine.begin() as connection:
+        connection.execute(table.update().values(sent_at=datetime.now(timezone.utc)))
+    assert outbox.oldest_age(engine) == 0
