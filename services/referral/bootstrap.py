@@ -41,10 +41,12 @@ def referrals_from(config, engine: Engine, directory: DirectoryLookup | None = N
                      idempotency_window=timedelta(hours=config.referral_idempotency_key_hours))
 
 
-def reports_from(config, engine: Engine, clock: Clock = utc_now) -> YearlyReports:
-    """The indicators (`.stats`) and the yearly report, over the referral database."""
+def reports_from(config, engine: Engine, clock: Clock = utc_now,
+                 directory: DirectoryLookup | None = None) -> YearlyReports:
+    """The indicators (`.stats`) and the yearly report, over the referral database (with
+    the directory's names of areas and kinds, when it answers)."""
     figures = Stats(SqlFigures(engine), SlaPolicy.parse(config.referral_sla), clock, config.haven_stats_min_cell)
-    return YearlyReports(figures, ReportFiles())
+    return YearlyReports(figures, ReportFiles(), directory or DirectoryLookup(config.referral_directory_url))
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -58,7 +60,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     directory = DirectoryLookup(parts.config.referral_directory_url)
     parts.app.extensions["haven.readiness"]["directory"] = NonCritical(directory.check)
     referrals = referrals_from(parts.config, parts.engine, directory)
-    reports = reports_from(parts.config, parts.engine, referrals.now)  # one clock: tests move both
+    reports = reports_from(parts.config, parts.engine, referrals.now, directory)  # one clock: tests move both
     parts.app.extensions["haven.referral"] = {"referrals": referrals, "verifier": parts.verifier,
                                               "stats": reports.stats, "yearly_reports": reports}
     parts.api.register_blueprint(api.blp)

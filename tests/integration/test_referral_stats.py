@@ -240,8 +240,11 @@ def test_the_yearly_report_is_a_vietnamese_workbook_by_default(haven):
                                "SLA và chuyển cấp", "Vụ việc nghiêm trọng"]
     summary = {row[0]: row[1] for row in book["Tóm tắt"].iter_rows(values_only=True) if row and row[0]}
     assert summary["Số ca chuyển gửi"] == 19 and summary["Kỳ báo cáo"] == "01/12/2025 – 30/11/2026"
+    # Areas and kinds by the names the directory gives them.
     areas = {row[0]: row[1] for row in book["Theo địa bàn"].iter_rows(values_only=True) if row and row[0]}
-    assert areas["20"] == 13 and areas["01"] == 6 and areas["Tổng"] == 19
+    assert areas["Lạng Sơn (20)"] == 13 and areas["Hà Nội (01)"] == 6 and areas["Tổng"] == 19
+    kinds = {row[0]: row[1] for row in book["Theo loại dịch vụ"].iter_rows(values_only=True) if row and row[0]}
+    assert kinds["Trợ giúp pháp lý"] == 12 and kinds["Tổng"] == 19
 
 
 def test_the_yearly_report_in_english_as_csv_and_for_one_province(haven):
@@ -252,7 +255,8 @@ def test_the_yearly_report_in_english_as_csv_and_for_one_province(haven):
     assert text.startswith("\ufeffYearly report 2026")
     assert "## By area" in text and "Referrals made,13" in text
     # The province's communes: the shelter's is not told (confidential), so it is unknown and small.
-    assert "\r\n06100,x,12,9," in text and "\r\nUnknown,<5," in text
+    assert "\r\nPhường Lương Văn Tri (06100),x,12,9," in text and "\r\nUnknown,<5," in text
+    assert "\r\nLegal aid,x,12,9," in text
 
 
 def test_referrals_made_before_the_area_was_recorded_count_as_unknown(haven):

@@ -93,6 +93,22 @@ class DirectoryLookup:
             self._kinds = (time.monotonic(), codes)
         return codes
 
+    def area_names(self) -> dict[str, str]:
+        """Area code -> name, for a report's rows; empty when the directory cannot say (the
+        report then shows codes: it is never held up for a name)."""
+        return self._names("/v1/areas", "name")
+
+    def kind_names(self, language: str) -> dict[str, str]:
+        return self._names("/v1/kinds", "name_en" if language == "en" else "name_vi")
+
+    def _names(self, path: str, field: str) -> dict[str, str]:
+        try:
+            answer = self.client.get(path)
+            answer.raise_for_status()
+            return {str(item["code"]): str(item[field]) for item in answer.json()}
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return {}
+
     def _cached(self, service_id: str, why: str) -> ServiceInfo:
         with self._lock:
             entry = self._cache.get(service_id)

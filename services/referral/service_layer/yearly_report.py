@@ -58,6 +58,22 @@ class ReportWriter(Protocol):
     def write(self, report: Report, file_format: str) -> bytes: ...
 
 
+class Names(Protocol):
+    """What the directory calls areas and kinds (code -> name); empty when it cannot say."""
+
+    def area_names(self) -> dict[str, str]: ...
+
+    def kind_names(self, language: str) -> dict[str, str]: ...
+
+
+class NoNames:
+    def area_names(self) -> dict[str, str]:
+        return {}
+
+    def kind_names(self, language: str) -> dict[str, str]:
+        return {}
+
+
 # --- words -------------------------------------------------------------------------------
 
 WORDS = {
@@ -154,8 +170,8 @@ def _share(value: float | None) -> Share | None:
 
 
 class YearlyReports:
-    def __init__(self, stats: Stats, writer: ReportWriter):
-        self.stats, self.writer = stats, writer
+    def __init__(self, stats: Stats, writer: ReportWriter, names: Names | None = None):
+        self.stats, self.writer, self.names = stats, writer, names or NoNames()
 
     def file(self, principal: Principal, year: int, province: str | None = None, organization: str | None = None,
              language: str = "vi", file_format: str = "xlsx") -> tuple[str, bytes]:
@@ -180,11 +196,13 @@ class YearlyReports:
                     [words("note"), words("suppression", low=tables[None].min_cell - 1, min=tables[None].min_cell)],
                     [words("note"), words("cohort")]]
         name = words("filename", year=year) + (f"-{province}" if province else "")
+        areas, kinds = self.names.area_names(), self.names.kind_names(language)
         return Report(words("title", year=year), name, [
             self._summary(words, tables[None], preamble),
             self._grouped(words, "sheet.month", "month", tables["month"], _month_label),
-            self._grouped(words, "sheet.area", "area", tables[area_grouping], _code_label),
-            self._grouped(words, "sheet.kind", "kind", tables["kind"], _code_label),
+            self._grouped(words, "sheet.area", "area", tables[area_grouping],
+                          lambda w, key: _named(w, key, areas, with_code=True)),
+            self._grouped(words, "sheet.kind", "kind", tables["kind"], lambda w, key: _named(w, key, kinds)),
             self._times(words, tables["urgency"]),
             self._sla(words, tables["urgency"]),
             self._incidents(words, tables["month"]),
@@ -280,8 +298,16 @@ def _month_label(words: Words, key: str) -> str:
     return f"{month}/{year}"
 
 
-def _code_label(words: Words, key: str) -> str:
-    return words("unknown") if key == indicators.UNKNOWN else key
+def _named(words: Words, key: str, names: dict[str, str], with_code: bool = False) -> str:
+    """`Lạng Sơn (20)` for an area, `Trợ giúp pháp lý` for a kind; the code alone when the
+    directory gave no name."""
+    if key == indicators.UNKNOWN:
+        return words("unknown")
+    name = names.get(key)
+    if name is None:
+        return key
+    return f"{name} ({key})" if with_code else name
 
 
-__all__ = ["FORMATS", "LANGUAGES", "Hours", "Report", "ReportWriter", "Share", "Sheet", "YearlyReports"]
+__all__ = ["FORMATS", "LANGUAGES", "Hours", "Names", "NoNames", "Report", "ReportWriter", "Share", "Sheet",
+           "YearlyReports"]
