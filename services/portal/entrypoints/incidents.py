@@ -18,8 +18,15 @@ from .referral_page import _show
 
 blueprint = Blueprint("incidents", __name__)
 
+# A missing answer, named (the error summary at the top lists them all).
+NEEDED = {
+    "incident.discovered_date": _l("Enter the date the incident was discovered."),
+    "incident.phoned_date": _l("Enter the date of the phone report."),
+    "incident.phoned_to": _l("Enter the authority you reported it to by phone."),
+    "report.sent_date": _l("Enter the date the written report was sent."),
+    "report.sent_to": _l("Enter the authority the written report was sent to."),
+}
 MESSAGES = {
-    i.NEEDED: _l("This is needed."),
     i.NOT_A_DATE: _l("Enter a real date and time."),
     i.IN_FUTURE: _l("This time is in the future. Enter when it happened."),
     i.TOO_LONG: _l("This is too long. Shorten it."),
@@ -47,6 +54,8 @@ PREFIX = {"mark": "incident", "report": "report"}
 
 def _messages(exc: errors.Rejected) -> dict[str, list[str]]:
     def words(field: str, code: str) -> str:
+        if code == i.NEEDED and field in NEEDED:
+            return str(NEEDED[field])
         if code in MESSAGES:
             return str(MESSAGES[code])
         return str(API_MESSAGES.get(field, NOT_RECORDED))

@@ -192,7 +192,21 @@ def indicators():
                            period=_period_words(shown.period_from, shown.period_to) if shown else "",
                            chart_url=_chart(filters, shown) if shown and shown.groups else None,
                            group_heading=GROUP_HEADINGS.get(filters.group_by, ""),
+                           years=_year_links(filters, shown),
                            measure=ind.measure), status
+
+
+def _year_links(filters: ind.StatsFilters, shown: ind.Figures | None) -> list[tuple[str, str, bool]]:
+    """One link per recent programme year (the one in progress and the three before it), the
+    other filters kept: in December, the year just ended is the one to report."""
+    current = figures.programme_year_of(_today())
+    links = []
+    for year in range(current, current - 4, -1):
+        start, end = figures.programme_year(year)
+        chosen = bool(shown) and (shown.period_from, shown.period_to) == (start.isoformat(), end.isoformat())
+        links.append((f"{start:%m/%Y}–{end:%m/%Y}", url_for(".indicators", **filters.link(**{"from": start.isoformat(),
+                                                                     "to": end.isoformat()})), chosen))
+    return links
 
 
 def _chart(filters: ind.StatsFilters, shown: ind.Figures) -> dict:
@@ -253,8 +267,7 @@ def _years(today: date) -> list[tuple[str, str]]:
     options = []
     for year in range(current, current - 5, -1):
         start, end = figures.programme_year(year)
-        words = _("%(year)s: %(start)s to %(end)s", year=year, start=start.strftime("%d/%m/%Y"),
-                  end=end.strftime("%d/%m/%Y"))
+        words = f"{year} ({start:%m/%Y}–{end:%m/%Y})"
         options.append((str(year), words + (" " + _("(in progress)") if year == current else "")))
     return options
 

@@ -54,10 +54,11 @@ def size(groups: int, series: int, group_by: str, *, narrow: bool) -> tuple[int,
 
 
 def _axis(values: list) -> list[int]:
-    """Whole-number ticks from 0 to a little above the largest bar: counts have no fractions."""
+    """Whole-number ticks from 0 to a step above the largest bar (its printed value needs the
+    room): counts have no fractions."""
     top = max([v for v in values if v is not None] + [4])
     step = max(1, math.ceil(top / 5))
-    return list(range(0, top + step + 1, step))
+    return list(range(0, (math.ceil(top * 1.1 / step) + 1) * step + 1, step))
 
 
 def bar_chart(labels: list[str], series: list[tuple[str, list]], group_by: str, *, narrow: bool = False,

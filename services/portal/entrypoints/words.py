@@ -27,6 +27,8 @@ WORDS: dict[str, dict[str, object]] = {
         "create": _l("Referral sent"), "acknowledge": _l("Seen by the agency"), "accept": _l("Accepted"),
         "decline": _l("Declined"), "complete": _l("Completed"), "cancel": _l("Cancelled"),
         "escalate": _l("Escalated: a deadline was missed"), "re_refer": _l("Referred again"),
+        "incident_marked": _l("Marked as a serious incident"),
+        "incident_reported": _l("Written report of the serious incident recorded"),
     },
     "deadline_kind": {"acknowledge": _l("Agency to confirm it has seen it"), "decide": _l("Agency to decide")},
     "deadline_state": {"pending": _l("Open"), "overdue": _l("Overdue"), "met": _l("Met"), "missed": _l("Missed"),
