@@ -334,6 +334,21 @@ def test_a_row_says_what_the_agency_owes_next_and_a_late_one_is_marked_in_words_
     two = told(notices([notice("created", "webhook", "organization", "delivered", minutes=-5),
                         notice("created", "webhook", "organization", "dead", minutes=-4, attempts=2)]))
     assert [(t.delivered, t.failed, t.partial) for t in two] == [(("webhook",), (), ("webhook",))]
+    # the supervisors' reminders about a serious incident's written report are not the referrer being told
+    reminded = told(notices([notice("created", "email", "user", "delivered", minutes=-9),
+                             notice("incident_due", "email", "user", "delivered", minutes=-2),
+                             notice("incident_missed", "sms", "user", "dead", minutes=-1)]))
+    assert [(t.recipient_kind, t.delivered, t.failed) for t in reminded] == [("user", ("email",), ())]
+
+
+def test_a_serious_incident_reminder_in_the_timeline_names_the_supervisors(app):
+    from services.portal.domain.referral_rows import Notice
+    from services.portal.entrypoints.referring import notice_event, notice_who
+
+    reminder = Notice("incident_missed", "email", "user", "delivered", 1, datetime.now(timezone.utc))
+    with app.test_request_context(headers={"Cookie": "haven_lang=en"}):
+        assert notice_who(reminder) == "The organization's supervisors"
+        assert notice_event(reminder) == "The written report on the serious incident is overdue"
 
 
 def test_my_referrals_rows_show_deadlines_late_marks_and_each_delivery_in_words(tmp_path):

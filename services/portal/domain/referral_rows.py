@@ -113,10 +113,17 @@ def _unsettled(notice: Notice, later: Iterable[Notice]) -> bool:
         for n in later)
 
 
+# Reminders to the referring organization's supervisors about a serious incident's written
+# report: not news for the agency or the referrer, so not in the "who was told" line.
+SUPERVISOR_REMINDERS = frozenset({"incident_due", "incident_missed"})
+
+
 def told(found: Iterable[Notice]) -> tuple[Told, ...]:
     """The summary line's facts: the agency first, then the referrer's side."""
     by_channel: dict[tuple[str, str], list[Notice]] = {}
     for notice in found:
+        if notice.event_kind in SUPERVISOR_REMINDERS:
+            continue
         by_channel.setdefault((notice.recipient_kind, notice.channel), []).append(notice)
     summary = []
     for recipient in (AGENCY, REFERRER):
@@ -130,5 +137,5 @@ def told(found: Iterable[Notice]) -> tuple[Told, ...]:
     return tuple(summary)
 
 
-__all__ = ["AGENCY", "DeadlineMark", "Notice", "REFERRER", "Told", "deadline_marks", "is_late", "next_owed",
+__all__ = ["AGENCY", "DeadlineMark", "Notice", "REFERRER", "SUPERVISOR_REMINDERS", "Told", "deadline_marks", "is_late", "next_owed",
            "notices", "told"]

@@ -20,7 +20,7 @@ from werkzeug.routing import BuildError
 
 from ..domain import referral_form as rules
 from ..domain.errors import Conflict, NotPermitted, ServiceDown, Stale
-from ..domain.referral_rows import AGENCY, Notice, Told
+from ..domain.referral_rows import AGENCY, SUPERVISOR_REMINDERS, Notice, Told
 from ..service_layer.my_referrals import OPEN, Filters, MyReferrals
 from ..service_layer.referring import Referring, Refused, deadlines_of
 from .context import person, require, token, use_case, wiring
@@ -388,8 +388,10 @@ RECIPIENT = {AGENCY: _l("The agency"), "user": _l("The referrer")}
 # notify tells the referring organization's supervisors too when an emergency escalates
 ESCALATION_RECIPIENTS = _l("The referrer or a supervisor")
 REFERRER_SYSTEM = _l("Your organization's system")
+SUPERVISORS = _l("The organization's supervisors")
 EVENT_ACTIONS = {"created": "create", "acknowledged": "acknowledge", "accepted": "accept", "declined": "decline",
-                 "completed": "complete", "cancelled": "cancel", "escalated": "escalate"}
+                 "completed": "complete", "cancelled": "cancel", "escalated": "escalate",
+                 "incident_due": "incident_due", "incident_missed": "incident_missed"}
 
 
 def channel_list(channels) -> str:
@@ -411,6 +413,8 @@ def told_phrases(told: tuple[Told, ...]) -> list[tuple[str, bool]]:
 
 
 def notice_who(notice: Notice) -> str:
+    if notice.event_kind in SUPERVISOR_REMINDERS:
+        return str(SUPERVISORS)
     if notice.recipient_kind == "user" and notice.event_kind == "escalated":
         return str(ESCALATION_RECIPIENTS)
     found = RECIPIENT.get(notice.recipient_kind)

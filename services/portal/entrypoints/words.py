@@ -29,6 +29,8 @@ WORDS: dict[str, dict[str, object]] = {
         "escalate": _l("Escalated: a deadline was missed"), "re_refer": _l("Referred again"),
         "incident_marked": _l("Marked as a serious incident"),
         "incident_reported": _l("Written report of the serious incident recorded"),
+        "incident_due": _l("Reminder: the written report on the serious incident is due"),
+        "incident_missed": _l("The written report on the serious incident is overdue"),
     },
     "deadline_kind": {"acknowledge": _l("Agency to confirm it has seen it"), "decide": _l("Agency to decide")},
     "deadline_state": {"pending": _l("Open"), "overdue": _l("Overdue"), "met": _l("Met"), "missed": _l("Missed"),
