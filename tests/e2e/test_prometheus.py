@@ -205,6 +205,14 @@ def test_every_rule_expression_parses_and_runs(prometheus, lifecycle, rule):
     assert answer["status"] == "success", (rule.get("alert") or rule["record"], answer.get("error"))
 
 
+def test_prometheus_loaded_every_rule_and_evaluates_each_without_error(prometheus, lifecycle):
+    groups = requests.get(f"{prometheus.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    loaded = {rule["name"]: rule for group in groups for rule in group["rules"]}
+    assert set(loaded) == {rule.get("alert") or rule["record"] for rule in rules()}
+    failing = {name: rule.get("lastError") for name, rule in loaded.items() if rule["health"] != "ok"}
+    assert failing == {}
+
+
 def test_the_lifecycle_shows_on_the_dashboards_queries(prometheus, lifecycle):
     def one(expr: str) -> float:
         [value] = prometheus.values(grafana_expr(expr, prometheus))
