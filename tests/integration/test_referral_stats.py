@@ -285,3 +285,21 @@ def test_the_figures_read_alike_on_sqlite_and_postgresql(directory, database_url
     assert total["times"]["acknowledge"] == {"median_seconds": 1800.0, "p90_seconds": 3600.0}
     assert haven.stats(**year_2026(area="06100")).get_json()["total"]["counts"]["created"] == 6
     assert haven.stats(**year_2026(area="00004")).get_json()["total"]["counts"]["created"] == 0
+
+
+def test_serious_incidents_are_counted_by_the_month_they_were_discovered(directory, database_url, tmp_path):
+    haven = Haven(directory, tmp_path, database_url)
+    made = [haven.refer("legal", DECEMBER + timedelta(days=i)) for i in range(6)]
+    haven.now = MARCH
+    for referral_id in made:
+        discovered = (DECEMBER + timedelta(days=40)).isoformat()  # in January, reported by phone at once
+        marked = haven.client.post(f"/v1/referrals/{referral_id}/serious-incident", headers=haven.caseworker,
+                                   json={"discovered_at": discovered, "phoned_at": discovered,
+                                         "phoned_to": "Phòng Văn hóa - Xã hội"})
+        assert marked.status_code == 201, marked.get_json()
+    body = haven.stats(**year_2026(group_by="month")).get_json()
+    # No written report, and the five days passed long ago: every one is missing.
+    assert body["total"]["serious_incidents"] == {"reported": 6, "on_time": 0, "late": 0, "missing": 6, "due": 0}
+    months = {g["key"]: g["measures"]["serious_incidents"]["reported"] for g in body["groups"]}
+    assert months["2026-01"] == 6 and months["2025-12"] == 0
+    assert haven.stats(**year_2026(group_by="month")).get_json()["groups"][0]["measures"]["counts"]["created"] == 6
