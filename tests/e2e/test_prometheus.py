@@ -22,7 +22,7 @@ import requests
 import yaml
 
 from tests.e2e.portal.test_referring_pages import backdate
-from tests.e2e.test_notify import Agencies, receiver_for, sinks, start_haven  # noqa: F401 (sinks: a fixture)
+from tests.e2e.test_notify import CLIENT_REF, PERSONAL, Agencies, receiver_for, sinks, start_haven  # noqa: F401
 from tests.support.auth import bearer
 from tests.support.network import free_port
 from tests.support.observability import RULES, panel_queries, rules
@@ -165,7 +165,8 @@ def lifecycle(haven, prometheus, sinks):
     prometheus.wait_for('sum(haven_referral_sla_breaches_total{urgency="emergency"}) >= 1')
     prometheus.wait_for('sum(haven_notify_attempts_total{channel="webhook",outcome="delivered"}) >= 1')
     prometheus.wait_for_scrapes()
-    return {"helped": helped, "declined": declined, "emergency": emergency}
+    return {"helped": helped, "declined": declined, "emergency": emergency, "shelter": shelter_id,
+            "organizations": [agencies.receiving, agencies.referring], "caseworker": agencies.caseworker}
 
 
 def _emergency_referral(haven, agencies: Agencies) -> str:
@@ -211,6 +212,16 @@ def test_prometheus_loaded_every_rule_and_evaluates_each_without_error(prometheu
     assert set(loaded) == {rule.get("alert") or rule["record"] for rule in rules()}
     failing = {name: rule.get("lastError") for name, rule in loaded.items() if rule["health"] != "ok"}
     assert failing == {}
+
+
+def test_no_label_prometheus_stored_holds_an_id_or_a_personal_value(prometheus, lifecycle):
+    secret = [CLIENT_REF, "PROM-1", *PERSONAL.values(), lifecycle["helped"], lifecycle["declined"],
+              lifecycle["emergency"], lifecycle["shelter"], *lifecycle["organizations"], lifecycle["caseworker"]]
+    names = requests.get(f"{prometheus.url}/api/v1/labels", timeout=10).json()["data"]
+    for name in names:
+        values = requests.get(f"{prometheus.url}/api/v1/label/{name}/values", timeout=10).json()["data"]
+        leaked = [value for value in values for item in secret if item in value]
+        assert leaked == [], (name, leaked)
 
 
 def test_the_lifecycle_shows_on_the_dashboards_queries(prometheus, lifecycle):
