@@ -4,6 +4,9 @@ serious-incident forms (Vietnam time, errors beside their fields) and the yearly
 choices."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import re
 from datetime import date, datetime, timezone
 
@@ -168,8 +171,12 @@ def test_a_chart_draws_no_bar_for_a_hidden_count_and_carries_no_script():
     bars = re.findall(r'<rect[^>]*class="rect reactive', svg)
     assert len(bars) == 4  # 10 and 0 of the first series, 8 and 0 of the second: none for <5 or x
     assert set(re.findall(r'class="value">([^<]*)', svg)) == {"10", "8", "0"}  # 0 is a real figure
-    assert "script-src" not in ops_charts.CHART_CSP and "default-src 'none'" in ops_charts.CHART_CSP
-    assert "'unsafe-inline'" in ops_charts.CHART_CSP  # pygal's <style>, in the image only
+    assert "style=" not in svg  # pygal's tooltip layer (a style attribute) is gone with its script
+    csp = ops_charts.content_security_policy(svg)
+    assert "unsafe-inline" not in csp and "script-src 'self'" in csp and "default-src 'none'" in csp
+    css = html.unescape(re.search(r"<style[^>]*>(.*?)</style>", svg, re.S).group(1))
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"style-src 'self' 'sha256-{digest}'" in csp  # its own <style>, by its hash, and nothing else
 
 
 def test_a_phone_gets_a_narrow_chart_of_horizontal_bars_that_grows_with_its_groups():
