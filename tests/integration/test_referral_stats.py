@@ -217,6 +217,8 @@ def test_bad_questions_and_wrong_callers_get_problem_json(haven, who, query, sta
     assert answer.status_code == status and answer.mimetype == "application/problem+json", answer.get_json()
     if field:
         assert [e["field"] for e in answer.get_json()["errors"]] == [field]
+    if field == "to":  # two valid days that make no period: a rule between parameters
+        assert answer.get_json()["type"] == "urn:haven:problem:inconsistent-fields"
 
 
 @pytest.mark.parametrize("query, status, field", [

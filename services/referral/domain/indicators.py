@@ -36,6 +36,11 @@ class InvalidQuery(refusals.Invalid):
         super().__init__(field, message, location="query")
 
 
+class InconsistentPeriod(InvalidQuery):
+    """`from` and `to`, each a valid day, that make no period: after one another, or too far
+    apart (a rule between two parameters, which the OpenAPI document cannot state)."""
+
+
 # --- the period ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -47,9 +52,9 @@ class Period:
 
     def __post_init__(self):
         if self.first > self.last:
-            raise InvalidQuery("to", "must not be before `from`")
+            raise InconsistentPeriod("to", "must not be before `from`")
         if self.last - self.first > LONGEST_PERIOD:
-            raise InvalidQuery("to", "a period is at most three years")
+            raise InconsistentPeriod("to", "a period is at most three years")
 
     @property
     def starts_at(self) -> datetime:
@@ -317,6 +322,6 @@ def _shown(key: str | None, figures: Raw, index: int, hidden: dict, min_cell: in
     return Row(key, cells, shares, times)
 
 
-__all__ = ["BREAKDOWNS", "GROUPINGS", "INCIDENT_STATES", "IncidentFacts", "InvalidQuery", "Period", "ReferralFacts",
-           "Row", "Table", "UNKNOWN", "VIETNAM", "cell_names", "nearest_rank", "period_of", "programme_year",
-           "programme_year_of", "raw", "table", "vietnam_day"]
+__all__ = ["BREAKDOWNS", "GROUPINGS", "INCIDENT_STATES", "IncidentFacts", "InconsistentPeriod", "InvalidQuery",
+           "Period", "ReferralFacts", "Row", "Table", "UNKNOWN", "VIETNAM", "cell_names", "nearest_rank", "period_of",
+           "programme_year", "programme_year_of", "raw", "table", "vietnam_day"]

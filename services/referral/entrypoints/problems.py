@@ -8,6 +8,7 @@ from haven.platform.errors import Answer
 from haven.platform.field_cipher import CipherError
 
 from ..domain.errors import ConsentRequired, IllegalTransition, InvalidReferral
+from ..domain.indicators import InconsistentPeriod
 from ..service_layer.errors import (DirectoryUnavailable, IdempotencyKeyReused, ReferralNotFound, ServiceNotReferable,
                                     StaleReferral, UnknownService)
 from ..service_layer.incidents import IncidentNotFound
@@ -15,6 +16,7 @@ from ..service_layer.incidents import IncidentNotFound
 ANSWERS = {
     ConsentRequired: Answer(422, "consent-required", "Consent required", fields=True),
     InvalidReferral: Answer(422, "invalid-referral", "Invalid referral", fields=True),
+    InconsistentPeriod: Answer(422, "inconsistent-fields", "Request validation failed", fields=True),
     IllegalTransition: Answer(409, "illegal-transition", "Illegal transition",
                               extensions=lambda exc: {"status_now": exc.status, "action": exc.action}),
     ReferralNotFound: Answer(404, "not-found", "Not Found", detail="No such referral."),
