@@ -112,7 +112,7 @@ def test_health_fails_naming_the_group_when_a_consumer_holds_no_partitions_while
     from haven.platform.eventlog.embedded import EmbeddedEventLog
     from haven.platform.eventlog.health import HealthLimits
 
-    log = EmbeddedEventLog(str(tmp_path / "events.sqlite3"), partitions=1, session_timeout=2.0)
+    log = EmbeddedEventLog(str(tmp_path / "events.sqlite3"), partitions=1, session_timeout=6.0)  # the holder stays a member on a loaded machine
     log.health_limits = HealthLimits(stalled_after=1.0, growing_after=600.0)
     holder = log.consumer("notify", ["referral-events"], instance="a-stuck-member")
 
