@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.portal.test_agency_pages import api_headers, api_step, refer, shelter  # noqa: F401 - a fixture
 from tests.support.browser import check_page, sign_in
+from tests.support.network import free_port
 from tests.support.portal_client import PortalClient, text_of
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -135,6 +137,7 @@ def test_a_supervisor_sees_her_organizations_figures_in_vietnamese_and_a_casewor
     page.goto("/ops")
     expect(page.locator("h1")).to_have_text("Chỉ số")
     expect(page.locator(".ops-scope")).to_contain_text("cơ quan của bạn đã gửi hoặc nhận")
+    check_page(page, "ops-indicators-supervisor")
     caseworker = PortalClient(haven.url("portal"), language="en").sign_in("demo-caseworker")
     refused = caseworker.get("/ops")
     assert refused.status_code == 403 and "Not allowed" in text_of(refused)
@@ -244,3 +247,50 @@ def test_the_yearly_report_downloads_as_xlsx_and_csv(haven, new_person, ops_clie
     wrong = ops_client.get("/ops/report/file?year=1999&format=pdf")
     assert wrong.status_code == 422
     assert 'id="error-year"' in wrong.text and 'id="error-format"' in wrong.text
+
+
+# --- a service that is down --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def portal_with(haven):
+    """`portal_with(directory=..., referral=...)`: a second portal on this Haven (in this
+    process) with one service's address dead (a port nothing listens on). It shares the
+    real portal's data folder, so its session key: a person signed in on the real portal is
+    signed in on it too (cookies do not tell ports apart)."""
+    from werkzeug.serving import make_server
+
+    from services.portal.bootstrap import create_app
+
+    servers = []
+
+    def start(**dead) -> str:
+        urls = {name: f"http://127.0.0.1:{free_port()}" if dead.get(name) else haven.url(name)
+                for name in ("directory", "referral", "notify")}
+        app = create_app({"HAVEN_DATA_DIR": haven.data_dir, "PORTAL_DIRECTORY_URL": urls["directory"],
+                          "PORTAL_REFERRAL_URL": urls["referral"], "PORTAL_NOTIFY_URL": urls["notify"]})
+        server = make_server("127.0.0.1", free_port(), app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_with_the_directory_down_the_figures_still_show_and_with_the_referral_service_down_it_is_said(
+        haven, ops_client, portal_with, referrals):
+    without_directory = PortalClient(portal_with(directory=True), language="en")
+    without_directory.http.cookies.update(ops_client.http.cookies)
+    page = without_directory.get("/ops?group_by=kind&kind=shelter")
+    assert page.status_code == 200, text_of(page)
+    words = text_of(page)
+    assert "referrals made" in words and "shelter" in words  # a kind by its code, the figures all there
+    assert 'name="kind" value="shelter"' in page.text  # the filter is kept for the next view
+
+    without_referral = PortalClient(portal_with(referral=True), language="en")
+    without_referral.http.cookies.update(ops_client.http.cookies)
+    for path in ("/ops", "/ops/incidents", "/ops/report/file?year=2026"):
+        down = without_referral.get(path)
+        assert down.status_code == 503, path
+        assert "The referral service is not answering" in text_of(down), path
