@@ -68,7 +68,8 @@ def use_cases(directory: HavenApi, referral: HavenApi, notify: HavenApi) -> dict
             inbox_page.INBOX: InboxReading(referral, directory, notify, names), inbox_page.KINDS: kinds,
             inbox_page.ACTING: ReferralActing(referral, directory, kinds, names),
             inbox_page.CAPACITY: Capacity(directory),
-            ops_pages.INDICATORS: Indicators(referral, searching), ops_pages.INCIDENTS: SeriousIncidents(referral, names),
+            ops_pages.INDICATORS: Indicators(referral, searching),
+            ops_pages.INCIDENTS: SeriousIncidents(referral, names),
             ops_pages.YEARLY_REPORT: YearlyReport(ApiDownloads(referral))}
 
 

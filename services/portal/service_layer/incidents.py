@@ -22,7 +22,8 @@ STATES = ("due", "missing", "late", "on_time")  # most pressing first
 PER_PAGE = 20
 AUTHORITY_LENGTH, NOTE_LENGTH = 200, 2000  # the API's limits
 
-NEEDED, NOT_A_DATE, IN_FUTURE, TOO_LONG, UNKNOWN_STATE = "needed", "not-a-date", "in-future", "too-long", "unknown-state"
+NEEDED, NOT_A_DATE, IN_FUTURE, TOO_LONG, UNKNOWN_STATE = (
+    "needed", "not-a-date", "in-future", "too-long", "unknown-state")
 
 # The API's field -> the form's field its error is shown beside.
 MARK_FIELDS = {"discovered_at": "incident.discovered_date", "phoned_at": "incident.phoned_date",

@@ -209,9 +209,9 @@ def test_a_caseworker_marks_but_leaves_the_written_report_to_a_supervisor(haven,
     caseworker = PortalClient(haven.url("portal"), language="en").sign_in("demo-caseworker")
     caseworker.get(f"/referrals/{referral['id']}")
     hour_ago = datetime.now(VIETNAM) - timedelta(hours=1)
-    typed = {"incident.discovered_date": hour_ago.strftime("%Y-%m-%d"),
-             "incident.discovered_time": hour_ago.strftime("%H:%M"), "incident.phoned_date": hour_ago.strftime("%Y-%m-%d"),
-             "incident.phoned_time": hour_ago.strftime("%H:%M"), "incident.phoned_to": "Công an phường Ba Đình"}
+    day, clock = hour_ago.strftime("%Y-%m-%d"), hour_ago.strftime("%H:%M")
+    typed = {"incident.discovered_date": day, "incident.discovered_time": clock, "incident.phoned_date": day,
+             "incident.phoned_time": clock, "incident.phoned_to": "Công an phường Ba Đình"}
     answer = caseworker.post(f"/referrals/{referral['id']}/serious-incident", typed)
     assert answer.status_code == 200, text_of(answer)
     words = text_of(answer)
