@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Sequence
 
-from haven.platform import refusals
+import haven.platform.refusals as refusals
 
 from . import sla
 from .model import ACCEPTED, CANCELLED, COMPLETED, DECLINE_REASONS, DECLINED, RISK_LEVELS, URGENCIES, AWAITING
