@@ -272,3 +272,8 @@ def test_the_report_file_comes_from_the_referral_service():
     found = ind.YearlyReport(downloads).file("token", ind.ReportRequest(2026))
     assert downloads.asked == [("/v1/reports/yearly", {"year": 2026, "format": "xlsx", "language": "vi"})]
     assert found.filename == "haven-bao-cao-nam-2026.xlsx"
+
+
+def test_a_charts_axis_counts_in_whole_numbers_with_room_above_the_largest_bar():
+    assert ops_charts._axis([44, 9, None]) == [0, 9, 18, 27, 36, 45, 54]
+    assert ops_charts._axis([1, None]) == [0, 1, 2, 3, 4, 5]  # a few referrals: no 0.2 steps

@@ -72,7 +72,7 @@ def _axis(values: list) -> list[int]:
     room): counts have no fractions."""
     top = max([v for v in values if v is not None] + [4])
     step = max(1, math.ceil(top / 5))
-    return list(range(0, (math.ceil(top * 1.1 / step) + 1) * step + 1, step))
+    return list(range(0, math.ceil(top * 1.1 / step) * step + 1, step))
 
 
 def bar_chart(labels: list[str], series: list[tuple[str, list]], group_by: str, *, narrow: bool = False,
