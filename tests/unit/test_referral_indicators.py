@@ -53,6 +53,8 @@ def test_a_missing_end_of_the_period_is_the_programme_years(first, last, today, 
 @pytest.mark.parametrize("call, field", [
     (lambda: ind.Period(date(2026, 3, 2), date(2026, 3, 1)), "to"),
     (lambda: ind.Period(date(2020, 1, 1), date(2024, 1, 1)), "to"),
+    (lambda: ind.Period(date(2023, 12, 1), date(2026, 12, 1)), "to"),  # three years and a day
+    (lambda: ind.Period(date(2024, 2, 29), date(2027, 3, 1)), "to"),
     (lambda: ind.programme_year(1999), "year"),
     (lambda: ind.programme_year(2101), "year"),
     (lambda: ind.table([], [], ind.programme_year(2026), "name", POLICY, NOW, 5), "group_by"),
@@ -61,6 +63,11 @@ def test_questions_the_indicators_cannot_answer_name_their_parameter(call, field
     with pytest.raises(ind.InvalidQuery) as refused:
         call()
     assert refused.value.field == field and refused.value.location == "query"
+
+
+def test_three_programme_years_are_the_longest_period():
+    assert ind.Period(date(2023, 12, 1), date(2026, 11, 30)).last == date(2026, 11, 30)
+    assert ind.Period(date(2024, 2, 29), date(2027, 2, 28)).first == date(2024, 2, 29)
 
 
 def test_the_nearest_rank_quantile_is_a_value_that_occurred():

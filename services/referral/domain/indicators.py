@@ -25,7 +25,7 @@ VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 UNKNOWN = "unknown"  # the group of referrals made before the receiving area was recorded
 GROUPINGS = ("month", "province", "district", "commune", "kind", "urgency", "risk_level")
 INCIDENT_STATES = ("on_time", "late", "missing", "due")  # as services.referral.domain.incidents names them
-LONGEST_PERIOD = timedelta(days=3 * 366)
+LONGEST_YEARS = 3  # a period covers at most three whole years (three programme years)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -53,7 +53,7 @@ class Period:
     def __post_init__(self):
         if self.first > self.last:
             raise InconsistentPeriod("to", "must not be before `from`")
-        if self.last - self.first > LONGEST_PERIOD:
+        if self.last >= _years_after(self.first, LONGEST_YEARS):
             raise InconsistentPeriod("to", "a period is at most three years")
 
     @property
@@ -70,6 +70,13 @@ class Period:
             months.append(f"{year:04d}-{month:02d}")
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February: the day after 28 February
+        return day.replace(year=day.year + years, day=28) + timedelta(days=1)
 
 
 def programme_year(year: int) -> Period:
