@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Sequence
 import haven.platform.refusals as refusals
 
 from . import sla
+from .incidents import report_state
 from .model import ACCEPTED, CANCELLED, COMPLETED, DECLINE_REASONS, DECLINED, RISK_LEVELS, URGENCIES, AWAITING
 from .suppression import SMALL, TOTAL, Breakdown, suppress
 
@@ -117,9 +118,7 @@ class IncidentFacts:
     report_sent_at: datetime | None
 
     def state(self, now: datetime) -> str:
-        if self.report_sent_at is not None:
-            return "on_time" if self.report_sent_at < self.due_at else "late"
-        return "missing" if now >= self.due_at else "due"
+        return report_state(self.due_at, self.report_sent_at, now)
 
 
 @dataclass(frozen=True)
