@@ -9,6 +9,7 @@ hours past midnight (22:00-06:00) run into the next day.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
@@ -108,6 +109,12 @@ class Schedule:
         """Open or closed at an aware `moment`, and when that changes next."""
         if not self.active:
             return OpenState(open=False, taking_referrals=False)
+        # Openings start and end on whole minutes, so the state is the same all minute: a
+        # results page asks for ten services, and the same services come back search after
+        # search.
+        return _state_in_minute(self, moment.replace(second=0, microsecond=0))
+
+    def _state_at(self, moment: datetime) -> OpenState:
         zone = ZoneInfo(self.timezone)
         here = moment.astimezone(zone).replace(tzinfo=None)
         stretches = self.stretches(here.date(), HORIZON_DAYS)
@@ -120,6 +127,11 @@ class Schedule:
             if start > here:
                 return OpenState(open=False, next_opens_at=start.replace(tzinfo=zone))
         return OpenState(open=False)
+
+
+@lru_cache(maxsize=4096)
+def _state_in_minute(schedule: Schedule, minute: datetime) -> OpenState:
+    return schedule._state_at(minute)
 
 
 def week(service: Mapping) -> list[tuple[str, list[tuple[str, str]]]]:
