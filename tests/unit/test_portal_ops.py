@@ -164,6 +164,14 @@ def test_groups_are_named_in_words(app):
         assert ops.group_labels("kind", ["shelter"], FakeReference()) == ["Nhà tạm lánh"]
 
 
+def test_a_narrowed_view_names_its_area_and_kind(app):
+    filters, _ = ind.StatsFilters.from_query({"area": "00004", "kind": "legal_aid"}, FakeReference())
+    with force_locale("en"):
+        assert ops.scope_names(filters, FakeReference()) == ["Phường Ngọc Hà", "Legal aid"]
+        assert ops.scope_names(filters, None) == ["00004", "legal_aid"]  # the directory down: by code
+    assert ops.scope_names(ind.StatsFilters(), FakeReference()) == []
+
+
 def test_a_chart_draws_no_bar_for_a_hidden_count_and_carries_no_script():
     svg = ops_charts.bar_chart(["12/2025", "01/2026", "02/2026"], [("Made", [10, "<5", 0]), ("Helped", [8, "x", 0])],
                                "month")

@@ -159,6 +159,21 @@ def group_labels(group_by: str, keys: list[str], reference) -> list[str]:
     return found
 
 
+def scope_names(filters: ind.StatsFilters, reference) -> list[str]:
+    """The area and kind a view is narrowed to, by name: the page says what its figures cover."""
+    tree = reference.areas() if reference is not None else None
+    kinds = {k["code"]: k for k in reference.kinds()} if reference is not None else {}
+    names = []
+    place = filters.area or filters.province
+    if place:
+        area = tree.by_code.get(place) if tree is not None else None
+        names.append(area.name if area is not None else place)
+    if filters.kind:
+        kind = kinds.get(filters.kind) or {}
+        names.append(kind.get(f"name_{current_language()}") or kind.get("name_vi") or filters.kind)
+    return names
+
+
 def _period_words(start: str, end: str) -> str:
     def day(text):
         try:
@@ -192,7 +207,7 @@ def indicators():
                            period=_period_words(shown.period_from, shown.period_to) if shown else "",
                            chart_url=_chart(filters, shown) if shown and shown.groups else None,
                            group_heading=GROUP_HEADINGS.get(filters.group_by, ""),
-                           years=_year_links(filters, shown),
+                           years=_year_links(filters, shown), scope=scope_names(filters, reference),
                            measure=ind.measure), status
 
 

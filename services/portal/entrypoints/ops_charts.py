@@ -64,7 +64,7 @@ def size(groups: int, series: int, group_by: str, *, narrow: bool) -> tuple[int,
     width = NARROW if narrow else WIDTH
     if not _horizontal(group_by, narrow):
         return width, 340
-    return width, min(3000, max(220, 90 + 26 * groups * max(1, series)))
+    return width, min(3000, max(220, 90 + 26 * groups * max(1, series) + (20 * series if narrow else 0)))
 
 
 def _axis(values: list) -> list[int]:
@@ -84,7 +84,7 @@ def bar_chart(labels: list[str], series: list[tuple[str, list]], group_by: str, 
     drawn = [(name, [chart_value(v) for v in values]) for name, values in series]
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(style=STYLE, width=width, height=height, js=[], disable_xml_declaration=True,
-                 legend_at_bottom=True, legend_at_bottom_columns=max(1, len(series)), show_legend=len(series) > 1,
+                 legend_at_bottom=True, legend_at_bottom_columns=1 if narrow else max(1, len(series)), show_legend=len(series) > 1,
                  print_values=True, print_values_position="top",
                  x_label_rotation=0 if horizontal or len(labels) <= 6 else 40, truncate_label=24 if narrow else 30,
                  truncate_legend=40, no_data_text=no_data, y_labels=_axis([v for _, vs in drawn for v in vs]),

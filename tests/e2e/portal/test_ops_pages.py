@@ -119,6 +119,9 @@ def test_filters_by_area_kind_and_period_work_without_javascript_and_a_wrong_per
     page.locator("#field-group_by").select_option("area")
     page.locator(".ops-filter-form button[type=submit]").click()
     assert "province=" in page.url and "kind=shelter" in page.url
+    expect(page.locator(".ops-filters summary")).to_contain_text("2 chosen")  # closed: the figures come first
+    expect(page.locator(".ops-scope")).to_contain_text("(Thành phố Hà Nội, Shelter)")  # what the figures cover
+    page.locator(".ops-filters summary").click()
     expect(page.locator("#field-area")).to_be_visible()  # the province's communes are offered now
     province = re.search(r"province=([^&]+)", page.url).group(1)
     figures = stats(haven, "demo-ops", group_by="commune", province=province, kind="shelter")
