@@ -241,8 +241,8 @@ def test_the_incident_list_asks_for_whole_days_and_names_the_agencies():
     filters, problems = i.IncidentFilters.from_query({"state": "missing", "discovered_from": "2026-11-01",
                                                       "discovered_to": "2026-11-30", "page": "2"})
     assert problems == {}
-    assert filters.query() == {"page": 2, "per_page": 20, "state": "missing", "from": "2026-11-01",
-                               "to": "2026-12-01"}  # the API's `to` is exclusive: the 30th is included
+    assert filters.query() == {"page": 2, "per_page": 20, "state": "missing", "from": "2026-11-01T00:00:00+07:00",
+                               "to": "2026-12-01T00:00:00+07:00"}  # the API's `to` is exclusive: the 30th is in
     _, problems = i.IncidentFilters.from_query({"state": "forgotten", "discovered_to": "30/11/2026"})
     assert problems == {"state": i.UNKNOWN_STATE, "discovered_to": i.NOT_A_DATE}
     api = FakeApi({"/v1/serious-incidents": {"total": 21, "page": 2, "per_page": 20, "items": [

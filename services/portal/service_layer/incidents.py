@@ -129,14 +129,16 @@ class IncidentFilters:
         return cls(state, days.get("discovered_from", ""), days.get("discovered_to", ""), page), problems
 
     def query(self, per_page: int = PER_PAGE) -> dict:
-        """`/v1/serious-incidents` parameters: its `to` is exclusive, the form's last day is not."""
+        """`/v1/serious-incidents` parameters: whole Vietnamese days as times with their offset
+        (the API takes no bare date); its `to` is exclusive, the form's last day is not."""
         params: dict = {"page": self.page, "per_page": per_page}
         if self.state:
             params["state"] = self.state
         if self.discovered_from:
-            params["from"] = self.discovered_from
+            params["from"] = rules.vietnam_time(self.discovered_from, "00:00").isoformat()
         if self.discovered_to:
-            params["to"] = (date.fromisoformat(self.discovered_to) + timedelta(days=1)).isoformat()
+            next_day = (date.fromisoformat(self.discovered_to) + timedelta(days=1)).isoformat()
+            params["to"] = rules.vietnam_time(next_day, "00:00").isoformat()
         return params
 
     def link(self, **change) -> dict:

@@ -23,6 +23,7 @@ from tests.support.network import free_port
 from tests.support.portal_client import PortalClient, text_of
 
 VIETNAM = timezone(timedelta(hours=7))
+DUE_DISCOVERED_AGO = timedelta(hours=2)
 
 
 def stats(haven, username: str, **params) -> dict:
@@ -53,7 +54,7 @@ def referrals(haven, shelter):  # noqa: F811 - the imported fixture
     api_step(haven, declined["id"], "decline", {"reason": "duplicate"})
     now = datetime.now(VIETNAM).replace(microsecond=0)
     mark_incident(haven, missing["id"], now - timedelta(days=6))
-    mark_incident(haven, due["id"], now - timedelta(hours=2))
+    mark_incident(haven, due["id"], now - DUE_DISCOVERED_AGO)
     return {"accepted": accepted, "declined": declined, "missing": missing, "due": due}
 
 
@@ -163,6 +164,12 @@ def test_the_serious_incidents_list_puts_the_missing_report_first_with_how_late_
     page.locator(".ops-filters button[type=submit]").click()
     expect(page.locator(".incident-row", has_text="Written report due")).to_have_count(0)
     expect(page.locator(".incident-row").first).to_contain_text("Written report missing")
+    # By the day of discovery (Vietnam days, both included): the due one's day, not 6 days ago.
+    day = (datetime.now(VIETNAM) - DUE_DISCOVERED_AGO).strftime("%Y-%m-%d")
+    answer = page.goto(f"/ops/incidents?discovered_from={day}&discovered_to={day}")
+    assert answer.status == 200
+    expect(page.locator(".incident-row", has_text="Written report due").first).to_be_visible()
+    expect(page.locator(".incident-row", has_text="Written report missing")).to_have_count(0)
 
 
 def test_a_supervisor_marks_a_serious_incident_and_records_the_written_report_on_the_referral_page(
