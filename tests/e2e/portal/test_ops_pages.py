@@ -254,9 +254,12 @@ def test_the_yearly_report_downloads_as_xlsx_and_csv(haven, new_person, ops_clie
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert any("Tóm tắt" in cell for row in rows for cell in row)
 
-    wrong = ops_client.get("/ops/report/file?year=1999&format=pdf")
-    assert wrong.status_code == 422
-    assert 'id="error-year"' in wrong.text and 'id="error-format"' in wrong.text
+    answer = page.goto("/ops/report/file?year=1999&format=pdf")
+    assert answer.status == 422
+    expect(page.locator("#error-year")).to_have_text("Choose a year from the list.")
+    expect(page.locator("#error-format")).to_have_text("Choose from the list.")
+    expect(page.locator("#field-year")).to_have_value(year)  # the report's year, not 1999
+    check_page(page, "ops-yearly-report-errors")
 
 
 # --- a service that is down --------------------------------------------------------------------
