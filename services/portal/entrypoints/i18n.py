@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.numbers import format_decimal
 from flask import Flask, current_app, g, has_app_context, request
-from flask_babel import Babel, get_locale, get_translations, gettext as _
+from flask_babel import Babel, get_locale
 
 from ..domain.times import moment
+from .translation import gettext as _, translations
 from .words import choices, word
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -122,18 +123,6 @@ def distance(km) -> str:
     else:
         shown = format_decimal(tenths, locale=language)
     return _("%(km)s km", km=shown)
-
-
-def translations():
-    """This request's catalog, looked up once: a results page translates a few hundred
-    strings, and Flask-Babel finds the catalog anew for each (a quarter of the page's time)."""
-    locale = getattr(g.get("_flask_babel"), "babel_locale", None)  # changes under force_locale
-    cached = g.get("portal_translations")
-    if cached is None or cached[0] is not locale or locale is None:
-        translations_now = get_translations()
-        g.portal_translations = (getattr(g.get("_flask_babel"), "babel_locale", None), translations_now)
-        return translations_now
-    return cached[1]
 
 
 def install(app: Flask, translations_folder: Path, default_language: str) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from babel.dates import format_date
-from flask import Blueprint, jsonify, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
@@ -21,6 +22,7 @@ from ..domain.opening_hours import WEEKDAYS, OpenState, dates, week
 from ..service_layer.searching import SearchPage, Searching, link_args, read_filters
 from .context import person, token, use_case, wiring
 from .i18n import VIETNAM, current_language
+from .translation import gettext as _
 from .sessions import passive
 from .words import word
 
@@ -127,10 +129,11 @@ def opening_words(state: OpenState, now: datetime, status: str = "active") -> tu
 
 def search_url(args) -> str:
     """/search with these query arguments (pairs: a name may repeat)."""
-    from urllib.parse import urlencode
-
     query = urlencode(list(args))
-    return url_for("search.search") + (f"?{query}" if query else "")
+    path = g.get("search_path")
+    if path is None:  # built once a request: a results page links to /search twenty times
+        path = g.search_path = url_for("search.search")
+    return path + (f"?{query}" if query else "")
 
 
 def tel(number: str) -> str:

@@ -2,9 +2,9 @@
 `no_capacity` or `acknowledged`: it shows "No free places" or "Đã xác nhận"."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from .translation import gettext, marked as _l  # marked here, translated by word() and choices()
 
-WORDS: dict[str, dict[str, object]] = {
+WORDS: dict[str, dict[str, str]] = {
     "status": {
         "sent": _l("Sent, waiting for the agency"), "acknowledged": _l("Seen by the agency"),
         "accepted": _l("Accepted"), "completed": _l("Completed"), "declined": _l("Declined"),
@@ -60,8 +60,8 @@ def word(group: str, code) -> str:
     if code is None or code == "":
         return ""
     found = WORDS.get(group, {}).get(str(code))
-    return str(found) if found is not None else str(code).replace("_", " ")
+    return gettext(found) if found is not None else str(code).replace("_", " ")
 
 
 def choices(group: str) -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in WORDS[group].items()]
+    return [(code, gettext(label)) for code, label in WORDS[group].items()]
