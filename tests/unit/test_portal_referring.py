@@ -301,11 +301,14 @@ ANSWERED_LATE = listed("33333333-3333-4333-8333-333333333333", status="accepted"
 class ReferralList:
     """The referral API's list: every query answers from these rows (by status when asked)."""
 
-    def __init__(self, *items):
-        self.items, self.calls = list(items), []
+    def __init__(self, *items, incidents=()):
+        self.items, self.calls, self.incidents = list(items), [], list(incidents)
 
     def get(self, path, token, params=None):
         self.calls.append((path, dict(params or {})))
+        if path == "/v1/serious-incidents":
+            found = [i for i in self.incidents if (params or {}).get("state") in (None, i["state"])]
+            return Reply({"total": len(found), "page": 1, "per_page": 1, "items": found[:1]})
         assert path == "/v1/referrals", "a list never reads a referral one by one"
         status = (params or {}).get("status")
         found = [i for i in self.items if status in (None, i["status"])]
@@ -400,4 +403,18 @@ def test_the_supervisor_sees_late_and_escalated_first_from_the_list_alone(tmp_pa
     # still waiting past its deadline first, then the one answered late
     assert late.index("overdue by 3 hours") < late.index("Agency to confirm it has seen it: Missed")
     assert "23 hours left" in waiting.split("Refer with a consent override")[0]
-    assert {path for path, _ in referral.calls} == {"/v1/referrals"}  # no notify inbox, no referral read
+    assert {path for path, _ in referral.calls} == {"/v1/referrals", "/v1/serious-incidents"}  # no referral read
+    assert "Every serious incident's written report has been sent." in words
+
+
+def test_the_supervisor_sees_how_many_serious_incidents_still_owe_their_written_report(tmp_path):
+    owed = [{"referral_id": f"r{n}", "state": state} for n, state in enumerate(["missing", "missing", "due", "late"])]
+    referral = ReferralList(IN_TIME, incidents=owed)
+    client, _ = portal(tmp_path, Down("directory", DIRECTORY_ANSWERS), referral, roles=("supervisor",))
+    page = client.get("/supervision")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    words = text_of(html)
+    assert "Written reports overdue: 2" in words and "Written reports still to send: 1" in words
+    assert 'href="/ops/incidents?state=missing"' in html and 'href="/ops/incidents?state=due"' in html
+    assert "has been sent" not in words

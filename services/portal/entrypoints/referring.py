@@ -371,7 +371,19 @@ def overview():
     seen = my_referrals().overview(token())
     kinds = _list_context(Filters())
     return render_template("supervision.html", late=seen.late, waiting=seen.waiting, counts=seen.counts,
-                           kinds=kinds, referral_page=referral_page, search_url=search_page())
+                           kinds=kinds, referral_page=referral_page, search_url=search_page(),
+                           incidents=_incidents_to_report())
+
+
+def _incidents_to_report() -> dict[str, int]:
+    """How many of her organization's serious incidents still owe their written report:
+    overdue (`missing`) and not yet due (`due`)."""
+    from .ops import INCIDENTS  # the ops pages own the incidents' use case (and import this module)
+    from ..service_layer.incidents import IncidentFilters
+
+    listing = use_case(INCIDENTS)
+    return {state: listing.listing(token(), IncidentFilters(state=state), per_page=1).total
+            for state in ("missing", "due")}
 
 
 # --- who was told, in words ----------------------------------------------------------------

@@ -420,16 +420,19 @@ def portal_without_directory(haven, tmp_path_factory):
     thread.join(10)
 
 
-def test_the_ops_landing_page_a_refusal_and_a_service_that_is_down_read_well(new_person, chromium, demo,
-                                                                   portal_without_directory):
+def test_the_landing_page_a_refusal_and_a_service_that_is_down_read_well(new_person, chromium, demo,
+                                                                        portal_without_directory):
+    # The directory's administrator has no page of her own in the portal yet: a landing page.
+    admin = new_person(width=1280).new_page()
+    sign_in(admin, "demo-directory-admin")
+    expect(admin.locator("h1")).to_have_text("Xin chào, Quản trị danh bạ (demo)")
+    expect(admin.locator("main")).to_contain_text("Bạn đăng nhập với vai trò: Quản trị danh bạ")
+    check_page(admin, "journey-landing-directory-admin")
     ops = new_person(width=1280).new_page()
-    sign_in(ops, "demo-ops")
-    expect(ops.locator("h1")).to_have_text("Welcome, Vận hành (demo)")  # demo-ops reads English
-    expect(ops.locator("main")).to_contain_text("You are signed in as: Operations")
-    check_page(ops, "journey-landing-ops")
+    sign_in(ops, "demo-ops")  # lands on the indicators (tests/e2e/portal/test_ops_pages.py)
     answer = ops.goto("/supervision")  # not their work: said plainly, not a raw error
     assert answer.status == 403
-    expect(ops.locator("h1")).to_have_text("Not allowed")
+    expect(ops.locator("h1")).to_have_text("Not allowed")  # demo-ops reads English
     expect(ops.locator("main")).to_contain_text("Ask your supervisor")
     check_page(ops, "journey-not-allowed")
 
