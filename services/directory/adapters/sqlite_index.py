@@ -345,7 +345,7 @@ class SqliteProviderIndex(ProviderIndex):
             names = suggested_names(self._columns(connection), words, limit)
         return suggestions(names, text, limit)
 
-    LISTINGS_CACHED = 5000
+    LISTINGS_CACHED = 10_000  # keys; a listing without a confidential place is one value under two
 
     def _listings(self, connection, rowids: list[int], viewer: Viewer) -> list[tuple[Listing, dict]]:
         """The page's listings, redacted for the viewer. A rowid's content never changes (a
@@ -359,7 +359,10 @@ class SqliteProviderIndex(ProviderIndex):
         for rowid, payload in payloads(connection, missing).items():
             listing = listing_from_dict(payload)
             public = redact_listing(listing, PUBLIC)
-            whole, redacted = (listing, payload), (public, listing_to_dict(public))
+            whole = (listing, payload)
+            # Most services have no confidential place: the public view is the listing itself,
+            # and one entry serves both (no second encoding, no second copy in memory).
+            redacted = whole if public is listing else (public, listing_to_dict(public))
             found[rowid] = whole if private else redacted
             with self._listing_lock:
                 self._listing_cache[(path, rowid, True)] = whole
