@@ -65,14 +65,14 @@ COMMON_SETTINGS: list[Setting] = [
 ]
 
 
-def service_settings(name: str, default_port: int, threads: int = 4) -> list[Setting]:
+def service_settings(name: str, default_port: int, threads: int = 4, threads_why: str = "") -> list[Setting]:
     prefix = name.upper()
     return [
         Setting(f"{prefix}_PORT", c.port, str(default_port), f"HTTP port of the {name} service."),
         Setting(f"{prefix}_WORKER_PORT", c.port, str(default_port + 100),
                 f"Port of the {name} background worker's /metrics and /healthz (`haven worker {name}`)."),
         Setting(f"{prefix}_THREADS", c.integer(1, 64), str(threads),
-                f"Threads per gunicorn worker of the {name} service (gthread)."),
+                f"Threads per gunicorn worker of the {name} service (gthread).{threads_why}"),
         Setting(f"{prefix}_DATABASE_URL", c.database_url, None,
                 f"SQLAlchemy URL of the {name} database (postgresql://...). Unset: embedded SQLite "
                 f"file `{name}.sqlite3` in HAVEN_DATA_DIR, migrated on start. When set, run "

@@ -36,9 +36,15 @@ SEARCH_SETTINGS = [
 SPEC = ServiceSpec(
     name="directory",
     default_port=8001,
-    # Two threads: search is CPU-bound, and more threads per worker only add GIL contention
-    # and tail latency (the benchmark's p95 drops by a third with 2 instead of 4).
-    settings=COMMON_SETTINGS + service_settings("directory", 8001, threads=2) + SEARCH_SETTINGS,
+    # One thread: search is CPU-bound, and more threads per worker only add GIL contention
+    # and tail latency (the benchmark's p95 dropped by a third from 4 threads to 2, and the
+    # portal's results page's p95 by a tenth from 2 to 1).
+    settings=COMMON_SETTINGS + service_settings(
+        "directory", 8001, threads=1,
+        threads_why=" One: a search is CPU work under Python's interpreter lock, so a second thread in a worker "
+                    "adds no throughput and only makes searches share the core, which slows the slowest ones; "
+                    "requests wait their turn in the worker's event loop instead. Scale with HAVEN_WORKERS or "
+                    "replicas.") + SEARCH_SETTINGS,
     app_factory="services.directory.bootstrap:create_app",
     migrations_package="services.directory.migrations",
     demo_data="services.directory.demo:load",

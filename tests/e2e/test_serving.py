@@ -1,5 +1,5 @@
-"""The HTTP serving set-up under `haven serve directory` (gunicorn, two workers of two
-threads): slow and idle clients starve no one, the server's own refusals are problem+json,
+"""The HTTP serving set-up under `haven serve directory` (gunicorn, two workers of one
+thread each): slow and idle clients starve no one, the server's own refusals are problem+json,
 and no refusal writes the request line or its query string into the log."""
 from __future__ import annotations
 
