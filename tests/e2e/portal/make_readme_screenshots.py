@@ -1,12 +1,14 @@
-"""Make the README's two screenshots from a real Haven with its demo data:
+"""Make the README's screenshots from a real Haven with its demo data:
 
     .venv/bin/python -m tests.e2e.portal.make_readme_screenshots
 
 - docs/screenshots/search-360.png: a caseworker's search results on a phone (360 px);
 - docs/screenshots/inbox-1280.png: the demo shelter's inbox on a desktop, with a few
-  referrals in it (sent here through the referral API as a caseworker would).
+  referrals in it (sent here through the referral API as a caseworker would);
+- docs/screenshots/ops-1280.png: the programme year's indicators as ops see them, from the
+  demo data's referrals.
 
-Run by hand when the pages change, look at the two pictures, and commit them; CI does not
+Run by hand when the pages change, look at the pictures, and commit them; CI does not
 run it (docs/ is not rewritten on every run). It starts its own `haven run` in a temporary
 folder on free ports and stops it at the end.
 """
@@ -97,6 +99,13 @@ def main() -> int:
                     page.goto("/inbox")
                     page.locator("#inbox-list").wait_for()
                     shoot(page, DOCS / "inbox-1280.png")
+
+                    ops = browsers.new_context(chromium, haven.url("portal"), width=1280)
+                    page = ops.new_page()
+                    page.set_viewport_size({"width": 1280, "height": 1500})
+                    browsers.sign_in(page, "demo-ops")  # lands on the indicators
+                    page.locator("h1").wait_for()
+                    shoot(page, DOCS / "ops-1280.png")
                 finally:
                     chromium.close()
         finally:
