@@ -5,8 +5,8 @@
 - docs/screenshots/search-360.png: a caseworker's search results on a phone (360 px);
 - docs/screenshots/inbox-1280.png: the demo shelter's inbox on a desktop, with a few
   referrals in it (sent here through the referral API as a caseworker would);
-- docs/screenshots/ops-1280.png: the programme year's indicators as ops see them, from the
-  demo data's referrals.
+- docs/screenshots/ops-1280.png: the indicators of the programme year that ended last, as ops
+  see them, from the demo data's referrals.
 
 Run by hand when the pages change, look at the pictures, and commit them; CI does not
 run it (docs/ is not rewritten on every run). It starts its own `haven run` in a temporary
@@ -104,6 +104,9 @@ def main() -> int:
                     page = ops.new_page()
                     page.set_viewport_size({"width": 1280, "height": 1500})
                     browsers.sign_in(page, "demo-ops")  # lands on the indicators
+                    # the programme year just ended (what agencies report on in December), not
+                    # the one that began on 1 December
+                    page.locator(".ops-years a").nth(1).click()
                     page.locator("h1").wait_for()
                     shoot(page, DOCS / "ops-1280.png")
                 finally:
