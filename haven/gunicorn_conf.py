@@ -3,6 +3,7 @@
 Bind address, port and worker counts come from Haven's own configuration and are set by
 `haven serve`; this file holds what does not vary between services.
 """
+import gc
 import logging
 import os
 
@@ -48,6 +49,13 @@ def on_starting(server):
 
 def post_worker_init(worker):
     _configure_logging()
+    # The application is loaded: what exists now (modules, classes, templates, catalogs)
+    # lives as long as the worker. Frozen, the collector no longer walks it on every full
+    # collection, which stops all of a worker's threads: under the portal benchmark a
+    # portal worker spent 1.0 s in 6 full collections (the longest 220 ms) in 24 s, and
+    # 0.7 s (190 ms) frozen.
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker):
