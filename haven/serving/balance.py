@@ -120,4 +120,9 @@ class FairShare:
         now = time.monotonic()
         if self._waiting_since is None:
             self._waiting_since = now
-        return now - self._waiting_since >= STARVED_SECONDS
+        if now - self._waiting_since < STARVED_SECONDS:
+            return False
+        # One connection per starved interval: a burst of them must not all follow it here
+        # while the worker they were waiting for catches up.
+        self._waiting_since = now
+        return True

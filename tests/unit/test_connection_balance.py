@@ -62,6 +62,9 @@ def test_a_connection_nobody_accepts_is_taken_after_a_moment(listener, monkeypat
         assert not busy.may_accept(5, [listener])
         now[0] += balance.STARVED_SECONDS
         assert busy.may_accept(5, [listener])  # the less busy worker is stuck: take it
+        assert not busy.may_accept(6, [listener])  # one a starved interval, not the whole backlog
+        now[0] += balance.STARVED_SECONDS * 1.5
+        assert busy.may_accept(6, [listener])
     finally:
         client.close()
 
