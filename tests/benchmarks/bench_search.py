@@ -290,18 +290,23 @@ def keep_alive(environ: dict, connections: list[int], rounds: int, seconds: floa
             for number in range(1, rounds + 1):
                 pids = children_of(server.pid)
                 before = {pid: cpu_seconds(pid) for pid in pids}
+                started = time.monotonic()
                 phase = drive(port, "search", seconds, n)
-                used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+                elapsed = time.monotonic() - started
+                kept = [pid for pid in children_of(server.pid) if pid in before]  # a replaced worker drops out
+                used = {pid: cpu_seconds(pid) - before[pid] for pid in kept}
                 total = sum(used.values()) or 1.0
-                figures.append((phase, [used[pid] / total for pid in pids]))
-            best = max(phase["rps"] for phase, _ in figures)
-            for number, (phase, shares) in enumerate(figures, 1):
+                figures.append((phase, [used[pid] / total for pid in kept], total / elapsed, len(kept) < len(pids)))
+            best = max(phase["rps"] for phase, *_ in figures)
+            for number, (phase, shares, cores, replaced) in enumerate(figures, 1):
                 print(f"    round {number}: {phase['rps']:7.1f} req/s ({phase['rps'] / best:4.0%} of the best round)  "
                       f"p50 {phase['p50_ms']:6.1f} ms  p95 {phase['p95_ms']:6.1f} ms  {phase['errors']} errors  "
-                      f"workers' CPU: " + " / ".join(f"{share:.0%}" for share in shares), flush=True)
-            worst = min(phase["rps"] for phase, _ in figures) / best
+                      f"workers' CPU: " + " / ".join(f"{share:.0%}" for share in shares)
+                      + f" ({cores:.2f} cores)" + ("  a worker was replaced (HAVEN_MAX_REQUESTS)" if replaced else ""),
+                      flush=True)
+            worst = min(phase["rps"] for phase, *_ in figures) / best
             print(f"    worst round: {worst:.0%} of the best (target >= 85 %); smallest worker share: "
-                  f"{min(min(shares) for _, shares in figures):.0%}", flush=True)
+                  f"{min(min(shares) for _, shares, *_ in figures):.0%}", flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
