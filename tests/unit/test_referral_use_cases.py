@@ -186,3 +186,19 @@ def test_a_delivery_report_is_recorded_and_the_newest_shows_on_the_referral(have
     haven.referrals.delivery_status.record(report("dead", T0))  # an older report arriving late changes nothing
     shown = haven.referrals.reading.get(CASEWORKER, rid, ORIGIN).notifications
     assert [(n["channel"], n["outcome"], n["at"]) for n in shown] == [("email", "delivered", T0 + MINUTE)]
+
+
+def test_a_timer_round_skips_a_referral_that_fails_and_handles_the_rest(caplog):
+    from services.referral.service_layer.rounds import each_on_its_own
+
+    def handle(referral_id):
+        if referral_id == "r2":
+            raise RuntimeError("the database said no about Nguyễn Thị Lan")  # never logged
+        return 1
+
+    with caplog.at_level("ERROR", logger="haven.referral"):
+        assert each_on_its_own(["r1", "r2", "r3"], handle, "escalating a referral") == 2
+    [record] = caplog.records
+    assert record.getMessage() == "escalating a referral failed; skipped until the next round"
+    assert (record.referral_id, record.error) == ("r2", "RuntimeError")
+    assert "Lan" not in caplog.text

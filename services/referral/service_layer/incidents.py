@@ -15,7 +15,6 @@ A referral the caller may not see is not found (404), as everywhere; one they ma
 not act on this way is NotPermitted (403)."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,9 +29,9 @@ from .access import EVERY_REFERRAL_ROLES, REFERRING_ROLES, SYSTEM, actor_of, rea
 from .commands import IncidentFilters, MarkIncident, Origin, Page, RecordWrittenReport
 from .errors import ReferralNotFound
 from .ports import Clock
+from .rounds import each_on_its_own
 from .unit_of_work import ReferralUnitOfWork, UnitOfWorkFactory
 
-log = logging.getLogger("haven.referral")
 
 SUPERVISOR = "supervisor"
 
@@ -151,14 +150,7 @@ class Incidents:
         now = self.clock()
         with self.uow() as uow:
             due = uow.incidents.to_remind(now, limit)
-        sent = 0
-        for referral_id in due:
-            try:
-                sent += self._remind(referral_id, now)
-            except Exception as exc:  # noqa: BLE001 — the next incident must still be reminded
-                log.error("an incident reminder failed; skipped until the next round",
-                          extra={"referral_id": referral_id, "error": type(exc).__name__})
-        return sent
+        return each_on_its_own(due, lambda referral_id: self._remind(referral_id, now), "an incident reminder")
 
     def _remind(self, referral_id: str, now: datetime) -> int:
         with self.uow() as uow:

@@ -2,16 +2,14 @@
 next deadlines after a change of policy. Personal fields are neither decrypted nor touched."""
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from ..domain import sla
 from .access import SYSTEM
 from .commands import Origin
 from .ports import Clock, Metrics
+from .rounds import each_on_its_own
 from .unit_of_work import UnitOfWorkFactory
-
-log = logging.getLogger("haven.referral")
 
 
 class SlaTimers:
@@ -24,14 +22,7 @@ class SlaTimers:
         now = self.clock()
         with self.uow() as uow:
             due = uow.referrals.due(now, limit)
-        raised = 0
-        for referral_id in due:
-            try:
-                raised += self._escalate(referral_id, now)
-            except Exception as exc:  # noqa: BLE001 — the next referral must still be escalated
-                log.error("escalating a referral failed; skipped until the next round",
-                          extra={"referral_id": referral_id, "error": type(exc).__name__})
-        return raised
+        return each_on_its_own(due, lambda referral_id: self._escalate(referral_id, now), "escalating a referral")
 
     def _escalate(self, referral_id: str, now: datetime) -> int:
         with self.uow() as uow:
