@@ -83,6 +83,7 @@ class FairShare:
         self.table = table
         self.slot: int | None = None
         self._waiting_since: float | None = None  # when a connection was first seen waiting
+        self._last_shed = 0.0
 
     def start(self) -> None:
         if self.table is not None:
@@ -91,6 +92,22 @@ class FairShare:
     def stop(self) -> None:
         if self.slot is not None:
             self.table.stop(self.slot)
+
+    def over_share(self, connections: int) -> bool:
+        """Whether to close one of this worker's connections after its next answer: it holds
+        two or more than another accepting worker (one that started late, or replaced
+        another), so the client's reconnection goes there. At most one every RECHECK_SECONDS,
+        so a backlog is handed over a connection at a time."""
+        if self.slot is None:
+            return False
+        fewest = self.table.fewest_elsewhere(self.slot)
+        if fewest is None or connections <= fewest + 1:
+            return False
+        now = time.monotonic()
+        if now - self._last_shed < RECHECK_SECONDS:
+            return False
+        self._last_shed = now
+        return True
 
     def publish(self, connections: int) -> None:
         if self.slot is not None:

@@ -111,6 +111,11 @@ class HavenWorker(ThreadWorker):
     def worker_connections(self, value: int) -> None:
         self._connection_cap = value
 
+    def handle_request(self, req, conn):
+        if self.alive and self.fair.over_share(self.nr_conns):
+            req.must_close = True  # answered with Connection: close; the client reconnects elsewhere
+        return super().handle_request(req, conn)
+
     def wait_for_and_dispatch_events(self, timeout):
         if self.fair.balanced and not self._accepting and self.alive:
             timeout = min(timeout, RECHECK_SECONDS)  # look again soon: another worker may fill up

@@ -74,3 +74,19 @@ def test_a_full_table_leaves_a_worker_free_to_accept(listener):
     worker(table, 101).publish(0)
     late = worker(table, 102)
     assert late.slot is None and late.may_accept(50, [listener])
+
+
+def test_a_worker_holding_two_more_than_another_hands_one_connection_over_at_a_time(monkeypatch):
+    table = ConnectionTable(slots=4)
+    busy, late = worker(table, 101), worker(table, 102)
+    now = [100.0]
+    monkeypatch.setattr(balance.time, "monotonic", lambda: now[0])
+    late.publish(0)
+    assert not busy.over_share(1)  # one more than the other: even enough
+    assert busy.over_share(2)
+    assert not busy.over_share(2)  # one at a time
+    now[0] += balance.RECHECK_SECONDS * 1.5
+    assert busy.over_share(2)
+    late.stop()  # the other stops accepting: nothing to hand over to
+    now[0] += 1
+    assert not busy.over_share(5)
