@@ -288,7 +288,7 @@ def keep_alive(environ: dict, connections: list[int], rounds: int, seconds: floa
     try:
         wait_ready(port)
         # Warm-up: the page cache and each worker's decoded listings fill as searches find
-        # services (a first round after 3 s of warm-up measured a fifth below the next two).
+        # services; the rounds measure a server that has been up a while, not its first seconds.
         drive(port, "search", warm_up, 8)
         for n in connections:
             print(f"  N = {n} persistent connections:")
