@@ -45,15 +45,17 @@ SEARCHES = [("tam lanh", "shelter"), ("cho o an toan", "shelter"), ("tham van", 
 
 
 def results_path(rng: random.Random) -> str:
-    """A caseworker's search: words without diacritics, a kind, near a place; a third of
-    them open now."""
+    """A caseworker's search as the page's form sends it: words without diacritics, a kind,
+    near her location within a distance (a hotline is national: no distance); a third of
+    them open at a set weekday morning ("open now" would find a different share of
+    services at each hour the benchmark is run)."""
     lat, lon = rng.choice(CENTRES)
     text, kind = rng.choice(SEARCHES)
-    params = [("q", text), *([("kind", kind)] if kind else []),
-              ("lat", round(lat + rng.uniform(-0.05, 0.05), 4)), ("lon", round(lon + rng.uniform(-0.05, 0.05), 4)),
-              ("radius_km", rng.choice([10, 20, 30]))]
+    near = [("lat", round(lat + rng.uniform(-0.05, 0.05), 4)), ("lon", round(lon + rng.uniform(-0.05, 0.05), 4)),
+            ("radius", rng.choice([10, 20, 30]))]
+    params = [("q", text), *([("kind", kind)] if kind else []), *(near if kind != "hotline" else [])]
     if rng.random() < 1 / 3:
-        params.append(("open_now", "1"))
+        params += [("open", "at"), ("at", "2026-12-07T10:00")]
     return "/search?" + urlencode(params)
 
 
