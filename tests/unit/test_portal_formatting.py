@@ -2,8 +2,11 @@
 Vietnamese formats by default, English on request, never a raw code."""
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from babel.dates import format_timedelta
 from flask_babel import force_locale
 
 from services.portal.entrypoints import i18n
@@ -39,6 +42,18 @@ def test_deadlines_read_as_time_left_or_overdue_in_both_languages(app):
         assert i18n.ago(NOW - timedelta(minutes=5), now=NOW) == "5 phút trước"
     assert i18n.overdue(NOW - timedelta(seconds=1), now=NOW)
     assert not i18n.overdue(NOW + timedelta(seconds=1), now=NOW)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_duration_reads_as_babel_would_write_it(app, language):
+    # The portal works out the unit and keeps the words; babel's format_timedelta is the reference.
+    rng = random.Random(7)
+    seconds = [0, 0.4, 1, 59, 65, 66, 67, 3599, 3600, 3960, 3961, 86400, 95040, 95041, 604800, 691200, 10**9,
+               -4000] + [rng.uniform(0, 10**8) for _ in range(400)] + [rng.uniform(0, 10**5) for _ in range(400)]
+    with force_locale(language):
+        for value in seconds:
+            assert i18n.duration(value) == format_timedelta(timedelta(seconds=abs(value)), threshold=1.1,
+                                                            locale=language), value
 
 
 def test_distances_and_numbers_follow_the_language(app):
@@ -77,3 +92,15 @@ def test_every_code_of_the_referral_service_has_words():
              "age_group": client.AGE_GROUPS, "gender": client.GENDERS}
     for group, codes in lists.items():
         assert set(codes) <= set(WORDS[group]), f"{group}: no words for {set(codes) - set(WORDS[group])}"
+
+
+def test_a_templates_words_are_translated_escaped_and_formatted_as_jinja_does(app):
+    from flask import render_template_string
+
+    with force_locale("en"):
+        assert render_template_string('{{ _("%(distance)s away", distance=d) }}', d="<b>2 km</b>") == \
+            "&lt;b&gt;2 km&lt;/b&gt; away"  # a variable is escaped into the words
+        assert render_template_string('{{ _("100%% sure") }}') == "100% sure"  # always a format string
+        assert render_template_string('{{ _("Filters") }}') == "Filters"
+    with force_locale("vi"):
+        assert render_template_string('{{ _("Filters") }}') == "Bộ lọc"

@@ -3,7 +3,7 @@ tap (a bed was just taken, a survivor just left)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from flask_babel import gettext as _
 
 from ..domain import errors

@@ -7,7 +7,7 @@ The referral service decides who may do which (403 otherwise)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 
 from ..domain import errors
 from ..domain.referral_form import errors_by_field

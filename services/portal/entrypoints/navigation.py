@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import g, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 # endpoint, label, roles that see it

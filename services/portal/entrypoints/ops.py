@@ -15,7 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 
 from ..domain import errors, figures
 from ..service_layer import incidents as i

@@ -11,7 +11,7 @@ import json
 import logging
 
 from flask import Flask, g, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..domain import errors

@@ -5,7 +5,7 @@ without reloading."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import errors

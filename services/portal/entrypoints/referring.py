@@ -15,7 +15,7 @@ from datetime import datetime
 
 from babel.lists import format_list
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import referral_form as rules
@@ -23,7 +23,7 @@ from ..domain.errors import Conflict, NotPermitted, ServiceDown, Stale
 from ..domain.referral_rows import AGENCY, SUPERVISOR_REMINDERS, Notice, Told
 from ..service_layer.my_referrals import OPEN, Filters, MyReferrals
 from ..service_layer.referring import Referring, Refused, deadlines_of
-from .context import person, require, token, use_case, wiring
+from .context import person, require, token, use_case
 from .i18n import current_language
 from .problems import SERVICE_NAMES
 from .words import word

@@ -7,18 +7,28 @@ changes under `force_locale`.
 """
 from __future__ import annotations
 
-from flask import g, has_app_context
-from flask_babel import get_translations
+from flask import g
+from flask_babel import LazyString, get_translations
+
+
+def request_globals():
+    """This request's (app context's) `g` itself, or None outside one: read through the
+    proxy once, not once per attribute."""
+    try:
+        return g._get_current_object()
+    except RuntimeError:
+        return None
 
 
 def translations():
-    if not has_app_context():
+    store = request_globals()
+    if store is None:
         return get_translations()  # Flask-Babel's: no catalog outside a request, the words as written
-    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
-    cached = g.get("portal_translations")
+    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
+    cached = getattr(store, "portal_translations", None)
     if cached is None or cached[0] is not locale or locale is None:
         found = get_translations()
-        g.portal_translations = (getattr(g.get("_flask_babel"), "babel_locale", None), found)
+        store.portal_translations = (getattr(getattr(store, "_flask_babel", None), "babel_locale", None), found)
         return found
     return cached[1]
 
@@ -27,6 +37,12 @@ def gettext(string: str, **variables) -> str:
     """Flask-Babel's gettext (same catalog, same `%(name)s` formatting), without its lookups."""
     text = translations().ugettext(string)
     return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """Flask-Babel's lazy_gettext over the gettext above: a string defined once (a table of
+    messages) and translated each time it is shown."""
+    return LazyString(gettext, string, **variables)
 
 
 def marked(string: str) -> str:
