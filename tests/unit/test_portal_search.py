@@ -13,7 +13,7 @@ from markupsafe import Markup
 from services.portal.domain.errors import ServiceDown
 from services.portal.domain.opening_hours import Schedule, week
 from services.portal.entrypoints import i18n
-from services.portal.entrypoints.search import highlighted, opening_words, tel
+from services.portal.entrypoints.search import highlighted, near_options, opening_words, service_url, tel
 from services.portal.service_layer.ports import Reply
 from services.portal.service_layer.searching import (PER_PAGE, AreaTree, Searching, SearchFilters, directory_query, excerpt,
                                                      link_args, marked_parts, read_filters)
@@ -333,6 +333,38 @@ def test_the_places_to_search_near_are_those_with_a_centre_by_province():
     places = [(province.name, options) for province, options in AreaTree.of(HANOI).places()]
     assert places == [("Thành phố Hà Nội", [("001", "Quận Ba Đình"), ("00016", "Phường Ngọc Hà, Quận Ba Đình")]),
                       ("Tỉnh Lạng Sơn", [("06184", "Thị trấn Đồng Đăng")])]
+
+
+def test_the_near_list_offers_every_place_by_province_with_hers_chosen(app):
+    tree = AreaTree.of(HANOI + [{"code": "06185", "name": "Xã <b>&", "level": "commune", "parent_code": "20",
+                                 "centre": {"latitude": 21.9, "longitude": 106.7}}])
+    options = near_options(tree, "00016", "No commune chosen")
+    assert isinstance(options, Markup)
+    assert options.count("<option") == 5 and options.count('<optgroup label="') == 2
+    assert '<option value="00016" selected>Phường Ngọc Hà, Quận Ba Đình</option>' in options
+    assert options.count(" selected") == 1
+    assert "Xã &lt;b&gt;&amp;" in options and "<b>" not in options  # names are escaped
+    # Written once per list and language: the next page with another choice marks only that one.
+    assert near_options(tree, "001", "No commune chosen").count(" selected") == 1
+    assert '<option value="001" selected>' in near_options(tree, "001", "No commune chosen")
+    assert " selected" not in near_options(tree, "", "No commune chosen")
+    assert " selected" not in near_options(tree, "99999", "No commune chosen")  # not in the list: nothing chosen
+    assert near_options(tree, "", "Chưa chọn xã").startswith('<option value="">Chưa chọn xã</option>')
+
+
+def test_a_result_links_to_its_service_page_carrying_a_re_referral_on(app):
+    from flask import Flask
+
+    from services.portal.entrypoints.search import blueprint
+
+    pages = Flask(__name__)
+    pages.register_blueprint(blueprint)
+    service = "5b0c3f4e-8d2a-4c59-9c1e-2f7a6b1d0e11"
+    referral = "0f8a2b1c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
+    with pages.test_request_context("/search"):
+        assert service_url(service) == f"/services/{service}"
+        assert service_url(service, referral) == f"/services/{service}?re_refer={referral}"
+        assert service_url("a/b?c") == "/services/a%2Fb%3Fc"  # an id is never read as a path or a query
 
 
 @pytest.mark.parametrize("centre", [{"latitude": 95, "longitude": 105}, {"latitude": "21", "longitude": 105},

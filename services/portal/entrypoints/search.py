@@ -7,20 +7,21 @@ JavaScript; static/search.js only adds the autocomplete and "near me".
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from babel.dates import format_date
 from flask import Blueprint, g, jsonify, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from .translation import lazy_gettext as _l
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 from ..domain.errors import Rejected, ServiceDown, SignInRequired
 from ..domain.opening_hours import WEEKDAYS, OpenState, dates, week
-from ..service_layer.searching import SearchPage, Searching, link_args, read_filters
-from .context import person, token, use_case, wiring
+from ..service_layer.searching import AreaTree, SearchPage, Searching, link_args, read_filters
+from .context import person, token, use_case
 from .i18n import VIETNAM, current_language
 from .translation import gettext as _
 from .sessions import passive
@@ -136,6 +137,40 @@ def search_url(args) -> str:
     return path + (f"?{query}" if query else "")
 
 
+_ANY_SERVICE = "00000000-0000-0000-0000-000000000000"
+
+
+def service_url(service_id: str, re_refer: str = "") -> str:
+    """A service's page (carrying a re-referral on). Its path is built once a request and
+    the id put in: url_for costs tens of microseconds, and every result links to its page."""
+    pattern = g.get("service_path")
+    if pattern is None:
+        pattern = g.service_path = url_for("search.service", service_id=_ANY_SERVICE)
+    path = pattern.replace(_ANY_SERVICE, quote(str(service_id), safe=""))
+    return f"{path}?{urlencode({'re_refer': re_refer})}" if re_refer else path
+
+
+def near_options(tree: AreaTree, chosen: str, nothing: str) -> Markup:
+    """The "near a commune or district" list's options, by province. Every search page
+    shows all of them (a province's worth, or a country's), so they are written once per
+    area list and language, and the chosen one marked in the written text."""
+    options = _near_options(tree, str(nothing))
+    if chosen:
+        option = f'<option value="{escape(chosen)}">'
+        options = options.replace(option, option[:-1] + " selected>", 1)
+    return Markup(options)
+
+
+@functools.lru_cache(maxsize=8)  # one area list at a time (re-read every few minutes), two languages
+def _near_options(tree: AreaTree, nothing: str) -> str:
+    options = [f'<option value="">{escape(nothing)}</option>']
+    for province, places in tree.places():
+        options.append(f'<optgroup label="{escape(province.name)}">')
+        options += [f'<option value="{escape(code)}">{escape(text)}</option>' for code, text in places]
+        options.append("</optgroup>")
+    return "\n".join(options)
+
+
 def tel(number: str) -> str:
     """A phone number as a tel: link takes it (digits and a leading +)."""
     return re.sub(r"[^0-9+]", "", str(number or ""))
@@ -158,7 +193,7 @@ def _messages(problems: dict[str, str]) -> dict[str, list[str]]:
 def _helpers() -> dict:
     return {"highlighted": highlighted, "kind_name": kind_name, "language_name": language_name,
             "opening_words": opening_words, "search_url": search_url, "link_args": link_args,
-            "refer_url": refer_url, "tel": tel}
+            "refer_url": refer_url, "service_url": service_url, "near_options": near_options, "tel": tel}
 
 
 @blueprint.route("/search")

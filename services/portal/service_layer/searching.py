@@ -264,6 +264,7 @@ class AreaTree:
             self.children.setdefault(area.parent, []).append(area)
         for found in self.children.values():
             found.sort(key=lambda a: a.name)
+        self._places: list | None = None  # the tree never changes: computed once
 
     @classmethod
     def of(cls, body: list) -> "AreaTree":
@@ -284,6 +285,11 @@ class AreaTree:
         """The districts and communes a search can be "near" (those with a centre), by
         province, as (code, words) options: a district, then its communes named with it
         ("Phường Ngọc Hà, Quận Ba Đình": two communes of one name in two districts differ)."""
+        if self._places is None:
+            self._places = self._near_places()
+        return self._places
+
+    def _near_places(self) -> list[tuple[Area, list[tuple[str, str]]]]:
         found = []
         for province in self.provinces():
             options = []
