@@ -3,13 +3,13 @@ tap (a bed was just taken, a survivor just left)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from .translation import lazy_gettext as _l
 from flask_babel import gettext as _
 
 from ..domain import errors
 from ..service_layer import capacity as c
 from .context import require, token, use_case
 from .inbox import CAPACITY
+from .translation import lazy_gettext as _l
 
 blueprint = Blueprint("capacity", __name__)
 

@@ -7,7 +7,6 @@ The referral service decides who may do which (403 otherwise)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from .translation import lazy_gettext as _l
 
 from ..domain import errors
 from ..domain.referral_form import errors_by_field
@@ -15,6 +14,7 @@ from ..service_layer import incidents as i
 from .context import require, token, use_case
 from .ops import INCIDENTS
 from .referral_page import _show
+from .translation import lazy_gettext as _l
 
 blueprint = Blueprint("incidents", __name__)
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask import g, request, url_for
-from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
+
+from .translation import lazy_gettext as _l
 
 # endpoint, label, roles that see it
 MENU = (

@@ -15,7 +15,6 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
-from .translation import lazy_gettext as _l
 
 from ..domain import errors, figures
 from ..service_layer import incidents as i
@@ -24,6 +23,7 @@ from . import ops_charts
 from .context import person, token, use_case
 from .i18n import VIETNAM, current_language, duration, number
 from .referring import down_message
+from .translation import lazy_gettext as _l
 from .words import word
 
 blueprint = Blueprint("ops", __name__)

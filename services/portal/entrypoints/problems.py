@@ -11,11 +11,11 @@ import json
 import logging
 
 from flask import Flask, g, redirect, render_template, request, url_for
-from .translation import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..domain import errors
 from .security import CSRF_FIELD, CsrfRefused
+from .translation import lazy_gettext as _l
 
 log = logging.getLogger("haven.portal")
 

@@ -5,7 +5,6 @@ without reloading."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import errors
@@ -15,6 +14,7 @@ from ..service_layer import acting as a
 from .context import person, require, token, use_case
 from .inbox import ACTING, INBOX
 from .sessions import passive
+from .translation import lazy_gettext as _l
 
 blueprint = Blueprint("referral", __name__)
 

@@ -15,7 +15,6 @@ from datetime import datetime
 
 from babel.lists import format_list
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from .translation import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from ..domain import referral_form as rules
@@ -26,6 +25,7 @@ from ..service_layer.referring import Referring, Refused, deadlines_of
 from .context import person, require, token, use_case
 from .i18n import current_language
 from .problems import SERVICE_NAMES
+from .translation import lazy_gettext as _l
 from .words import word
 
 blueprint = Blueprint("referring", __name__)

@@ -14,7 +14,6 @@ from urllib.parse import quote, urlencode
 
 from babel.dates import format_date
 from flask import Blueprint, g, jsonify, render_template, request, url_for
-from .translation import lazy_gettext as _l
 from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
@@ -25,6 +24,7 @@ from .context import person, token, use_case
 from .i18n import VIETNAM, current_language
 from .translation import gettext as _
 from .sessions import passive
+from .translation import lazy_gettext as _l
 from .words import word
 
 blueprint = Blueprint("search", __name__)
