@@ -22,7 +22,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from ..domain.times import moment
-from .translation import gettext as _, request_globals, translations
+from .translation import gettext as _, request_globals, request_locale, translations
 from .words import choices, word
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -33,7 +33,7 @@ LANGUAGE_COOKIE = "haven_lang"
 def current_language() -> str:
     # Read from Flask-Babel's per-request locale once it is chosen (force_locale changes it
     # too): a results page asks a hundred times, and get_locale() with str() costs ~10 µs.
-    locale = getattr(getattr(request_globals(), "_flask_babel", None), "babel_locale", None) or get_locale()
+    locale = request_locale(request_globals()) or get_locale()
     return locale.language if locale is not None else "vi"
 
 

@@ -22,9 +22,8 @@ from ..domain.opening_hours import WEEKDAYS, OpenState, dates, week
 from ..service_layer.searching import AreaTree, SearchPage, Searching, link_args, read_filters
 from .context import person, token, use_case
 from .i18n import VIETNAM, current_language
-from .translation import gettext as _
 from .sessions import passive
-from .translation import lazy_gettext as _l
+from .translation import gettext as _, lazy_gettext as _l
 from .words import word
 
 blueprint = Blueprint("search", __name__)
@@ -128,25 +127,30 @@ def opening_words(state: OpenState, now: datetime, status: str = "active") -> tu
     return _("Closed now"), detail, "warn"
 
 
+def _path(endpoint: str, **values) -> str:
+    """url_for, once a request per endpoint: it costs tens of microseconds, and a results
+    page links to /search twenty times and to a service page from every result."""
+    built = g.get("portal_paths")
+    if built is None:
+        built = g.portal_paths = {}
+    path = built.get(endpoint)
+    if path is None:
+        path = built[endpoint] = url_for(endpoint, **values)
+    return path
+
+
 def search_url(args) -> str:
     """/search with these query arguments (pairs: a name may repeat)."""
     query = urlencode(list(args))
-    path = g.get("search_path")
-    if path is None:  # built once a request: a results page links to /search twenty times
-        path = g.search_path = url_for("search.search")
-    return path + (f"?{query}" if query else "")
+    return _path("search.search") + (f"?{query}" if query else "")
 
 
 _ANY_SERVICE = "00000000-0000-0000-0000-000000000000"
 
 
 def service_url(service_id: str, re_refer: str = "") -> str:
-    """A service's page (carrying a re-referral on). Its path is built once a request and
-    the id put in: url_for costs tens of microseconds, and every result links to its page."""
-    pattern = g.get("service_path")
-    if pattern is None:
-        pattern = g.service_path = url_for("search.service", service_id=_ANY_SERVICE)
-    path = pattern.replace(_ANY_SERVICE, quote(str(service_id), safe=""))
+    """A service's page (carrying a re-referral on): its path with this id put in."""
+    path = _path("search.service", service_id=_ANY_SERVICE).replace(_ANY_SERVICE, quote(str(service_id), safe=""))
     return f"{path}?{urlencode({'re_refer': re_refer})}" if re_refer else path
 
 

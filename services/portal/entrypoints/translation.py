@@ -20,15 +20,21 @@ def request_globals():
         return None
 
 
+def request_locale(store):
+    """The locale Flask-Babel chose for this request (force_locale changes it too), or None
+    before it has chosen one."""
+    return getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
+
+
 def translations():
     store = request_globals()
     if store is None:
         return get_translations()  # Flask-Babel's: no catalog outside a request, the words as written
-    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
+    locale = request_locale(store)
     cached = getattr(store, "portal_translations", None)
     if cached is None or cached[0] is not locale or locale is None:
         found = get_translations()
-        store.portal_translations = (getattr(getattr(store, "_flask_babel", None), "babel_locale", None), found)
+        store.portal_translations = (request_locale(store), found)  # chosen by now, if it was not before
         return found
     return cached[1]
 
