@@ -13,6 +13,7 @@ from services.directory.domain.model import (Address, Capacity, Location, Openin
 from services.directory.domain.confidential import WHOLE, Viewer, disclosure, public_position
 from services.directory.domain.hours import is_open
 from services.directory.domain.search import AreaFilter, Listing, SearchQuery, distance_km, visible_distance
+from tests.support.geo import destination
 
 PUBLIC = Viewer(can_see_confidential=False)
 PRIVILEGED = Viewer(can_see_confidential=True)
@@ -360,6 +361,44 @@ def test_a_confidential_location_is_measured_as_the_domain_rule_says(loaded, vie
     # value such as 2.55 is 254.999... hundredths in binary floating point)
     assert shelter_within(expected + 0.001) == [expected]
     assert shelter_within(expected - 0.009) == []
+
+
+@pytest.mark.parametrize("origin", [ORIGIN, (69.65, 18.96)], ids=["Lang Son", "far north"])
+def test_a_radius_keeps_every_place_within_it_whichever_way_it_lies(index, origin):
+    """Places 20 m inside and 20 m outside the radius, all round the origin: each is found
+    exactly when the distance shown is within it, whatever shortcut an index takes first
+    (east and west of a place, a kilometre spans more degrees of longitude than of latitude)."""
+    radius = 10
+    listings = []
+    for n, bearing in enumerate(range(0, 360, 30)):
+        for k, km in enumerate((radius - 0.02, radius + 0.02)):
+            number = 40 + 2 * n + k
+            place = _loc(number, women_union, f"Điểm {number}", *destination(origin, km, bearing), "20", "178")
+            listings.append(_listing(number, women_union, [place], f"Điểm {number}", "counselling"))
+    index.upsert(listings)
+    hits = search(index, latitude=origin[0], longitude=origin[1], radius_km=radius).hits
+    expected = {x.service.name for x in listings if visible_distance(origin, x.locations[0], PUBLIC) <= radius}
+    assert len(expected) == 12
+    assert {h.listing.service.name for h in hits} == expected
+
+
+def test_a_confidential_place_is_within_a_radius_where_each_viewer_is_told_it_is(index):
+    """A shelter near its cell's corner lies 1.5 km from the cell's centre. The public,
+    measured from the centre, finds it there within any radius; a caller who may see it
+    finds it at its own position; and neither finds it where the other is told it is."""
+    corner = _loc(31, shelter_org, "Nhà tạm lánh góc", 21.8799, 106.7799, "20", "183", confidential=True)
+    index.upsert([_listing(31, shelter_org, [corner], "Nhà tạm lánh góc", "shelter", always_open=True)])
+    centre, exact = public_position(corner.latitude, corner.longitude), (corner.latitude, corner.longitude)
+    assert distance_km(centre, exact) > 1.4
+
+    def within(viewer, origin):
+        return [h.distance_km for h in search(index, viewer, latitude=origin[0], longitude=origin[1],
+                                              radius_km=0.4).hits]
+
+    assert within(PUBLIC, centre) == [visible_distance(centre, corner, PUBLIC)] == [0]
+    assert within(PRIVILEGED, exact) == [visible_distance(exact, corner, PRIVILEGED)] == [0]
+    assert within(PUBLIC, exact) == []
+    assert within(PRIVILEGED, centre) == []
 
 
 # --- counts, facets, paging --------------------------------------------------------

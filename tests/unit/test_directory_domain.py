@@ -1,7 +1,12 @@
+import math
+import random
+
 import pytest
 
 from services.directory.domain.errors import VersionConflict
 from services.directory.domain.model import Centre, Organization
+from services.directory.domain.search import box_around, distance_km
+from tests.support.geo import destination
 
 
 def test_revising_bumps_the_version_and_keeps_the_identity():
@@ -85,3 +90,32 @@ def test_suggestions_put_names_starting_with_the_typed_words_first_then_by_their
 def test_an_area_centre_is_a_point_on_earth(latitude, longitude):
     with pytest.raises(ValueError):
         Centre(latitude, longitude)
+
+
+@pytest.mark.parametrize("origin", [(21.8537, 106.7615), (0.0, 0.0), (-33.87, 151.21), (69.65, 18.96),
+                                    (89.95, 10.0), (-89.99, -70.0), (10.0, 179.95), (10.0, -179.95)])
+@pytest.mark.parametrize("km", [0.5, 10, 300])
+def test_every_place_within_reach_lies_in_the_box_around_the_origin(origin, km):
+    box = box_around(origin, km)
+    rng = random.Random(f"{origin} {km}")
+    for _ in range(400):
+        # half on the edge of the circle (where a box too tight would drop them), half inside
+        reach = km * (1 - 1e-6) if rng.random() < 0.5 else km * rng.random()
+        lat, lon = destination(origin, reach, rng.uniform(0, 360))
+        assert distance_km(origin, (lat, lon)) <= km
+        assert box.south <= lat <= box.north, (lat, lon, box)
+        if box.west is not None:
+            assert box.west <= lon <= box.east, (lat, lon, box)
+
+
+def test_the_box_around_a_place_is_as_tall_as_the_circle_and_wider_away_from_the_equator():
+    km = 10
+    tall = math.degrees(km / 6371.0088)
+    for latitude in (0.0, 21.85, 69.65):
+        box = box_around((latitude, 105.0), km)
+        assert (box.south, box.north) == (pytest.approx(latitude - tall), pytest.approx(latitude + tall))
+        assert box.east - 105.0 == pytest.approx(105.0 - box.west)
+        assert tall / math.cos(math.radians(latitude)) <= box.east - 105.0 < 1.01 * tall / math.cos(math.radians(latitude))
+    # a circle holding a pole, or across the antimeridian: any longitude
+    assert box_around((89.95, 10.0), km).west is None
+    assert box_around((10.0, 179.95), km).east is None

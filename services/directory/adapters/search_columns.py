@@ -20,7 +20,7 @@ import numpy as np
 
 from ..domain import hours as opening
 from ..domain.confidential import GUARDED, disclosure
-from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR
+from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR, box_around
 
 STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
 GENDER = {"any": 0, "female": 1, "male": 2}
@@ -164,6 +164,9 @@ class Columns:
         self.lon = np.zeros(0, np.float64)
         self.cell_lat = np.zeros(0, np.float64)  # where the rule measures a guarded place from
         self.cell_lon = np.zeros(0, np.float64)
+        # per doc, the box around its places (both positions of each): no place, no box
+        self.south, self.north = np.zeros(0, np.float64), np.zeros(0, np.float64)
+        self.west, self.east = np.zeros(0, np.float64), np.zeros(0, np.float64)
         self.district_pairs, self.language_pairs, self.area_pairs = Pairs(), Pairs(), Pairs()
         # word -> sorted rowids, per column group; `recent` holds words of docs loaded
         # after the bulk load, so no array is rebuilt on a single change.
@@ -185,7 +188,8 @@ class Columns:
             return
         size = max(rowid + 1, self.size * 2, 1024)
         for name, default in (("live", False), ("kind", 0), ("status", 2), ("gender", 0), ("min_age", NONE_AGE_LOW),
-                              ("max_age", NONE_AGE_HIGH), ("available", -1), ("schedule", 0), ("name_rank", 0.0)):
+                              ("max_age", NONE_AGE_HIGH), ("available", -1), ("schedule", 0), ("name_rank", 0.0),
+                              ("south", np.inf), ("north", -np.inf), ("west", np.inf), ("east", -np.inf)):
             old = getattr(self, name)
             new = np.full(size, default, dtype=old.dtype)
             new[: len(old)] = old
@@ -246,6 +250,14 @@ class Columns:
         cells = [GUARDED.position(r[1], r[2]) for r in location_rows]
         self.cell_lat = np.concatenate([self.cell_lat, np.asarray([c[0] for c in cells], np.float64)])
         self.cell_lon = np.concatenate([self.cell_lon, np.asarray([c[1] for c in cells], np.float64)])
+        if location_rows:
+            owners = np.asarray([r[0] for r in location_rows], np.int64)
+            added = slice(self.lat.size - len(location_rows), self.lat.size)
+            for bound, widen, exact, cell in ((self.south, np.minimum, self.lat, self.cell_lat),
+                                              (self.north, np.maximum, self.lat, self.cell_lat),
+                                              (self.west, np.minimum, self.lon, self.cell_lon),
+                                              (self.east, np.maximum, self.lon, self.cell_lon)):
+                widen.at(bound, owners, widen(exact[added], cell[added]))
 
         area_rows = connection.execute(f"SELECT doc, code, how, secret FROM doc_areas{doc_filter}", params).fetchall()
         self.area_pairs.extend([r[0] for r in area_rows], [self.areas.id(r[1]) for r in area_rows],
@@ -310,6 +322,14 @@ class Columns:
             if rowid < self.size:
                 self.live[rowid] = False
             self.names.pop(rowid, None)
+
+    def in_box(self, candidates: np.ndarray, box) -> np.ndarray:
+        """The candidates with a place (at either of its positions) in `box`, in order.
+        Latitudes first: they rule out most, so fewer longitudes are read."""
+        near = candidates[(self.north[candidates] >= box.south) & (self.south[candidates] <= box.north)]
+        if box.west is not None:
+            near = near[(self.east[near] >= box.west) & (self.west[near] <= box.east)]
+        return near
 
     # --- text ------------------------------------------------------------------------
 
@@ -432,6 +452,12 @@ def evaluate(columns: Columns, query, viewer) -> Found:
 
     nearest = None  # per candidate, aligned with `candidates`
     origin = query.origin
+    if origin and query.radius_km is not None:
+        # Most candidates of a search near a place are far from it: ruled out by their box,
+        # they are never measured. The box reaches as far as a distance shown within the
+        # radius can be (rounding), and a metre farther for floating-point round-off.
+        reach = max(confidential.reach(query.radius_km), open_place.reach(query.radius_km)) + 0.001
+        candidates = c.in_box(candidates, box_around(origin, reach))
     if origin:
         places = c.locations
         index, counts = places.of_with_counts(candidates)

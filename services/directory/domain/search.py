@@ -101,6 +101,34 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+@dataclass(frozen=True)
+class Box:
+    """Latitudes and longitudes in degrees. West and east are None when any longitude may be
+    in it (the circle it bounds holds a pole or crosses the antimeridian)."""
+
+    south: float
+    north: float
+    west: float | None
+    east: float | None
+
+
+def box_around(origin: tuple[float, float], km: float) -> Box:
+    """The box every point within `km` of `origin` (great-circle) lies in: an index can rule
+    out most places with four comparisons before it measures any distance. The longitudes
+    are those of the circle's tangent meridians, which are wider than its east and west
+    points away from the equator."""
+    angle = km / EARTH_RADIUS_KM
+    latitude = math.radians(origin[0])
+    south, north = math.degrees(latitude - angle), math.degrees(latitude + angle)
+    if south <= -90 or north >= 90:
+        return Box(south, north, None, None)
+    spread = math.degrees(math.asin(math.sin(angle) / math.cos(latitude)))
+    west, east = origin[1] - spread, origin[1] + spread
+    if west < -180 or east > 180:
+        return Box(south, north, None, None)
+    return Box(south, north, west, east)
+
+
 def visible_distance(origin: tuple[float, float], location: Location, viewer: Viewer) -> float:
     """The distance a viewer may learn: for a confidential location she may not see, from
     its cell's centre and in whole kilometres, so that neither the number, nor the order of
