@@ -143,6 +143,17 @@ def test_hits_explain_why_they_matched(loaded):
     assert "<mark>tạm</mark> <mark>lánh</mark>" in hit.highlights["service.name"]
 
 
+def test_each_search_marks_its_own_words_in_a_hit_found_before(loaded):
+    def marked(text):
+        return {h.listing.service.id: h.highlights for h in search(loaded, text=text).hits}[SHELTER.service.id]
+
+    assert "<mark>tạm</mark> <mark>lánh</mark>" in marked("tam lanh")["locations.0.name"]
+    again = marked("hoa sen")
+    assert "<mark>Hoa</mark> <mark>Sen</mark>" in again["locations.0.name"]
+    assert "<mark>tạm</mark>" not in again["locations.0.name"]
+    assert "service.name" not in again
+
+
 def test_relevance_ranks_a_name_match_first(loaded):
     # Engines may order the rest differently; the service named by the query comes first.
     assert ids(search(loaded, text="tiep nhan tin bao"))[0] == BY_NAME["Tiếp nhận tin báo bạo lực gia đình"]
