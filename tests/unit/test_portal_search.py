@@ -13,7 +13,7 @@ from markupsafe import Markup
 from services.portal.domain.errors import ServiceDown
 from services.portal.domain.opening_hours import Schedule, week
 from services.portal.entrypoints import i18n
-from services.portal.entrypoints.search import highlighted, near_options, opening_words, service_url, tel
+from services.portal.entrypoints.search import highlighted, near_options, opening_words, search_url, service_url, tel
 from services.portal.service_layer.ports import Reply
 from services.portal.service_layer.searching import (PER_PAGE, AreaTree, Searching, SearchFilters, directory_query, excerpt,
                                                      link_args, marked_parts, read_filters)
@@ -365,6 +365,25 @@ def test_a_result_links_to_its_service_page_carrying_a_re_referral_on(app):
         assert service_url(service) == f"/services/{service}"
         assert service_url(service, referral) == f"/services/{service}?re_refer={referral}"
         assert service_url("a/b?c") == "/services/a%2Fb%3Fc"  # an id is never read as a path or a query
+
+
+def test_a_search_link_carries_every_value_as_typed(app):
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    from flask import Flask
+
+    from services.portal.entrypoints.search import blueprint
+
+    pages = Flask(__name__)
+    pages.register_blueprint(blueprint)
+    typed = [("q", "nhà tạm lánh & tư vấn = 100% + 24/7"), ("kind", "shelter"), ("kind", "hotline"),
+             ("lat", "21.02850"), ("page", 2), ("q", "tạm lánh")]
+    with pages.test_request_context("/search"):
+        assert search_url([]) == "/search"
+        for pairs in (typed, typed[1:3], [("re_refer", "a/b?c=d#e")]):
+            link = search_url(pairs)
+            assert link == "/search?" + urlencode(pairs)  # the same text a second time, quoted the same
+            assert parse_qsl(urlsplit(link).query) == [(name, str(value)) for name, value in pairs]
 
 
 @pytest.mark.parametrize("centre", [{"latitude": 95, "longitude": 105}, {"latitude": "21", "longitude": 105},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import datetime, timezone
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from babel.dates import format_date
 from flask import Blueprint, g, jsonify, render_template, request, url_for
@@ -140,8 +140,21 @@ def _path(endpoint: str, **values) -> str:
 
 
 def search_url(args) -> str:
-    """/search with these query arguments (pairs: a name may repeat)."""
-    query = urlencode(list(args))
+    """/search with these query arguments (pairs: a name may repeat), encoded as urlencode
+    does. A results page writes the same filter values into twenty links: each is quoted
+    once a request (and forgotten with it: what was typed is not kept)."""
+    quoted = g.get("portal_quoted")
+    if quoted is None:
+        quoted = g.portal_quoted = {}
+
+    def encoded(text) -> str:
+        text = str(text)
+        piece = quoted.get(text)
+        if piece is None:
+            piece = quoted[text] = quote_plus(text)
+        return piece
+
+    query = "&".join(f"{encoded(name)}={encoded(value)}" for name, value in args)
     return _path("search.search") + (f"?{query}" if query else "")
 
 
