@@ -21,12 +21,13 @@ def _idle_minutes(raw: str) -> float:
 
 SETTINGS = [
     Setting("PORTAL_PORT", c.port, "8000", "HTTP port of the portal (what people open in a browser)."),
-    Setting("PORTAL_THREADS", c.integer(1, 64), "2",
-            "Threads per gunicorn worker of the portal. A results page is about half waiting on the directory "
-            "and half rendering under Python's interpreter lock: two keep a core busy while one waits, and "
-            "more only make pages share the core and slow the slowest ones (at concurrency 8, p95 89–106 ms "
-            "with two against 98–120 ms with four, for about 6 % less throughput). Requests beyond them "
-            "wait their turn in the worker's event loop."),
+    Setting("PORTAL_THREADS", c.integer(1, 64), "1",
+            "Threads per gunicorn worker of the portal. One: a results page renders under Python's interpreter "
+            "lock for about half its time and waits on the directory for the rest, and where the directory runs "
+            "on the same cores a second thread mostly makes two pages share one core (at concurrency 8 on two "
+            "cores, p95 98–106 ms with one against 108–128 ms with two, for the same throughput). Raise it where "
+            "the directory is on other machines and slow to answer, so that a worker renders while a page waits. "
+            "Requests beyond them wait their turn in the worker's event loop."),
     Setting("PORTAL_DIRECTORY_URL", c.http_url, "http://127.0.0.1:8001",
             "Base URL of the directory service's API (`haven run` points it at its own)."),
     Setting("PORTAL_REFERRAL_URL", c.http_url, "http://127.0.0.1:8002", "Base URL of the referral service's API."),
