@@ -584,8 +584,9 @@ def _in_area(c: Columns, candidates: np.ndarray, area, secret_too: bool) -> np.n
 
 
 def _counts(values: np.ndarray, labels: list) -> dict[str, int]:
-    counted = np.bincount(values, minlength=len(labels)) if values.size else np.zeros(0, np.int64)
-    pairs = [(labels[i], int(n)) for i, n in enumerate(counted) if n]
+    counted = np.bincount(values) if values.size else np.zeros(0, np.int64)
+    present = np.flatnonzero(counted)  # the labels are every area or language known: look at those found
+    pairs = [(labels[i], int(n)) for i, n in zip(present.tolist(), counted[present].tolist())]
     return dict(sorted(pairs, key=lambda p: (-p[1], p[0])))
 
 
