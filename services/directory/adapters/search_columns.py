@@ -20,7 +20,7 @@ import numpy as np
 
 from ..domain import hours as opening
 from ..domain.confidential import GUARDED, disclosure
-from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR, box_around
+from ..domain.search import EARTH_RADIUS_KM, KEY_SEPARATOR, Box, box_around
 
 STATUS = {"active": 0, "temporarily_closed": 1, "inactive": 2}
 GENDER = {"any": 0, "female": 1, "male": 2}
@@ -323,7 +323,7 @@ class Columns:
                 self.live[rowid] = False
             self.names.pop(rowid, None)
 
-    def in_box(self, candidates: np.ndarray, box) -> np.ndarray:
+    def in_box(self, candidates: np.ndarray, box: Box) -> np.ndarray:
         """The candidates with a place (at either of its positions) in `box`, in order.
         Latitudes first: they rule out most, so fewer longitudes are read."""
         near = candidates[(self.north[candidates] >= box.south) & (self.south[candidates] <= box.north)]

@@ -350,6 +350,7 @@ class SqliteProviderIndex(ProviderIndex):
     LISTINGS_CACHED = 10_000  # keys; a listing without a confidential place is one value under two
     # The same words find the same services near the same places again and again: their
     # marked fields are kept rather than folded and matched anew (a tenth of a search's time).
+    # Only searches that found something are kept, so their words are the index's own.
     HIGHLIGHTS_CACHED = 10_000
 
     def _highlights(self, key: tuple, listing: Listing) -> dict[str, str]:
