@@ -5,7 +5,7 @@ import pytest
 
 from services.directory.domain.errors import VersionConflict
 from services.directory.domain.model import Centre, Organization
-from services.directory.domain.search import box_around, distance_km
+from services.directory.domain.search import EARTH_RADIUS_KM, box_around, distance_km
 from tests.support.geo import destination
 
 
@@ -110,7 +110,7 @@ def test_every_place_within_reach_lies_in_the_box_around_the_origin(origin, km):
 
 def test_the_box_around_a_place_is_as_tall_as_the_circle_and_wider_away_from_the_equator():
     km = 10
-    tall = math.degrees(km / 6371.0088)
+    tall = math.degrees(km / EARTH_RADIUS_KM)
     for latitude in (0.0, 21.85, 69.65):
         box = box_around((latitude, 105.0), km)
         assert (box.south, box.north) == (pytest.approx(latitude - tall), pytest.approx(latitude + tall))

@@ -352,33 +352,33 @@ def test_the_near_list_offers_every_place_by_province_with_hers_chosen(app):
     assert near_options(tree, "", "Chưa chọn xã").startswith('<option value="">Chưa chọn xã</option>')
 
 
-def test_a_result_links_to_its_service_page_carrying_a_re_referral_on(app):
+@pytest.fixture
+def search_pages(app):
+    """An app with only the search pages' routes, for the links they write."""
     from flask import Flask
 
     from services.portal.entrypoints.search import blueprint
 
     pages = Flask(__name__)
     pages.register_blueprint(blueprint)
+    return pages
+
+
+def test_a_result_links_to_its_service_page_carrying_a_re_referral_on(search_pages):
     service = "5b0c3f4e-8d2a-4c59-9c1e-2f7a6b1d0e11"
     referral = "0f8a2b1c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
-    with pages.test_request_context("/search"):
+    with search_pages.test_request_context("/search"):
         assert service_url(service) == f"/services/{service}"
         assert service_url(service, referral) == f"/services/{service}?re_refer={referral}"
         assert service_url("a/b?c") == "/services/a%2Fb%3Fc"  # an id is never read as a path or a query
 
 
-def test_a_search_link_carries_every_value_as_typed(app):
+def test_a_search_link_carries_every_value_as_typed(search_pages):
     from urllib.parse import parse_qsl, urlencode, urlsplit
 
-    from flask import Flask
-
-    from services.portal.entrypoints.search import blueprint
-
-    pages = Flask(__name__)
-    pages.register_blueprint(blueprint)
     typed = [("q", "nhà tạm lánh & tư vấn = 100% + 24/7"), ("kind", "shelter"), ("kind", "hotline"),
              ("lat", "21.02850"), ("page", 2), ("q", "tạm lánh")]
-    with pages.test_request_context("/search"):
+    with search_pages.test_request_context("/search"):
         assert search_url([]) == "/search"
         for pairs in (typed, typed[1:3], [("re_refer", "a/b?c=d#e")]):
             link = search_url(pairs)
