@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,6 +67,21 @@ class RunningHaven:
     def worker_url(self, service: str) -> str:
         """The service's background worker: /metrics and /healthz."""
         return f"http://127.0.0.1:{self.worker_ports[service]}"
+
+    def metrics(self, service: str, *patterns: str, timeout: float = 10) -> str:
+        """The worker's /metrics once every regex in `patterns` matches it. A counter moves just
+        after the change it counts is committed, so a scrape right after seeing the change
+        through the API may come a moment early."""
+        deadline, missing = time.monotonic() + timeout, list(patterns)
+        while True:
+            text = requests.get(self.worker_url(service) + "/metrics", timeout=5).text
+            missing = [pattern for pattern in patterns if not re.search(pattern, text)]
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert not missing, (service, missing, [line for line in text.splitlines() if any(
+            line.startswith(re.split(r"[\\{ ]", pattern, maxsplit=1)[0]) for pattern in missing)])
+        return text
 
     def start(self, timeout: float = 60) -> "RunningHaven":
         os.makedirs(self.data_dir, exist_ok=True)
