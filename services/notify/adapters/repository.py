@@ -151,10 +151,14 @@ class DeliveryRepository:
             latency_ms=latency_ms, outcome=outcome, status_code=status_code, error=error))
 
     def organization_told(self, event_id: str) -> bool:
+        # The event's deliveries to organizations are locked first, in one order, so two
+        # channels succeeding at once take turns and the second sees the first's "delivered":
+        # under PostgreSQL's READ COMMITTED both would otherwise see none and the first notice
+        # would be counted twice. (SQLite lets one writer in at a time anyway.)
         c = deliveries.c
-        return self.connection.execute(sa.select(c.id).where(
-            c.event_id == event_id, c.recipient_kind == ORGANIZATION, c.status == "delivered").limit(1)).first() \
-            is not None
+        statuses = self.connection.execute(sa.select(c.status).where(
+            c.event_id == event_id, c.recipient_kind == ORGANIZATION).order_by(c.id).with_for_update()).scalars()
+        return "delivered" in statuses.all()
 
     def settle(self, delivery_id: str, status: str, next_attempt_at: datetime | None, target: str | None,
                last_status_code: int | None, last_error: str | None, finished_at: datetime | None) -> None:

@@ -74,7 +74,8 @@ class Deliveries(Protocol):
                        error: str | None) -> None: ...
 
     def organization_told(self, event_id: str) -> bool:
-        """Has a delivery of this event to an organization succeeded?"""
+        """Has a delivery of this event to an organization succeeded? Two units of work asking
+        for the same event at once take turns, so only one of them hears no."""
 
     def settle(self, delivery_id: str, status: str, next_attempt_at: datetime | None, target: str | None,
                last_status_code: int | None, last_error: str | None, finished_at: datetime | None) -> None: ...
