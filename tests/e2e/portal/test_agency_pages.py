@@ -205,6 +205,23 @@ def test_free_places_change_by_one_and_a_count_above_the_total_is_refused_beside
     assert free_places(haven, service)["available"] == start
 
 
+def test_on_a_phone_the_unread_count_keeps_the_header_to_one_row_of_tools(haven, shelter, new_person):
+    refer(haven, shelter, urgency="normal")  # the agency's inbox gets one more item
+    staff = new_person(java_script=False, width=360).new_page()
+    sign_in(staff, "demo-agency")
+    unread, deadline = staff.locator("#unread"), time.monotonic() + 10
+    while not unread.is_visible() and time.monotonic() < deadline:  # notify files it a moment later
+        time.sleep(0.3)
+        staff.reload()
+    assert unread.is_visible()
+    assert "Thông báo chưa đọc" in unread.text_content()  # still there for a screen reader
+    line = staff.locator(".top-tools .who").bounding_box()["height"]
+    tools, count = staff.locator(".top-tools").bounding_box(), unread.bounding_box()
+    assert count["height"] <= line * 1.5 and tools["height"] <= line * 2, (line, count, tools)
+    assert tools["x"] + tools["width"] <= 360
+    check_page(staff, "agency-header-phone")
+
+
 # --- with JavaScript ------------------------------------------------------------------------
 
 def test_a_new_referral_appears_in_an_open_inbox_and_the_caseworker_sees_accepted_without_reloading(
