@@ -151,7 +151,7 @@ def _relay_job(spec: ServiceSpec, config):
     from haven.platform.outbox import Outbox, Relay
 
     relay = Relay(db.create_engine(spec.database_url(config)), Outbox(resolve(spec.outbox)),
-                  event_log_from(config), service=spec.name)
+                  event_log_from(config), service=spec.name, topics=(spec.topic,) if spec.topic else ())
     return relay.run
 
 

@@ -62,13 +62,15 @@ class Outbox:
 
 class Relay:
     def __init__(self, engine: Engine, outbox: Outbox, event_log: EventLog, batch_size: int = 500,
-                 service: str = ""):
+                 service: str = "", topics: tuple[str, ...] = ()):
         self.engine = engine
         self.outbox = outbox
         self.table = outbox.table
         self.service = service
         self.event_log = event_log
         self.batch_size = batch_size
+        for topic in topics:  # a new installation's dashboard shows 0 events published, not "no data"
+            metrics.EVENTS_PUBLISHED.labels(topic)
 
     def relay_once(self) -> int:
         """Publish the oldest unsent rows; returns how many were sent."""

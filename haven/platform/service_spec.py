@@ -90,6 +90,7 @@ class ServiceSpec:
     demo_data: str | None = None  # "package.module:function(config, database_url)", on first start
     prepare: str | None = None  # "package.module:function(config)", run once before the workers start
     outbox: str | None = None  # "package.module:attribute", the service's outbox table (it then needs a relay)
+    topic: str | None = None  # the event log topic its outbox publishes to (counted from 0 at start)
     jobs: str | None = None  # "package.module:function(config) -> list[Job]", run by `haven worker`
     extra: dict = field(default_factory=dict)
 

@@ -50,5 +50,6 @@ SPEC = ServiceSpec(
     demo_data="services.directory.demo:load",
     prepare="services.directory.bootstrap:prepare",
     outbox="services.directory.adapters.orm:outbox",
+    topic="provider-events",
     jobs="services.directory.bootstrap:background_jobs",
 )

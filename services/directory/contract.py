@@ -14,7 +14,9 @@ import marshmallow as ma
 
 from haven.platform import events as cloud_events
 
-TOPIC = "provider-events"
+from . import SPEC
+
+TOPIC = SPEC.topic
 SOURCE = "/haven/directory"
 SERVICE_CHANGED = "org.haven.directory.service.changed.v1"
 CHANGES = ("created", "updated", "capacity_changed", "retired")

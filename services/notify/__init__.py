@@ -69,5 +69,6 @@ SPEC = ServiceSpec(
     app_factory="services.notify.bootstrap:create_app",
     migrations_package="services.notify.migrations",
     outbox="services.notify.adapters.orm:outbox",
+    topic="delivery-events",
     jobs="services.notify.bootstrap:background_jobs",
 )

@@ -21,7 +21,9 @@ from haven.platform import events as cloud_events
 from haven.platform.events import CloudEvent
 from services.referral import contract as referral_contract
 
-TOPIC = "delivery-events"
+from . import SPEC
+
+TOPIC = SPEC.topic
 SOURCE = "/haven/notify"
 DELIVERED = "org.haven.notification.delivered.v1"
 FAILED = "org.haven.notification.failed.v1"

@@ -39,6 +39,7 @@ SPEC = ServiceSpec(
     app_factory="services.referral.bootstrap:create_app",
     migrations_package="services.referral.migrations",
     outbox="services.referral.adapters.orm:outbox",
+    topic="referral-events",
     jobs="services.referral.bootstrap:background_jobs",
     demo_data="services.referral.demo:load",
 )

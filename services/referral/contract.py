@@ -15,10 +15,11 @@ import marshmallow as ma
 from haven.platform import events as cloud_events
 from haven.platform.unit_of_work import EventMessages, Outgoing
 
+from . import SPEC
 from .domain import events as domain_events
 from .domain import sla
 
-TOPIC = "referral-events"
+TOPIC = SPEC.topic
 SOURCE = "/haven/referral"
 KINDS = ("created", "acknowledged", "accepted", "declined", "completed", "cancelled", "escalated",
          "incident_due", "incident_missed")

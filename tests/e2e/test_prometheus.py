@@ -191,6 +191,10 @@ def test_a_fresh_installation_shows_zero_not_no_data(prometheus):
     assert len(prometheus.values("max by (channel) (haven_notify_breakers_open) == 0")) == 3
     assert prometheus.values('sum(haven_http_request_duration_seconds_count{service="referral",status=~"5.."})') == [0]
     assert sorted(prometheus.values("min by (service) (haven_ready)")) == [1, 1, 1, 1]
+    published = prometheus.query("sum by (topic) (haven_events_published_total)")["data"]["result"]
+    by_topic = {sample["metric"]["topic"]: float(sample["value"][1]) for sample in published}
+    assert {"provider-events", "referral-events", "delivery-events"} <= set(by_topic), by_topic
+    assert by_topic["referral-events"] == by_topic["delivery-events"] == 0
 
 
 @pytest.mark.parametrize("dashboard, title, expr", panel_queries(), ids=lambda value: str(value)[:60])
