@@ -22,6 +22,7 @@ import requests
 from services.portal.bootstrap import create_app
 from services.portal.domain.errors import SignInRequired
 from services.portal.domain.session import Tokens
+from services.portal.entrypoints import kept_form
 from tests.support.served_service import ServedService
 
 CLIENT_ID = "haven-portal"
@@ -171,10 +172,16 @@ def test_a_code_without_this_browsers_pkce_verifier_is_refused(portal):
         assert "auth" not in kept
 
 
+def kept_for(portal, owner: str, path: str, typed: list[tuple[str, str]]) -> str:
+    """What the sign-in page carries when `owner`'s session ended as they sent a form."""
+    with portal.test_request_context():
+        return kept_form.keep(owner, path, typed)
+
+
 def test_the_pending_sign_in_is_encrypted_and_a_typed_form_comes_back_after_the_provider(portal):
     browser = english(portal)
-    typed = [["client_ref", "HN-2025-0042"], ["story", "Chồng đánh, cần chỗ ở tối nay"]]
-    authorization = to_provider(browser, resume_path="/referrals/new", resume_fields=json.dumps(typed))
+    typed = [("client_ref", "HN-2025-0042"), ("story", "Chồng đánh, cần chỗ ở tối nay")]
+    authorization = to_provider(browser, kept_form=kept_for(portal, "mai", "/referrals/new", typed))
     assert "HN-2025" not in authorization and "story" not in authorization  # nothing typed in a URL
     pending = browser.get_cookie("haven_oidc", path="/auth/callback").value
     assert "HN-2025" not in pending and "client_ref" not in pending
@@ -182,6 +189,34 @@ def test_the_pending_sign_in_is_encrypted_and_a_typed_form_comes_back_after_the_
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200 and 'action="/referrals/new"' in page
     assert 'value="HN-2025-0042"' in page and "Chồng đánh, cần chỗ ở tối nay" in page
+
+
+def test_a_form_kept_for_someone_else_does_not_come_back_after_the_provider(portal):
+    browser = english(portal)
+    typed = [("client_ref", "HN-2025-0042"), ("story", "Chồng đánh, cần chỗ ở tối nay")]
+    authorization = to_provider(browser, kept_form=kept_for(portal, "another-caseworker", "/referrals/new", typed))
+    answer = browser.get(callback_path(log_in_at_provider(authorization)))  # signed in as "mai"
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/")
+    assert "HN-2025" not in answer.get_data(as_text=True)
+
+
+def test_a_session_that_ended_offers_the_provider_again_and_brings_the_form_back(portal):
+    browser = english(portal)
+    browser.get(callback_path(log_in_at_provider(to_provider(browser))))  # signed in as "mai"
+    form = browser.get("/", follow_redirects=True)
+    with browser.session_transaction() as kept:
+        auth = kept["auth"]
+        auth["seen"] = 0  # idle since long ago
+        kept["auth"] = auth
+    refer = "/services/3f2c1a8e-5b7d-4c1e-9a2b-6d8e0f1a2b3c/refer"
+    ended = browser.post(refer, data={"csrf_token": csrf_of(form), "client_ref": "HN-2025-0042"})
+    page = ended.get_data(as_text=True)
+    assert ended.status_code == 401 and 'action="/auth/oidc/start"' in page and 'name="password"' not in page
+    assert "HN-2025" not in page
+    sealed = re.search(r'name="kept_form" value="([^"]+)"', page).group(1)
+    answer = browser.get(callback_path(log_in_at_provider(to_provider(browser, kept_form=sealed))))
+    resumed = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and f'action="{refer}"' in resumed and 'value="HN-2025-0042"' in resumed
 
 
 def test_sign_out_ends_the_session_and_the_providers(portal):

@@ -10,23 +10,18 @@ only by the callback's path. A form's fields cannot travel through the provider'
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import secrets
-import zlib
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import get_locale
 
 from ..domain import errors
-from . import sessions
+from . import kept_form, sessions
 from .context import wiring
 from .problems import safe_next
+from .sealed import seal, unseal
 
 log = logging.getLogger("haven.portal.oidc")
 blueprint = Blueprint("oidc", __name__)
@@ -38,32 +33,7 @@ CALLBACK_PATH = "/auth/callback"
 MAX_PENDING_CHARS = 3500
 
 
-def _fernet() -> Fernet:
-    secret = current_app.secret_key
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"haven portal: pending OpenID Connect sign-in").derive(
-        secret.encode() if isinstance(secret, str) else secret)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def seal(pending: dict) -> str:
-    return _fernet().encrypt(zlib.compress(json.dumps(pending, ensure_ascii=False).encode())).decode()
-
-
-def unseal(sealed: str | None) -> dict | None:
-    if not sealed:
-        return None
-    try:
-        return json.loads(zlib.decompress(_fernet().decrypt(sealed.encode(), ttl=PENDING_SECONDS)))
-    except (InvalidToken, ValueError, zlib.error):
-        return None
-
-
-def _resume_fields() -> list[list[str]]:
-    try:
-        return [[str(name), str(value)] for name, value in json.loads(request.form.get("resume_fields") or "[]")]
-    except (ValueError, TypeError):
-        return []
+PURPOSE = b"haven portal: pending OpenID Connect sign-in"
 
 
 def _refused(message: str, status: int = 400):
@@ -83,15 +53,11 @@ def start():
         return _refused(_("Your organization's sign-in service is not answering. Try again in a minute."), 503)
     pending = {"state": authorization.state, "nonce": authorization.nonce, "verifier": authorization.code_verifier,
                "redirect_uri": authorization.redirect_uri, "next": safe_next(request.form.get("next"))}
-    resume_path, fields = request.form.get("resume_path"), _resume_fields()
-    if resume_path and fields:
-        with_form = seal({**pending, "resume_path": safe_next(resume_path), "resume_fields": fields})
-        sealed = with_form if len(with_form) <= MAX_PENDING_CHARS else seal(pending)
-        if sealed is not with_form:
-            log.warning("a form too long to keep through the identity provider was not kept",
-                        extra={"route": safe_next(resume_path).split("?")[0][:100]})
-    else:
-        sealed = seal(pending)
+    kept = request.form.get("kept_form")
+    sealed = seal({**pending, "kept_form": kept} if kept else pending, PURPOSE)
+    if len(sealed) > MAX_PENDING_CHARS:
+        log.warning("a form too long to keep through the identity provider was not kept")
+        sealed = seal(pending, PURPOSE)
     response = redirect(authorization.url, code=303)
     # SameSite=Lax: the provider sends the browser back with a top-level GET, which Lax allows.
     response.set_cookie(PENDING_COOKIE, sealed, max_age=PENDING_SECONDS, path=CALLBACK_PATH, httponly=True,
@@ -104,7 +70,7 @@ def callback():
     provider = wiring().oidc
     if provider is None:
         return redirect(url_for("sign_in.form"))
-    pending = unseal(request.cookies.get(PENDING_COOKIE))
+    pending = unseal(request.cookies.get(PENDING_COOKIE), PURPOSE, PENDING_SECONDS)
     if pending is None:
         # No sign-in under way in this browser (or over 10 minutes old): no PKCE verifier, no
         # state to compare, so a code here is refused (a login CSRF or a replayed link).
@@ -125,10 +91,7 @@ def callback():
     except errors.ServiceDown:
         return _refused(_("Your organization's sign-in service is not answering. Try again in a minute."), 503)
     sessions.begin(started)
-    if pending.get("resume_path") and pending.get("resume_fields"):
-        response = make_response(render_template("resume.html", resend_path=safe_next(pending["resume_path"]),
-                                                 resend_fields=[tuple(f) for f in pending["resume_fields"]]))
-    else:
-        response = redirect(safe_next(pending.get("next")))
+    response = make_response(kept_form.after_sign_in(pending.get("kept_form"), started.identity.subject,
+                                                     safe_next(pending.get("next"))))
     response.delete_cookie(PENDING_COOKIE, path=CALLBACK_PATH)
     return response

@@ -2,18 +2,19 @@
 
 A person never sees raw problem+json or a stack trace. A service that is down is named in
 plain words. A form sent when it cannot be carried out (a service down, the session ended)
-is never lost: the answer holds everything typed in a form that sends it again, with the
-sign-in fields first when the session has ended.
+is never lost: the answer holds everything typed in a form that sends it again. When the
+session has ended, the sign-in page carries it sealed, for its owner only (`kept_form.py`).
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..domain import errors
+from . import kept_form, sessions
+from .context import wiring
 from .security import CSRF_FIELD, CsrfRefused
 from .translation import lazy_gettext as _l
 
@@ -43,9 +44,11 @@ def here() -> str:
 def sign_in_again():
     if request.method == "GET":
         return redirect(url_for("sign_in.form", next=here()))
-    # POST: the sign-in page carries the form along (in the page, never in a URL or cookie)
-    return render_template("sign_in.html", next=here(), ended=True, resume_path=request.path,
-                           resume_fields=json.dumps(kept_fields(), ensure_ascii=False)), 401
+    # POST: the sign-in page carries the form along, sealed for the person whose session it
+    # was (in the page, never in a URL or cookie)
+    owner = sessions.ended_owner()
+    return render_template("sign_in.html", next=here(), ended=True, oidc=wiring().oidc is not None,
+                           kept_form=kept_form.keep(owner, request.path, kept_fields()) if owner else None), 401
 
 
 def _page(status: int, title, message, **extra):

@@ -23,7 +23,7 @@ from ..domain.errors import ServiceDown, SignInRequired
 from ..domain.session import Identity, Session, Tokens
 
 AUTH_KEY = "auth"
-ENDED_KEY = "ended"  # the session ended by itself (idle): the next sign-in page says so once
+ENDED_KEY = "ended"  # whose session ended by itself (idle): the next sign-in page says so once
 
 
 def passive(view):
@@ -49,6 +49,12 @@ def from_cookie(data: dict) -> Session | None:
                        data.get("via", "local"), float(since) if since is not None else None)
     except (KeyError, TypeError, ValueError):
         return None  # a cookie of an older portal: sign in again
+
+
+def ended_owner() -> str | None:
+    """Who was signed in in this browser until their session ended by itself, if anyone."""
+    owner = session.get(ENDED_KEY)
+    return owner if isinstance(owner, str) else None
 
 
 def begin(value: Session) -> None:
@@ -91,7 +97,9 @@ def install(app: Flask, *, secret_key: str, secure_cookie: bool) -> None:
         except SignInRequired:
             end()
             g.session_ended = True
-            session[ENDED_KEY] = True  # the sign-in page, reached by a redirect, says why
+            # The sign-in page, reached by a redirect, says why; and a form sent later (after
+            # a live page's poll ended the session) is kept for this person only.
+            session[ENDED_KEY] = found.identity.subject
             return None
         except ServiceDown:
             resumed = found  # renewing failed for now; the token may still be good for a while

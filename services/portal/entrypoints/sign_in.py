@@ -1,37 +1,18 @@
 """Signing in and out, and the language switch."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..domain import errors
 from ..service_layer.commands import SignIn
-from . import sessions
+from . import kept_form, sessions
 from .context import session_or_none, wiring
 from .i18n import LANGUAGE_COOKIE, LANGUAGES
 from .problems import safe_next
 
 blueprint = Blueprint("sign_in", __name__)
 YEAR = 365 * 24 * 3600
-
-
-def _resume_fields() -> list[tuple[str, str]]:
-    try:
-        fields = json.loads(request.form.get("resume_fields") or "[]")
-        return [(str(name), str(value)) for name, value in fields]
-    except (ValueError, TypeError):
-        return []
-
-
-def after_sign_in(next_path: str):
-    """Back to where the person was; with a form that was waiting, a page to send it."""
-    resume_path = request.form.get("resume_path")
-    fields = _resume_fields()
-    if resume_path and fields:
-        return render_template("resume.html", resend_path=safe_next(resume_path), resend_fields=fields)
-    return redirect(safe_next(next_path))
 
 
 @blueprint.route("/sign-in", methods=["GET"])
@@ -46,8 +27,7 @@ def form():
 @blueprint.route("/sign-in", methods=["POST"])
 def submit():
     next_path = safe_next(request.form.get("next"))
-    context = {"next": next_path, "resume_path": request.form.get("resume_path"),
-               "resume_fields": request.form.get("resume_fields"), "oidc": wiring().oidc is not None,
+    context = {"next": next_path, "kept_form": request.form.get("kept_form"), "oidc": wiring().oidc is not None,
                "username": request.form.get("username", "")}
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -71,7 +51,8 @@ def submit():
         return render_template("sign_in.html", problems={"": _("Sign in with your organization's account.")},
                                **context), 404
     sessions.begin(started)
-    response = make_response(after_sign_in(next_path))
+    response = make_response(kept_form.after_sign_in(request.form.get("kept_form"), started.identity.subject,
+                                                     next_path))
     if started.identity.language in LANGUAGES and not request.cookies.get(LANGUAGE_COOKIE):
         response.set_cookie(LANGUAGE_COOKIE, started.identity.language, max_age=YEAR, httponly=True,
                             samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])

@@ -126,10 +126,10 @@ def test_a_form_sent_after_the_session_ended_is_kept_and_sent_again_after_signin
     assert answer.status_code == 401
     words = text_of(answer)
     assert "Your session ended because it was idle" in words and "What you typed is kept." in words
-    assert hidden(answer, "resume_path") == [service]
-    assert "7" in hidden(answer, "resume_fields")[0] and "12" in hidden(answer, "resume_fields")[0]
+    [kept] = hidden(answer, "kept_form")
+    assert "available" not in kept and service not in kept  # sealed: the next person reads nothing in it
     resumed = person.post("/sign-in", {"username": "demo-agency", "password": "haven-demo", "next": service,
-                                       "resume_path": service, "resume_fields": hidden(answer, "resume_fields")[0]})
+                                       "kept_form": kept})
     assert resumed.status_code == 200 and "You are signed in again" in text_of(resumed)
     assert f'action="{service}"' in resumed.text
     assert hidden(resumed, "available", service) == ["7"] and hidden(resumed, "maximum", service) == ["12"]
@@ -137,6 +137,40 @@ def test_a_form_sent_after_the_session_ended_is_kept_and_sent_again_after_signin
     sent = person.post(service, {"available": "7", "maximum": "12"}, csrf=person.csrf(resumed),
                        allow_redirects=False)
     assert sent.status_code != 401 and "/sign-in" not in sent.headers.get("Location", "")
+
+
+def test_a_form_kept_after_a_session_ended_never_goes_to_the_next_person_who_signs_in(quick_portal):
+    """A shared computer: the caseworker's session ends with a referral half sent; a
+    colleague of another role signs in there next. Nothing of the form reaches them."""
+    caseworker = PortalClient(quick_portal.url, language="en").sign_in("demo-caseworker")
+    form = caseworker.get("/")
+    time.sleep(IDLE_SECONDS + 0.5)
+    service = f"/services/{uuid.uuid4()}/refer"
+    answer = caseworker.post(service, {"personal_name": "Chị Hạnh Trinh", "personal_phone": "0912 345 678"},
+                             csrf=caseworker.csrf(form))
+    assert answer.status_code == 401 and "Hạnh Trinh" not in answer.text and "0912" not in answer.text
+    [kept] = hidden(answer, "kept_form")
+    colleague = caseworker.post("/sign-in", {"username": "demo-supervisor", "password": "haven-demo",
+                                             "next": service, "kept_form": kept}, allow_redirects=False)
+    assert colleague.status_code == 302 and urlsplit(colleague.headers["Location"]).path == "/"
+    assert "Hạnh Trinh" not in colleague.text and "0912" not in colleague.text
+    home = caseworker.get("/")
+    assert "Hạnh Trinh" not in home.text and "You are signed in again" not in text_of(home)
+    # an altered kept form is no form at all
+    forged = PortalClient(quick_portal.url, language="en").post(
+        "/sign-in", {"username": "demo-caseworker", "password": "haven-demo", "next": "/", "kept_form": kept[:-4] + "AAAA"},
+        allow_redirects=False)
+    assert forged.status_code == 302 and urlsplit(forged.headers["Location"]).path == "/"
+
+
+def test_a_form_sent_with_no_session_at_all_is_not_kept_for_whoever_signs_in(quick_portal):
+    stranger = PortalClient(quick_portal.url, language="en")
+    form = stranger.get("/sign-in")
+    answer = stranger.post(f"/services/{uuid.uuid4()}/refer", {"personal_name": "Chị Hạnh Trinh"},
+                           csrf=stranger.csrf(form))
+    assert answer.status_code == 401
+    assert hidden(answer, "kept_form") == [] and "Hạnh Trinh" not in answer.text
+    assert "What you typed is kept." not in text_of(answer)
 
 
 def test_an_idle_session_ends_and_a_page_asked_for_after_it_comes_back_after_sign_in(quick_portal):
@@ -204,7 +238,8 @@ def test_the_resume_page_is_accessible(chromium, quick_portal):
             document.body.appendChild(form); form.submit();
         }""", service)
         page.wait_for_load_state()
-        assert page.locator("input[name=resume_path]").get_attribute("value") == service
+        page.locator("input[name=kept_form]").wait_for(state="attached")  # the sign-in page, carrying it
+        assert page.locator("input[name=kept_form]").count() == 1 and "available" not in page.content()
         browsers.check_page(page, "sign-in-session-ended")
         page.locator("#field-username").fill("demo-agency")
         page.locator("#field-password").fill("haven-demo")
