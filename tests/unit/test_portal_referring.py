@@ -261,6 +261,37 @@ def test_with_the_directory_down_the_form_still_opens_and_says_so(tmp_path):
     assert 'name="profile.client_ref"' in form.get_data(as_text=True)
 
 
+def test_the_form_says_before_sending_that_a_service_is_closed_full_or_not_checked(tmp_path):
+    today = datetime.now(rules.VIETNAM).date()
+    every_day = [{"byday": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], "opens_at": "08:00", "closes_at": "17:00"}]
+    closed_today = {**DIRECTORY_ANSWERS[f"/v1/services/{SERVICE}"], "hours": every_day,
+                    "closed_on": [today.isoformat()], "capacity": {"available": 0, "maximum": 10}, "stale": True}
+    client, _ = portal(tmp_path, Down("directory", {**DIRECTORY_ANSWERS, f"/v1/services/{SERVICE}": closed_today}),
+                       Down("referral"))
+    page = text_of(client.get(f"/services/{SERVICE}/refer"))
+    assert "Closed now (Opens tomorrow at 08:00). The agency may not see this referral until it opens." in page
+    assert "No free places at the last count. Phone to check before you refer." in page
+    assert "This record was not checked for over 6 months." in page
+
+    open_with_places = {**DIRECTORY_ANSWERS[f"/v1/services/{SERVICE}"], "always_open": True,
+                        "capacity": {"available": 3, "maximum": 10}, "stale": False}
+    client, _ = portal(tmp_path, Down("directory", {**DIRECTORY_ANSWERS, f"/v1/services/{SERVICE}": open_with_places}),
+                       Down("referral"))
+    page = text_of(client.get(f"/services/{SERVICE}/refer"))
+    assert "Closed now" not in page and "No free places" not in page and "not checked" not in page
+
+
+def test_one_free_place_reads_in_the_singular(tmp_path):
+    one_left = {**DIRECTORY_ANSWERS[f"/v1/services/{SERVICE}"], "always_open": True,
+                "capacity": {"available": 1, "maximum": 10}}
+    for language, said in (("en", "1 free place of 10"), ("vi", "Còn 1 chỗ trống")):
+        client, _ = portal(tmp_path, Down("directory", {**DIRECTORY_ANSWERS, "/v1/areas": [],
+                                                        f"/v1/services/{SERVICE}": one_left}),
+                           Down("referral"), language=language)
+        page = text_of(client.get(f"/services/{SERVICE}"))
+        assert said in page and "1 free places" not in page and "1 chỗ trống trống" not in page
+
+
 # --- my referrals: each row's deadline, late marks and who was told ------------------------
 
 def at(minutes: float) -> str:

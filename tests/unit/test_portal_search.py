@@ -203,8 +203,10 @@ def test_distances_read_in_both_languages(app):
     with force_locale("en"):
         assert i18n.distance(3.0) == "3 km"
         assert i18n.distance(0.25) == "250 m"
+        assert i18n.distance(0.0) == "less than 1 km"  # a confidential shelter's whole km, never "0 m"
     with force_locale("vi"):
         assert i18n.distance(12.34) == "12,3 km"
+        assert i18n.distance(0.0) == "dưới 1 km"
 
 
 # --- the use case, with a fake directory -------------------------------------------------

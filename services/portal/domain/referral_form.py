@@ -43,11 +43,6 @@ API_TO_FORM = {
     "personal": "personal.name",
 }
 
-# Language codes the referral API takes (BCP 47 / ISO 639-3, as the directory uses them),
-# for the languages survivors in Vietnam most often speak. Shown as words.
-LANGUAGES = ("vi", "tyz", "nut", "hmn", "blt", "mtq", "en")
-
-
 def override_allowed(may_override: bool, risk_level: str | None) -> bool:
     """A supervisor (who holds `referral:consent_override`) at severe risk, and nobody else."""
     return may_override and risk_level in OVERRIDE_RISK_LEVELS

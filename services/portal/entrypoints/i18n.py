@@ -131,6 +131,8 @@ def number(value) -> str:
 def distance(km) -> str:
     if km is None:
         return ""
+    if km == 0:  # a confidential shelter's distance is in whole km: 0 is anything under half a km
+        return _("less than 1 km")
     if km < 1:
         return _("%(metres)s m", metres=number(int(round(km * 1000, -1))))
     language = current_language()

@@ -26,7 +26,7 @@ from .context import person, require, token, use_case
 from .i18n import current_language
 from .problems import SERVICE_NAMES
 from .translation import lazy_gettext as _l
-from .words import word
+from .words import language_choices, word
 
 blueprint = Blueprint("referring", __name__)
 referrals_blueprint = Blueprint("referrals", __name__)
@@ -138,14 +138,6 @@ def kind_choices(kinds: list[dict]) -> list[tuple[str, str]]:
     return [(k["code"], kind_name(kinds, k["code"])) for k in kinds]
 
 
-LANGUAGE_NAMES = {"vi": _l("Vietnamese"), "tyz": _l("Tày"), "nut": _l("Nùng"), "hmn": _l("H'Mông"),
-                  "blt": _l("Thái (Tai Dam)"), "mtq": _l("Mường"), "en": _l("English")}
-
-
-def language_choices() -> list[tuple[str, str]]:
-    return [(code, str(LANGUAGE_NAMES[code])) for code in rules.LANGUAGES]
-
-
 REFERRING, MY_REFERRALS = "referring", "my_referrals"  # the use cases' names in bootstrap's wiring
 
 
@@ -180,7 +172,7 @@ def _form_context(service_id: str):
     the form still shows (and says so)."""
     notice = None
     try:
-        service = referring().service(token(), service_id)
+        service = referring().service(token(), service_id, datetime.now(rules.VIETNAM))
         kinds = referring().kinds(token())
     except ServiceDown as exc:
         service, kinds, notice = None, [], down_message(exc)
@@ -208,12 +200,13 @@ def refer(service_id):
     if request.method == "GET":
         return render_template("refer.html", service=service, kinds=kinds, values=_defaults(
             service.kind if service else None), errors={}, key=form_key(), notice=notice,
-            may_override=identity.may_override_consent)
+            may_override=identity.may_override_consent, now=datetime.now(rules.VIETNAM))
     values, key = form_values(), form_key()
 
     def again(errors, status, message=None):
         return render_template("refer.html", service=service, kinds=kinds, values=values, errors=errors, key=key,
-                               notice=message or notice, may_override=identity.may_override_consent), status
+                               notice=message or notice, may_override=identity.may_override_consent,
+                               now=datetime.now(rules.VIETNAM)), status
 
     try:
         outcome = referring().send(token(), service_id, values, key, identity.may_override_consent)
@@ -307,7 +300,7 @@ def re_refer(referral_id):
     context = {"previous": previous, "service": service, "kinds": kinds, "declined_by": declined_by,
                "may_override": identity.may_override_consent, "service_id": service_id,
                "possible": "re_refer" in (previous.get("allowed_actions") or []),
-               "referral_url": referral_page(referral_id)}
+               "referral_url": referral_page(referral_id), "now": datetime.now(rules.VIETNAM)}
     if request.method == "GET":
         values = _defaults()
         values.update({"urgency": previous.get("urgency", ""), "risk_level": previous.get("risk_level", ""),

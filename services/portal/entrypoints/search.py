@@ -24,7 +24,7 @@ from .context import person, token, use_case
 from .i18n import VIETNAM, current_language
 from .sessions import passive
 from .translation import gettext as _, lazy_gettext as _l
-from .words import word
+from .words import language_choices, language_name, word
 
 blueprint = Blueprint("search", __name__)
 
@@ -57,9 +57,6 @@ PROBLEMS = {
 API_FIELDS = {"kind": "kind", "province": "province", "district": "area", "commune": "area", "radius_km": "radius",
               "lat": "near", "lon": "near", "open_at": "at", "age": "age", "gender": "gender",
               "language": "language", "q": "q"}
-LANGUAGES = {"vi": _l("Vietnamese"), "tyz": _l("Tày"), "nut": _l("Nùng"), "hmn": _l("H'Mông"), "blt": _l("Thái"),
-             "tts": _l("Thái"), "mtq": _l("Mường"), "km": _l("Khmer"), "en": _l("English"),
-             "zh": _l("Chinese"), "cjm": _l("Chăm"), "ede": _l("Ê Đê"), "jra": _l("Gia Rai")}
 NARROWING = {"kind": _l("Search every kind of service"), "area": _l("Search every province"),
              "near": _l("Search at any distance"), "open": _l("Search whatever the opening hours"),
              "free": _l("Include services with no free places now"), "language": _l("Search every language"),
@@ -82,11 +79,6 @@ def kind_name(code: str, kinds: list[dict]) -> str:
         if kind.get("code") == code:
             return str(kind.get("name_vi" if current_language() == "vi" else "name_en") or kind.get("name_en") or "")
     return word("kind", code)
-
-
-def language_name(code: str) -> str:
-    found = LANGUAGES.get(str(code).split("-")[0])
-    return str(found) if found is not None else str(code)
 
 
 def _clock(moment: datetime) -> str:
@@ -235,8 +227,7 @@ def search():
     status = 503 if page.down else (400 if page.problems else 200)
     return render_template("search.html", page=page, filters=page.filters, errors=_messages(page.problems),
                            narrowing=narrowing, now=now, may_refer=identity.can("referral:create"),
-                           languages=sorted(((code, str(name)) for code, name in LANGUAGES.items()
-                                             if code not in ("tts",)), key=lambda x: x[1])), status
+                           languages=language_choices()), status
 
 
 def _quietly(call):

@@ -51,6 +51,11 @@ WORDS: dict[str, dict[str, str]] = {
     "role": {"caseworker": _l("Caseworker"), "agency_staff": _l("Agency staff"), "supervisor": _l("Supervisor"),
              "directory_admin": _l("Directory administrator"), "ops": _l("Operations"), "admin": _l("Administrator")},
     "area_level": {"province": _l("Province"), "district": _l("District"), "commune": _l("Commune")},
+    # The languages survivors in Vietnam most often speak, by the codes the directory and the
+    # referral API use (ISO 639); "blt" and "tts" are both Thái.
+    "language": {"vi": _l("Vietnamese"), "tyz": _l("Tày"), "nut": _l("Nùng"), "hmn": _l("H'Mông"), "blt": _l("Thái"),
+                 "tts": _l("Thái"), "mtq": _l("Mường"), "km": _l("Khmer"), "en": _l("English"), "zh": _l("Chinese"),
+                 "cjm": _l("Chăm"), "ede": _l("Ê Đê"), "jra": _l("Gia Rai")},
 }
 
 
@@ -65,3 +70,14 @@ def word(group: str, code) -> str:
 
 def choices(group: str) -> list[tuple[str, str]]:
     return [(code, gettext(label)) for code, label in WORDS[group].items()]
+
+
+def language_name(code) -> str:
+    """A language's name, for a code with or without its region (vi, en-GB)."""
+    return word("language", str(code).split("-")[0]) if code else ""
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages to pick from, on the search filters and the refer form alike, by name
+    (Thái once)."""
+    return sorted(((code, name) for code, name in choices("language") if code != "tts"), key=lambda pair: pair[1])

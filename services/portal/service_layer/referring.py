@@ -10,8 +10,11 @@ beside; a service that is down raises ServiceDown for the page to say so with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
 from ..domain import referral_form as rules
 from ..domain.errors import Conflict, NotFound, Rejected, Stale
+from ..domain.opening_hours import OpenState, Schedule
 from .ports import ServiceApi
 
 DEADLINE_ORDER = ("acknowledge", "decide")
@@ -25,6 +28,11 @@ class ServiceShown:
     kind: str
     organization: str | None
     status: str
+    # What to know before sending (a closed service may not see it until it opens): given
+    # when the form asks with the time.
+    opening: OpenState | None = None
+    free_places: int | None = None  # None: the service counts no places
+    stale: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,10 @@ class Referring:
 
     # --- what the form shows --------------------------------------------------------
 
-    def service(self, token: str, service_id: str) -> ServiceShown:
-        """The receiving service, by the directory (NotFound for one the person may not see)."""
+    def service(self, token: str, service_id: str, now: datetime | None = None) -> ServiceShown:
+        """The receiving service, by the directory (NotFound for one the person may not see);
+        with `now`, whether it is open then (in Vietnam time), its free places and whether
+        its record is stale."""
         body = self.directory.get(f"/v1/services/{service_id}", token).body
         organization = None
         if body.get("organization_id"):
@@ -76,8 +86,12 @@ class Referring:
                 organization = self.directory.get(f"/v1/organizations/{body['organization_id']}", token).body.get("name")
             except NotFound:
                 organization = None
+        capacity = body.get("capacity") or {}
         return ServiceShown(str(body.get("id", service_id)), body.get("name", ""), body.get("kind", ""), organization,
-                            body.get("status", "active"))
+                            body.get("status", "active"),
+                            opening=Schedule.of(body).state_at(now) if now is not None else None,
+                            free_places=capacity.get("available") if isinstance(capacity, dict) else None,
+                            stale=bool(body.get("stale")))
 
     def kinds(self, token: str) -> list[dict]:
         """The directory's kinds of service, each with its Vietnamese and English names."""

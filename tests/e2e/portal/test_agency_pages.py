@@ -50,7 +50,8 @@ def refer(haven, shelter, urgency: str = "high") -> dict:
                                "profile": {"client_ref": f"AG-{uuid.uuid4().hex[:8]}", "age_group": "25_59",
                                            "gender": "female"},
                                "personal": {"name": NAME, "phone": "0912 345 678", "safe_contact_time": "Sau 18 giờ",
-                                            "safe_contact_method": SAFE_METHOD, "needs": ["chỗ ở"]},
+                                            "safe_contact_method": SAFE_METHOD, "needs": ["chỗ ở"],
+                                            "language": "tyz"},
                                "consent": {"given": True, "obtained_by": "demo-caseworker", "obtained_at": consented,
                                            "scope": ["contact", "needs"]}})
     assert answer.status_code == 201, answer.text
@@ -104,6 +105,7 @@ def test_a_referral_is_in_the_inbox_and_each_step_shows_its_new_status_at_once(h
     assert "Accepted" in words.split("Status of this referral", 1)[1][:20]
     # now her details, with how to contact her safely first
     assert NAME in words and SAFE_METHOD in words
+    assert "Language Tày" in words or "Language Tiếng Tày" in words, "the language in words, not its code"
     assert words.index("How to contact her safely") < words.index(SAFE_METHOD) < words.index(NAME)
     assert 'class="safety"' in done.text
 
