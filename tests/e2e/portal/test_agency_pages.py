@@ -224,6 +224,18 @@ def test_on_a_phone_the_unread_count_keeps_the_header_to_one_row_of_tools(haven,
     check_page(staff, "agency-header-phone")
 
 
+def test_on_a_phone_a_supervisors_four_pages_keep_to_one_row(haven, new_person):
+    supervisor = new_person(java_script=False, width=360).new_page()
+    sign_in(supervisor, "demo-supervisor")
+    links = supervisor.locator(".menu a")
+    assert links.count() >= 4
+    tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}
+    assert len(tops) == 1, tops  # no page's link on a second line
+    box = links.last.bounding_box()  # in Vietnamese all four are seen whole, with no sideways scroll
+    assert box["x"] + box["width"] <= 360 and supervisor.evaluate("document.documentElement.scrollWidth") <= 360, box
+    check_page(supervisor, "supervisor-header-phone")
+
+
 # --- with JavaScript ------------------------------------------------------------------------
 
 def test_a_new_referral_appears_in_an_open_inbox_and_the_caseworker_sees_accepted_without_reloading(
