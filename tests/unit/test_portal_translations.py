@@ -37,3 +37,13 @@ def test_the_extraction_finds_template_and_code_strings():
     found = catalogs.extracted()
     assert "Sign in to Haven" in found  # a template
     assert "No free places" in found  # words.py (lazy_gettext)
+
+
+def test_no_english_string_assumes_the_survivor_is_a_woman():
+    """Survivors may be men, boys or of another gender (the refer form asks, and services for
+    men are in the directory): the English speaks of "the survivor", "they". The
+    Vietnamese, "người bị hại", was neutral already."""
+    import re
+
+    gendered = sorted(m for m in catalogs.extracted() if re.search(r"\b(she|her|hers|herself)\b", m, re.I))
+    assert gendered == []

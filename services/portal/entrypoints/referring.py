@@ -39,37 +39,37 @@ KEY = re.compile(r"^[A-Za-z0-9_-]{16,80}$")
 CODE_MESSAGES = {
     "override_not_permitted": _l("Only a supervisor can override consent."),
     "override_needs_severe": _l("Consent can be overridden only at severe risk (immediate danger to life). "
-                                "Choose that risk level, or record her consent."),
-    "override_needs_reason": _l("Say why her life is in immediate danger: the override is recorded and checked."),
+                                "Choose that risk level, or record the survivor's consent."),
+    "override_needs_reason": _l("Say why the survivor's life is in immediate danger: the override is recorded and checked."),
     "not_a_date": _l("Enter a real date (and time)."),
 }
 
 # What to do about an error the API gave for a field, in words (its own message is English
 # and technical; the person needs to know what to change).
 FIELD_MESSAGES = {
-    "profile.client_ref": _l("Enter the reference of her case in your own file: letters, digits and . _ - only, "
-                             "no spaces. Never her name."),
+    "profile.client_ref": _l("Enter the reference of the case in your own file: letters, digits and . _ - only, "
+                             "no spaces. Never the survivor's name."),
     "profile.age_group": _l("Choose one of the answers."),
     "profile.gender": _l("Choose one of the answers."),
     "personal.phone": _l("Enter a phone number: digits, and + at the start if needed."),
     "personal.language": _l("Choose a language from the list."),
     "urgency": _l("Choose how urgent this is."),
     "risk_level": _l("Choose the risk level."),
-    "services_requested": _l("Choose the help she needs from the list."),
-    "consent.given": _l("Answer whether she agreed to this referral."),
-    "consent.obtained_by": _l("Enter who asked her (a user name)."),
-    "consent.obtained_date": _l("Enter the date and time she agreed."),
-    "consent.expires_date": _l("The last day must be after the day she agreed."),
+    "services_requested": _l("Choose the help needed from the list."),
+    "consent.given": _l("Answer whether the survivor agreed to this referral."),
+    "consent.obtained_by": _l("Enter who asked the survivor (a user name)."),
+    "consent.obtained_date": _l("Enter the date and time they agreed."),
+    "consent.expires_date": _l("The last day must be after the day they agreed."),
     "consent.scope": _l("Choose from the list."),
     "override.use": _l("Consent can be overridden only at severe risk (immediate danger to life). "
-                       "Choose that risk level, or record her consent."),
-    "override.reason": _l("Say why her life is in immediate danger: the override is recorded and checked."),
+                       "Choose that risk level, or record the survivor's consent."),
+    "override.reason": _l("Say why the survivor's life is in immediate danger: the override is recorded and checked."),
 }
-DID_NOT_CONSENT = _l("She did not agree. Without her consent only a supervisor can refer, and only when her life "
-                     "is in immediate danger.")
-OUTSIDE_SCOPE = _l("She has not agreed to share this. Tick it under what she agreed to share, or leave it blank.")
+DID_NOT_CONSENT = _l("They did not agree. Without the survivor's consent only a supervisor can refer, and only "
+                     "when their life is in immediate danger.")
+OUTSIDE_SCOPE = _l("The survivor has not agreed to share this. Tick it under what they agreed to share, or leave it blank.")
 CONSENT_LATER = _l("Consent must come before the referral: check the date and time.")
-CONSENT_EXPIRED = _l("Her consent has expired: ask her again and record the new answer.")
+CONSENT_EXPIRED = _l("The survivor's consent has expired: ask again and record the new answer.")
 TOO_LONG_OR_WRONG = _l("Check what you typed here: it is too long or not in the right form.")
 PROBLEM_MESSAGES = {
     "inactive-service": _l("This service is not taking referrals now. Go back to the search and choose another."),

@@ -44,7 +44,7 @@ PROBLEMS = {
                                 "district, or leave the distance empty."),
     "bad_location": _l("Your location could not be read. Use “Near me” again."),
     "bad_time": _l("Enter a date and time, for example 2026-12-24 18:30."),
-    "time_needed": _l("Enter the date and time she needs the service open."),
+    "time_needed": _l("Enter the date and time the service must be open."),
     "bad_age": _l("Enter the age in whole years, for example 17."),
     "unknown_gender": _l("Choose a gender from the list."),
     "unknown_kind": _l("Choose a kind of service from the list."),

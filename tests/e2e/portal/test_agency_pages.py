@@ -106,7 +106,7 @@ def test_a_referral_is_in_the_inbox_and_each_step_shows_its_new_status_at_once(h
     # now her details, with how to contact her safely first
     assert NAME in words and SAFE_METHOD in words
     assert "Language Tày" in words or "Language Tiếng Tày" in words, "the language in words, not its code"
-    assert words.index("How to contact her safely") < words.index(SAFE_METHOD) < words.index(NAME)
+    assert words.index("How to contact the survivor safely") < words.index(SAFE_METHOD) < words.index(NAME)
     assert 'class="safety"' in done.text
 
     inbox = agency.get("/inbox")

@@ -96,7 +96,7 @@ def test_without_consent_the_error_is_beside_the_consent_question_and_everything
     page = send(caseworker, services[0], ANSWERS)
     assert page.status_code == 422
     beside = field_block(page.text, "field-consent-given")
-    assert "field-error" in beside and "Answer whether she agreed" in text_of(beside)
+    assert "field-error" in beside and "Answer whether the survivor agreed" in text_of(beside)
     assert 'href="#field-consent-given"' in page.text  # the summary at the top links to it
     for name, value in ANSWERS:
         if name in ("consent.scope", "services_requested", "profile.age_group", "profile.gender", "urgency",
@@ -137,7 +137,7 @@ def test_a_supervisor_overrides_at_severe_risk_with_a_reason_and_not_without(hav
               ("override.use", "yes")]
     no_reason = send(supervisor, services[0], severe)
     assert no_reason.status_code == 422
-    assert "Say why her life is in immediate danger" in text_of(field_block(no_reason.text, "field-override-reason"))
+    assert "Say why the survivor's life is in immediate danger" in text_of(field_block(no_reason.text, "field-override-reason"))
     not_severe = send(supervisor, services[0], [("profile.client_ref", "CASE-URGENT-9"), ("urgency", "emergency"),
                                                 ("risk_level", "high"), ("override.use", "yes"),
                                                 ("override.reason", "He is at the door")])
