@@ -128,6 +128,11 @@ def number(value) -> str:
     return format_decimal(value, locale=language)
 
 
+def free_places(count: int) -> str:
+    """"3 free places", and "1 free place" in the singular (Vietnamese has one form for both)."""
+    return _("1 free place") if count == 1 else _("%(count)s free places", count=number(count))
+
+
 def distance(km) -> str:
     if km is None:
         return ""
@@ -175,4 +180,4 @@ def install(app: Flask, translations_folder: Path, default_language: str) -> Non
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.globals.update(word=word, choices=choices, current_language=current_language)
     app.jinja_env.filters.update(when=when, day=day, clock=clock, ago=ago, time_left=time_left, overdue=overdue,
-                                 number=number, distance=distance)
+                                 number=number, distance=distance, free_places=free_places)
